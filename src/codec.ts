@@ -1,0 +1,90 @@
+/**
+ * Exact JSON in and out. jbc peers send integers as JSON numbers as well as
+ * strings, and nonces or 20-digit timestamps exceed 2^53, so a plain
+ * JSON.parse would round them. Every JSON text from outside (block files,
+ * request bodies, peer responses) goes through `parseJson`, which keeps each
+ * number's source text in a JsonNumber; `parseUint` turns that (or a string)
+ * into a bigint.
+ */
+import { parse as losslessParse } from 'lossless-json';
+import { ErrorCode, JbcError } from './errors.js';
+
+/** A JSON number kept as the exact text it was written as. */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+/** Longest integer text accepted, so hostile input cannot make bigint work unbounded. */
+export const MAX_INTEGER_DIGITS = 1024;
+
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * Parses JSON text; numbers come back as JsonNumber, everything else as
+ * JSON.parse would give it. Throws MALFORMED_JSON.
+ */
+export function parseJson(text: string, source = 'input'): unknown {
+  try {
+    return losslessParse(text, null, (numberText: string) => new JsonNumber(numberText));
+  } catch (err) {
+    throw new JbcError(
+      ErrorCode.MALFORMED_JSON,
+      `${source} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      { source },
+      { cause: err },
+    );
+  }
+}
+
+/** Decodes UTF-8 strictly (invalid byte sequences are MALFORMED_JSON) and parses. */
+export function parseJsonBytes(bytes: Uint8Array, source = 'input'): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch (err) {
+    throw new JbcError(ErrorCode.MALFORMED_JSON, `${source} is not valid UTF-8`, { source }, { cause: err });
+  }
+  return parseJson(text, source);
+}
+
+/**
+ * A non-negative integer from a JSON string ("7") or JSON number (7), exact at
+ * any size. Leading zeros are accepted and dropped, as jbc's int() does; signs,
+ * fractions, exponents, whitespace and every other type are MALFORMED_FIELD.
+ */
+export function parseUint(value: unknown, field: string): bigint {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (value instanceof JsonNumber) text = value.text;
+  else if (typeof value === 'number' || typeof value === 'bigint') text = String(value);
+  else throw malformed(field, `must be a non-negative integer, got ${describeType(value)}`);
+  if (!DIGITS.test(text)) throw malformed(field, `must be a non-negative integer, got ${JSON.stringify(text.slice(0, 40))}`);
+  if (text.length > MAX_INTEGER_DIGITS) throw malformed(field, `has more than ${MAX_INTEGER_DIGITS} digits`);
+  return BigInt(text);
+}
+
+/** Canonical text form of a block integer: decimal, no sign, no leading zeros. */
+export function formatUint(value: bigint): string {
+  return value.toString(10);
+}
+
+/** True when `text` is exactly the canonical decimal form of some integer >= 0. */
+export function isCanonicalUint(text: string): boolean {
+  return DIGITS.test(text) && (text === '0' || text[0] !== '0') && text.length <= MAX_INTEGER_DIGITS;
+}
+
+export function malformed(field: string, reason: string): JbcError {
+  return new JbcError(ErrorCode.MALFORMED_FIELD, `${field} ${reason}`, { field });
+}
+
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (value instanceof JsonNumber) return `number ${value.text}`;
+  return typeof value;
+}
+
+/** A plain (non-array, non-null) JSON object, as parsed. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof JsonNumber);
+}

@@ -1,0 +1,85 @@
+/**
+ * The one error type of jbc-ts. Every failure that crosses a module boundary is
+ * a JbcError with a stable `code`; callers branch on the code, never on the
+ * message. `data` carries the specifics (field, path, peer) so the error can
+ * be logged or serialised across a worker or HTTP boundary with `toObject()`.
+ */
+export const ErrorCode = {
+  /** JSON text that does not parse. */
+  MALFORMED_JSON: 'MALFORMED_JSON',
+  /** A block that is not an object, or lacks a field. */
+  MALFORMED_BLOCK: 'MALFORMED_BLOCK',
+  /** A block field with a value of the wrong type or form. */
+  MALFORMED_FIELD: 'MALFORMED_FIELD',
+  /** A well-formed block whose hash does not match or lacks the proof of work. */
+  INVALID_BLOCK: 'INVALID_BLOCK',
+  /** A list of blocks that breaks a chain rule (index, link, validity). */
+  INVALID_CHAIN: 'INVALID_CHAIN',
+  /** A block offered to a chain that it does not extend. */
+  NOT_EXTENDING_TIP: 'NOT_EXTENDING_TIP',
+  /** A block file or data-dir operation that failed. */
+  STORE_IO: 'STORE_IO',
+  /** A block file that cannot be read, parsed or validated. */
+  STORE_BAD_FILE: 'STORE_BAD_FILE',
+  /** A bad command-line option or options-object field. */
+  BAD_OPTION: 'BAD_OPTION',
+  /** A request that is malformed in a way not covered by a more specific code. */
+  BAD_REQUEST: 'BAD_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** A peer that did not answer within its timeout. */
+  PEER_TIMEOUT: 'PEER_TIMEOUT',
+  /** A peer that could not be reached at all. */
+  PEER_UNREACHABLE: 'PEER_UNREACHABLE',
+  /** A peer that answered with an error status, garbage, or an oversized body. */
+  PEER_BAD_RESPONSE: 'PEER_BAD_RESPONSE',
+  /** The mining engine failed (kernel load, worker crash). */
+  MINING_FAILED: 'MINING_FAILED',
+  /** Something that should not happen; a bug, never client input. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export type ErrorData = Readonly<Record<string, unknown>>;
+
+export interface JbcErrorObject {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly data?: ErrorData;
+}
+
+export class JbcError extends Error {
+  override readonly name = 'JbcError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly data: ErrorData = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toObject(): JbcErrorObject {
+    return Object.keys(this.data).length > 0
+      ? { code: this.code, message: this.message, data: this.data }
+      : { code: this.code, message: this.message };
+  }
+
+  static fromObject(obj: JbcErrorObject): JbcError {
+    return new JbcError(obj.code, obj.message, obj.data ?? {});
+  }
+}
+
+export function isJbcError(err: unknown, code?: ErrorCode): err is JbcError {
+  return err instanceof JbcError && (code === undefined || err.code === code);
+}
+
+/** A readable one-line description of anything thrown, for logs. */
+export function describeError(err: unknown): string {
+  if (err instanceof JbcError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
