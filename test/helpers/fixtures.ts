@@ -1,0 +1,51 @@
+/** Test fixtures: the seed article's blocks, and small chains mined on the spot at a low difficulty. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { blockHeader, parseBlock, type Block, type BlockTemplate } from '../../src/block.js';
+
+export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+interface SeedFile {
+  difficulty: number;
+  chain: unknown[];
+  competing_block_three: unknown;
+  invalid: { why: string; block: unknown }[];
+}
+
+export const seedRaw: SeedFile = JSON.parse(readFileSync(fixturePath('seed-blocks.json'), 'utf8')) as SeedFile;
+
+export const seed = {
+  difficulty: seedRaw.difficulty,
+  chain: seedRaw.chain.map((b) => parseBlock(b)),
+  competingBlockThree: parseBlock(seedRaw.competing_block_three),
+  invalid: seedRaw.invalid.map(({ why, block }) => ({ why, block: parseBlock(block) })),
+};
+
+/**
+ * Mines a block by brute force with node:crypto, independently of the
+ * project's engines, so model and store tests do not depend on them.
+ */
+export function mineBlock(template: BlockTemplate, difficulty: number): Block {
+  const zeros = '0'.repeat(difficulty);
+  for (let nonce = 0n; ; nonce++) {
+    const hash = createHash('sha256').update(blockHeader(template, nonce)).digest('hex');
+    if (hash.startsWith(zeros)) return Object.freeze({ ...template, nonce, hash });
+  }
+}
+
+/** A valid chain of `length` blocks at `difficulty`, continuing `after` when given. */
+export function mineChain(length: number, difficulty: number, options: { after?: Block; tag?: string } = {}): Block[] {
+  const blocks: Block[] = [];
+  let prev = options.after;
+  for (let i = 0; i < length; i++) {
+    const index = prev === undefined ? 0n : prev.index + 1n;
+    const block = mineBlock(
+      { index, prevHash: prev?.hash ?? '', data: `${options.tag ?? 'test'} block #${index}`, timestamp: 1_700_000_000n + index },
+      difficulty,
+    );
+    blocks.push(block);
+    prev = block;
+  }
+  return blocks;
+}

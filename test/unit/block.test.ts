@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  blockHeader,
+  blocksEqual,
+  blockToJson,
+  checkBlock,
+  compareCompeting,
+  headerPrefix,
+  isValidBlock,
+  parseBlock,
+  sealBlock,
+} from '../../src/block.js';
+import { parseJson } from '../../src/codec.js';
+import { ErrorCode, JbcError } from '../../src/errors.js';
+import { seed, seedRaw } from '../helpers/fixtures.js';
+
+const [blockZero, blockOne] = seed.chain as [ReturnType<typeof parseBlock>, ReturnType<typeof parseBlock>];
+const D = seed.difficulty;
+
+function errorOf(fn: () => unknown): JbcError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof JbcError) return err;
+    throw err;
+  }
+  throw new Error('expected a JbcError');
+}
+
+describe('seed vectors (the article test.py)', () => {
+  it.each(seed.chain.map((b) => [String(b.index), b]))('seed block %s is valid at difficulty 5', async (_i, block) => {
+    expect(await isValidBlock(block, D)).toBe(true);
+  });
+
+  it('the competing block three is valid at difficulty 5', async () => {
+    expect(await isValidBlock(seed.competingBlockThree, D)).toBe(true);
+  });
+
+  it.each(seed.invalid.map(({ why, block }) => [why, block]))('seed invalid block is rejected: %s', async (_why, block) => {
+    expect(await isValidBlock(block, D)).toBe(false);
+    await expect(checkBlock(block, D)).rejects.toMatchObject({ code: ErrorCode.INVALID_BLOCK, data: { reason: 'hash-mismatch' } });
+  });
+
+  it('two blocks parsed from the same dict are equal, and not unequal', () => {
+    const another = parseBlock(seedRaw.chain[0]);
+    expect(blocksEqual(blockZero, another)).toBe(true);
+    expect(!blocksEqual(blockZero, another)).toBe(false);
+  });
+
+  it('different blocks are not equal', () => {
+    expect(blocksEqual(blockZero, blockOne)).toBe(false);
+  });
+
+  it('of two competing blocks at height 3, the one mined earlier ranks higher', () => {
+    const [, , , three] = seed.chain;
+    expect(compareCompeting(three!, seed.competingBlockThree)).toBeLessThan(0);
+    expect(compareCompeting(seed.competingBlockThree, three!)).toBeGreaterThan(0);
+    expect(compareCompeting(three!, three!)).toBe(0);
+  });
+
+  it('blocks at different heights do not compete', () => {
+    expect(() => compareCompeting(blockZero, blockOne)).toThrow(JbcError);
+  });
+});
+
+describe('header and hash', () => {
+  it('the header is index + prev_hash + data + timestamp + nonce, in decimal text', () => {
+    expect(blockHeader(blockOne, blockOne.nonce)).toBe(
+      '1' + blockZero.hash + 'I block #1' + '1508895386' + '1225518',
+    );
+    expect(headerPrefix(blockOne)).toBe('1' + blockZero.hash + 'I block #1' + '1508895386');
+  });
+
+  it('the hash is the SHA-256 of the UTF-8 header', async () => {
+    const template = { index: 7n, prevHash: blockZero.hash, data: 'héllo ✓ 🚀', timestamp: 20231231235959123456n };
+    const sealed = await sealBlock(template, 42n);
+    const expected = createHash('sha256').update(Buffer.from(blockHeader(template, 42n), 'utf8')).digest('hex');
+    expect(sealed.hash).toBe(expected);
+  });
+
+  it('a block whose nonce was altered is invalid', async () => {
+    expect(await isValidBlock({ ...blockOne, nonce: blockOne.nonce + 1n }, D)).toBe(false);
+  });
+
+  it('a block whose data was altered is invalid', async () => {
+    expect(await isValidBlock({ ...blockOne, data: 'I block #2' }, D)).toBe(false);
+  });
+
+  it('a block whose hash is right but lacks the leading zeros is invalid at that difficulty', async () => {
+    const sealed = await sealBlock({ index: 1n, prevHash: '', data: 'x', timestamp: 1n }, 1n);
+    const zeros = sealed.hash.length - sealed.hash.replace(/^0+/, '').length;
+    expect(await isValidBlock(sealed, zeros)).toBe(true);
+    await expect(checkBlock(sealed, zeros + 1)).rejects.toMatchObject({ data: { reason: 'insufficient-work' } });
+  });
+
+  it('seed block zero is valid at difficulty 5 but not at 6', async () => {
+    expect(await isValidBlock(blockZero, 5)).toBe(true);
+    expect(await isValidBlock(blockZero, 6)).toBe(false);
+  });
+});
+
+describe('parsing and output form', () => {
+  it('integers given as JSON numbers parse like integers given as strings', () => {
+    const asNumbers = parseJson(
+      '{"index": 1, "timestamp": 1508895386, "data": "I block #1", "prev_hash": "' +
+        blockZero.hash +
+        '", "nonce": 1225518, "hash": "' +
+        blockOne.hash +
+        '"}',
+    );
+    expect(blocksEqual(parseBlock(asNumbers), blockOne)).toBe(true);
+  });
+
+  it('a 20+ digit integer round-trips exactly from a JSON number', () => {
+    const text =
+      '{"index": 123456789012345678901234567890, "timestamp": 20171025013621123456, "data": "", ' +
+      '"prev_hash": "", "nonce": 98765432109876543210987, "hash": "' + blockOne.hash + '"}';
+    const out = blockToJson(parseBlock(parseJson(text)));
+    expect(out.index).toBe('123456789012345678901234567890');
+    expect(out.timestamp).toBe('20171025013621123456');
+    expect(out.nonce).toBe('98765432109876543210987');
+  });
+
+  it('a 20+ digit integer round-trips exactly from a JSON string', () => {
+    const raw = { ...(seedRaw.chain[1] as object), nonce: '900719925474099312345678', timestamp: '20171025013621123456' };
+    const out = blockToJson(parseBlock(raw));
+    expect(out.nonce).toBe('900719925474099312345678');
+    expect(out.timestamp).toBe('20171025013621123456');
+  });
+
+  it('2^53 + 1 as a JSON number keeps its last digit', () => {
+    const text = JSON.stringify({ ...(seedRaw.chain[1] as object), nonce: 'X' }).replace('"X"', '9007199254740993');
+    expect(parseBlock(parseJson(text)).nonce).toBe(9007199254740993n);
+  });
+
+  it('the output form has all six values as canonical strings, in jbc key names, and drops unknown keys', () => {
+    const out = blockToJson(parseBlock({ ...(seedRaw.chain[1] as object), index: '0001', extra: 'dropped', nonce: 1225518 }));
+    expect(out).toEqual({
+      index: '1',
+      timestamp: '1508895386',
+      data: 'I block #1',
+      prev_hash: blockZero.hash,
+      nonce: '1225518',
+      hash: blockOne.hash,
+    });
+  });
+
+  it('parsed blocks are immutable', () => {
+    expect(Object.isFrozen(blockOne)).toBe(true);
+  });
+
+  const base = seedRaw.chain[1] as Record<string, unknown>;
+  const malformedInts: [string, unknown][] = [
+    ['"1.5"', '1.5'],
+    ['"-3"', '-3'],
+    ['"abc"', 'abc'],
+    ['""', ''],
+    ['" 7"', ' 7'],
+    ['"+7"', '+7'],
+    ['true', true],
+    ['null', null],
+    ['an array', [1]],
+    ['an object', { n: 1 }],
+  ];
+  for (const field of ['index', 'timestamp', 'nonce']) {
+    it.each(malformedInts)(`${field} = %s is a malformed field named ${field}`, (_label, value) => {
+      const err = errorOf(() => parseBlock({ ...base, [field]: value }));
+      expect(err.code).toBe(ErrorCode.MALFORMED_FIELD);
+      expect(err.data.field).toBe(field);
+      expect(err.message).toContain(field);
+    });
+  }
+
+  it.each(['1e3', '1.0', '-1', '1E3', '0.5'])('the JSON number %s is a malformed nonce', (num) => {
+    const text = JSON.stringify({ ...base, nonce: 'X' }).replace('"X"', num);
+    expect(errorOf(() => parseBlock(parseJson(text)))).toMatchObject({ code: ErrorCode.MALFORMED_FIELD, data: { field: 'nonce' } });
+  });
+
+  it('an integer with more than 1024 digits is malformed', () => {
+    expect(errorOf(() => parseBlock({ ...base, nonce: '9'.repeat(1025) })).code).toBe(ErrorCode.MALFORMED_FIELD);
+  });
+
+  it.each([
+    ['data', 5],
+    ['data', null],
+    ['prev_hash', 'abc'],
+    ['prev_hash', blockZero.hash.toUpperCase()],
+    ['prev_hash', null],
+    ['hash', ''],
+    ['hash', blockOne.hash + '0'],
+    ['hash', 42],
+  ])('%s = %j is a malformed field', (field, value) => {
+    expect(errorOf(() => parseBlock({ ...base, [field]: value }))).toMatchObject({ code: ErrorCode.MALFORMED_FIELD, data: { field } });
+  });
+
+  it.each(['index', 'timestamp', 'data', 'prev_hash', 'nonce', 'hash'])('a block without %s is malformed', (field) => {
+    const { [field]: _dropped, ...rest } = base;
+    expect(errorOf(() => parseBlock(rest))).toMatchObject({ code: ErrorCode.MALFORMED_BLOCK, data: { field } });
+  });
+
+  it.each([[null], [[]], ['block'], [7]])('%j is not a block', (value) => {
+    expect(errorOf(() => parseBlock(value)).code).toBe(ErrorCode.MALFORMED_BLOCK);
+  });
+
+  it('text that is not JSON is MALFORMED_JSON', () => {
+    expect(errorOf(() => parseJson('{"index": 1,', 'request body'))).toMatchObject({
+      code: ErrorCode.MALFORMED_JSON,
+      message: expect.stringContaining('request body'),
+    });
+  });
+});
