@@ -1,0 +1,93 @@
+/**
+ * Command-line options of `npm run bench`. A bad value is a BAD_OPTION naming
+ * the option; bench.ts prints it on one line and exits 2.
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ErrorCode, JbcError } from '../src/errors.js';
+import { ENGINE_NAMES, type EngineName } from '../src/mining/index.js';
+
+export interface BenchOptions {
+  /** Engines to measure, in table order. Default: every engine. */
+  readonly engines: readonly EngineName[];
+  /** Worker counts to measure each engine at. Default 1 .. cores. */
+  readonly workers: readonly number[];
+  /** Seconds of hashing per measurement. Default 5. */
+  readonly seconds: number;
+  /** Print one JSON object instead of the table. */
+  readonly json: boolean;
+  /** Skip the native OpenSSL reference row. */
+  readonly native: boolean;
+  readonly help: boolean;
+}
+
+export const usage = `usage: npm run bench -- [options]
+
+Measures the hash rate of each mining engine through the real worker pool,
+plus cancel latency, found-to-handover time and the cost of the stop checks.
+
+  --engines a,b      engines to measure (default: all: ${ENGINE_NAMES.join(', ')})
+  --workers 1,2      worker counts (default: 1 .. number of cores)
+  --seconds S        seconds per measurement (default 5)
+  --json             print one JSON object instead of the table
+  --no-native        skip the native OpenSSL reference row
+  --help             print this and exit
+`;
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        engines: { type: 'string' },
+        workers: { type: 'string' },
+        seconds: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'no-native': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new JbcError(ErrorCode.BAD_OPTION, err instanceof Error ? err.message : String(err));
+  }
+  const cores = availableParallelism();
+  return {
+    engines: values.engines === undefined ? ENGINE_NAMES : parseEngines(values.engines),
+    workers: values.workers === undefined ? Array.from({ length: cores }, (_, i) => i + 1) : parseWorkers(values.workers),
+    seconds: values.seconds === undefined ? 5 : parseSeconds(values.seconds),
+    json: values.json,
+    native: !values['no-native'],
+    help: values.help,
+  };
+}
+
+function parseEngines(text: string): EngineName[] {
+  const names = text.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(ENGINE_NAMES as readonly string[]).includes(name)) {
+      throw bad('--engines', `has unknown engine ${JSON.stringify(name)} (known: ${ENGINE_NAMES.join(', ')})`);
+    }
+  }
+  return [...new Set(names)] as EngineName[];
+}
+
+function parseWorkers(text: string): number[] {
+  const counts = text.split(',').map((s) => s.trim());
+  if (counts.some((c) => !/^[1-9][0-9]{0,3}$/.test(c))) throw bad('--workers', 'must be a comma-separated list of positive integers');
+  return [...new Set(counts.map(Number))];
+}
+
+function parseSeconds(text: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw bad('--seconds', 'must be a positive number of seconds');
+  }
+  return seconds;
+}
+
+function bad(option: string, reason: string): JbcError {
+  return new JbcError(ErrorCode.BAD_OPTION, `${option} ${reason}`, { option });
+}

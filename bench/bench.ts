@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: hash rate of every mining engine at each worker count,
+ * through the real pool, plus cancel latency, found-to-handover time, the cost
+ * of the stop checks and a native OpenSSL yardstick. A table on stdout, or one
+ * JSON object with --json; progress goes to stderr.
+ */
+import { describeError, isJbcError } from '../src/errors.js';
+import { defaultEngineName, defaultMinerOptions, type EngineName } from '../src/mining/index.js';
+import { parseBenchArgs, usage, type BenchOptions } from './args.js';
+import { describeMachine } from './machine.js';
+import {
+  benchPrefix,
+  measureCancelLatency,
+  measureHandover,
+  measurePoolRate,
+  measureStopCheckCost,
+} from './measure.js';
+import { buildNative, runNative } from './native.js';
+import { renderTable, type BenchReport, type ResultRow } from './report.js';
+
+export const BASELINE: EngineName = 'hash-wasm-baseline';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (err) {
+    process.stderr.write(`bench: ${describeError(err)}\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const progress = (line: string): void => {
+    process.stderr.write(`bench: ${line}\n`);
+  };
+
+  const machine = await describeMachine();
+  const defaultEngine = await defaultEngineName();
+  const maxWorkers = Math.max(...options.workers);
+  const minWorkers = Math.min(...options.workers);
+
+  const results: ResultRow[] = [];
+  for (const engine of options.engines) {
+    for (const workers of options.workers) {
+      progress(`${engine}, ${workers} worker(s), ${options.seconds} s`);
+      try {
+        const m = await measurePoolRate(engine, workers, options.seconds);
+        results.push({ engine, workers, ...tidy(m), ...(engine === defaultEngine ? { default: true as const } : {}) });
+      } catch (err) {
+        if (!isJbcError(err)) throw err;
+        progress(`${engine} unavailable: ${describeError(err)}`);
+        results.push({ engine, workers, hashes: 0, seconds: 0, hashesPerSecond: 0, error: describeError(err) });
+      }
+    }
+  }
+
+  const reference: ResultRow[] = [];
+  let referenceNote: string | undefined;
+  if (options.native) {
+    const built = buildNative();
+    if (built.ok) {
+      try {
+        for (const workers of options.workers) {
+          progress(`native-openssl reference, ${workers} process(es), ${options.seconds} s`);
+          const run = await runNative(built.binary, benchPrefix(), workers, options.seconds);
+          reference.push({ engine: 'native-openssl', workers, ...tidy({ ...run, hashesPerSecond: run.hashes / run.seconds }), reference: true });
+        }
+      } finally {
+        built.binary.dispose();
+      }
+    } else {
+      referenceNote = `native-openssl reference skipped: ${built.reason}`;
+      progress(referenceNote);
+    }
+  } else {
+    referenceNote = 'native-openssl reference skipped (--no-native)';
+  }
+  for (const row of [...results, ...reference]) {
+    const baseline = results.find((r) => r.engine === BASELINE && r.workers === row.workers && r.hashesPerSecond > 0);
+    if (baseline !== undefined && row.hashesPerSecond > 0) row.vsBaseline = round(row.hashesPerSecond / baseline.hashesPerSecond, 2);
+  }
+
+  // The rest concerns the engine the node mines with.
+  const measured = options.engines.includes(defaultEngine) ? defaultEngine : options.engines[0]!;
+  progress(`cancel latency: ${measured}, ${maxWorkers} worker(s), 20 cancels`);
+  const cancelLatencyMs = await measureCancelLatency(measured, maxWorkers, 20);
+  progress(`found -> handover: ${measured}, ${maxWorkers} worker(s), 20 blocks`);
+  const handover = await measureHandover(measured, maxWorkers, 20, 4);
+  progress(`stop-check cost: ${measured}, in-thread`);
+  const stopCheckCost = await measureStopCheckCost(measured, options.seconds);
+  progress(`range overhead: ${measured}, 1 worker, range 2^${Math.log2(defaultMinerOptions.rangeSize)} vs 2^26`);
+  const small = await measurePoolRate(measured, 1, options.seconds);
+  const big = await measurePoolRate(measured, 1, options.seconds, 2 ** 26);
+  const rangeOverhead = {
+    engine: measured,
+    workers: 1,
+    rangeSize: defaultMinerOptions.rangeSize,
+    hashesPerSecond: Math.round(small.hashesPerSecond),
+    bigRangeSize: 2 ** 26,
+    bigRangeHashesPerSecond: Math.round(big.hashesPerSecond),
+    costPercent: round(((big.hashesPerSecond - small.hashesPerSecond) / big.hashesPerSecond) * 100, 1),
+  };
+
+  const rate = (engine: EngineName, workers: number): number | undefined =>
+    results.find((r) => r.engine === engine && r.workers === workers && r.hashesPerSecond > 0)?.hashesPerSecond;
+  const ratio = (a: number | undefined, b: number | undefined): number | null =>
+    a !== undefined && b !== undefined ? round(a / b, 2) : null;
+  const report: BenchReport = {
+    machine,
+    seconds: options.seconds,
+    defaultEngine,
+    results,
+    reference,
+    ...(referenceNote !== undefined ? { referenceNote } : {}),
+    cancelLatencyMs,
+    foundToHandoverMs: { ...handover.handover, engine: handover.engine, workers: handover.workers, difficulty: handover.difficulty, mineMs: handover.mineMs },
+    stopCheckCost,
+    rangeOverhead,
+    targets: {
+      defaultVsBaseline1Worker: { value: ratio(rate(defaultEngine, 1), rate(BASELINE, 1)), target: 3, later: 6 },
+      defaultScaling: {
+        workers: [minWorkers, maxWorkers],
+        value: maxWorkers > minWorkers ? ratio(rate(defaultEngine, maxWorkers), rate(defaultEngine, minWorkers)) : null,
+        target: 0.9 * (maxWorkers / minWorkers),
+      },
+      cancelLatencyMaxMs: { value: cancelLatencyMs.maxMs, target: 20 },
+    },
+  };
+  process.stdout.write(options.json ? JSON.stringify(report) + '\n' : renderTable(report));
+  return 0;
+}
+
+function tidy<T extends { seconds: number; hashesPerSecond: number }>(m: T): T {
+  return { ...m, seconds: round(m.seconds, 3), hashesPerSecond: Math.round(m.hashesPerSecond) };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

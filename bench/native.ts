@@ -1,0 +1,71 @@
+/**
+ * The native reference row: bench/native-sha256.c compiled on the fly with
+ * the system C compiler against OpenSSL, run as one process per worker. Only
+ * a yardstick for the WASM engines; skipped with a note when there is no
+ * compiler or no OpenSSL headers.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/paths.js';
+
+export interface NativeBinary {
+  readonly path: string;
+  dispose(): void;
+}
+
+export type NativeBuild = { readonly ok: true; readonly binary: NativeBinary } | { readonly ok: false; readonly reason: string };
+
+export function buildNative(): NativeBuild {
+  const source = join(packageRoot(), 'bench', 'native-sha256.c');
+  const compiler = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  if (compiler === undefined) return { ok: false, reason: 'no C compiler (cc) found' };
+  const dir = mkdtempSync(join(tmpdir(), 'jbc-bench-'));
+  const path = join(dir, 'native-sha256');
+  const built = spawnSync(compiler, ['-O2', '-Wno-deprecated-declarations', '-o', path, source, '-lcrypto'], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    const detail = /openssl\/sha\.h/.test(built.stderr ?? '')
+      ? 'OpenSSL headers (openssl/sha.h) not found; install libssl-dev'
+      : (built.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? `exit ${built.status}`;
+    return { ok: false, reason: `cannot compile the native reference: ${detail}` };
+  }
+  return { ok: true, binary: { path, dispose: () => rmSync(dir, { recursive: true, force: true }) } };
+}
+
+export interface NativeRun {
+  readonly hashes: number;
+  readonly seconds: number;
+}
+
+/** Runs `processes` copies at once (disjoint nonce ranges) for `seconds`; sums their hashes. */
+export async function runNative(binary: NativeBinary, prefix: string, processes: number, seconds: number): Promise<NativeRun> {
+  const runs = await Promise.all(
+    Array.from({ length: processes }, (_, i) => runOne(binary.path, [String(seconds), prefix, String(i * 2 ** 40)])),
+  );
+  return {
+    hashes: runs.reduce((sum, r) => sum + r.hashes, 0),
+    seconds: Math.max(...runs.map((r) => r.seconds)),
+  };
+}
+
+function runOne(path: string, args: string[]): Promise<NativeRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`native reference exited ${code}: ${err.trim()}`));
+      try {
+        const parsed = JSON.parse(out) as { hashes: number; seconds: number };
+        resolve({ hashes: parsed.hashes, seconds: parsed.seconds });
+      } catch {
+        reject(new Error(`native reference printed ${JSON.stringify(out.slice(0, 80))}`));
+      }
+    });
+  });
+}

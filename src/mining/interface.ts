@@ -1,0 +1,52 @@
+/**
+ * The types the rest of the node depends on: the miner (one interface, a pool
+ * and an in-thread implementation), the stats it reports, and the modules it
+ * is given.
+ */
+import type { Logger } from '../log.js';
+import type { EngineName } from './engines.js';
+import type { SearchTask, SearchTaskResult } from './task.js';
+
+/** Runs search tasks somewhere: in Piscina worker threads, or in this thread. */
+export interface Miner {
+  readonly engine: EngineName;
+  /** Worker threads; 0 for the in-thread miner. */
+  readonly workers: number;
+  /** Tasks that run at the same time (worker threads; 1 in-thread). */
+  readonly parallelism: number;
+  /** Resolves with the result; rejects when the task is aborted or its thread dies. */
+  search(task: SearchTask, signal: AbortSignal): Promise<SearchTaskResult>;
+  close(): Promise<void>;
+}
+
+export interface MiningStats {
+  /** The engine the workers hash with. */
+  readonly engine: string;
+  /** Worker threads (0 when mining in the calling thread). */
+  readonly workers: number;
+  /** Hashes per second over the rate window, all workers. */
+  readonly hashrate: number;
+  /**
+   * Hashes per second of each worker over the rate window, by ascending
+   * threadId; at least `workers` entries (idle ones 0), more only when a
+   * thread was replaced within the window.
+   */
+  readonly perWorker: number[];
+  /** Hashes computed since the coordinator was created. */
+  readonly hashes: number;
+  /** True while a search is running. */
+  readonly searching: boolean;
+  /** For the last block found: ms from the worker finding the nonce to mine() resolving with the block. */
+  readonly lastFoundToHandoverMs: number | null;
+}
+
+export interface MiningModules {
+  /** Default: silent. */
+  logger?: Logger;
+  /**
+   * Where ranges are searched. Default: a Piscina pool of `options.workers`
+   * threads, or the in-thread miner when `options.workers` is 0. The
+   * coordinator owns it and closes it in close().
+   */
+  miner?: Miner;
+}

@@ -1,0 +1,34 @@
+/**
+ * The in-thread miner: the same task function as the pool's workers, run in
+ * the calling thread. For tests and as a fallback (`workers: 0`). Each range
+ * blocks the event loop while it runs; between ranges it yields, so cancel()
+ * is seen at the next range.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
+import type { Engine } from './engine.js';
+import { loadEngine, type EngineName } from './engines.js';
+import type { Miner } from './interface.js';
+import { runSearch, type SearchTask, type SearchTaskResult } from './task.js';
+
+export class ThreadMiner implements Miner {
+  readonly workers = 0;
+  readonly parallelism = 1;
+
+  private constructor(
+    readonly engine: EngineName,
+    readonly kernel: Engine,
+  ) {}
+
+  static async create(engine: EngineName): Promise<ThreadMiner> {
+    return new ThreadMiner(engine, await loadEngine(engine));
+  }
+
+  async search(task: SearchTask, signal: AbortSignal): Promise<SearchTaskResult> {
+    await nextTurn();
+    signal.throwIfAborted();
+    return runSearch(this.kernel, task, threadId);
+  }
+
+  async close(): Promise<void> {}
+}
