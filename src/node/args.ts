@@ -1,0 +1,161 @@
+/**
+ * The command line (SPEC §8), parsed without side effects so it is unit
+ * tested: argv in, a `NodeOptions` (or "print the usage") out. Every bad
+ * value throws BAD_OPTION with a one-line message that starts with the
+ * option's flag, which the CLI prints as is.
+ */
+import { parseArgs } from 'node:util';
+import { ErrorCode, JbcError, isJbcError } from '../errors.js';
+import type { LogLevel } from '../log.js';
+import { MAX_DIFFICULTY, defaultNodeOptions, resolveNodeConfig, type NodeOptions } from './options.js';
+
+export interface CommandLineEnv {
+  /** What `--workers` defaults to (the number of CPU cores). */
+  readonly cpus: number;
+  /** What a relative `--data-dir` and the default data dir resolve against. */
+  readonly cwd: string;
+}
+
+export interface LogSettings {
+  readonly level: LogLevel;
+  readonly pretty: boolean;
+}
+
+export type CommandLine =
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'run'; readonly options: NodeOptions; readonly log: LogSettings };
+
+export const USAGE = `Usage: npm start -- [options]    (or: node dist/src/cli.js [options])
+
+Runs a jbc-ts node: loads its data dir, syncs from peers, serves the HTTP API
+and mines.
+
+Options:
+  --port N            TCP port to listen on (default ${defaultNodeOptions.port}; 0 picks a free port)
+  --host H            address to listen on (default ${defaultNodeOptions.host})
+  --workers N         mining worker threads (default: number of CPU cores)
+  --no-mine           do not mine; only sync, serve and relay blocks
+  --difficulty D      leading zero hex digits a block hash needs (default ${defaultNodeOptions.difficulty})
+  --peers URL,URL     peer base URLs, comma-separated; "" for none
+                      (default http://localhost:5000/ .. 5003/ minus this node)
+  --data-dir DIR      block files directory (default chaindata/<port>, relative to cwd)
+  --public-url URL    URL other nodes reach this node at (default http://<host>:<port>/)
+  --log-level L       error | warn | info | debug | silent (default info)
+  --log-format F      json (one JSON object per line) | pretty (default json)
+  -h, --help          print this help and exit
+`;
+
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'silent'];
+
+/** Flag names as the user types them, keyed by the options-object field they set. */
+const FLAG: Readonly<Record<string, string>> = {
+  port: '--port',
+  host: '--host',
+  workers: '--workers',
+  difficulty: '--difficulty',
+  peers: '--peers',
+  dataDir: '--data-dir',
+  publicUrl: '--public-url',
+};
+
+export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): CommandLine {
+  let parsed: ReturnType<typeof parseRaw>;
+  try {
+    parsed = parseRaw(argv);
+  } catch (err) {
+    throw new JbcError(ErrorCode.BAD_OPTION, describeParseError(err), {}, { cause: err });
+  }
+  const v = parsed.values;
+  if (v.help === true) return { kind: 'help', text: USAGE };
+  if (v.mine === true && v['no-mine'] === true) throw bad('--no-mine', 'cannot be combined with --mine');
+
+  const options: NodeOptions = {
+    cwd: env.cwd,
+    workers: env.cpus,
+    mine: v['no-mine'] !== true,
+  };
+  if (v.port !== undefined) options.port = integer('--port', v.port, 0, 65535);
+  if (v.host !== undefined) options.host = v.host;
+  if (v.workers !== undefined) options.workers = integer('--workers', v.workers, 1, 1024);
+  if (v.difficulty !== undefined) options.difficulty = integer('--difficulty', v.difficulty, 0, MAX_DIFFICULTY);
+  if (v.peers !== undefined) {
+    options.peers = v.peers
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url !== '');
+  }
+  if (v['data-dir'] !== undefined) {
+    if (v['data-dir'] === '') throw bad('--data-dir', 'must not be empty');
+    options.dataDir = v['data-dir'];
+  }
+  if (v['public-url'] !== undefined) options.publicUrl = v['public-url'];
+
+  const level = (v['log-level'] ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}`, level);
+  const format = v['log-format'] ?? 'json';
+  if (format !== 'json' && format !== 'pretty') throw bad('--log-format', 'must be json or pretty', format);
+
+  // Everything else (host form, peer URLs) is checked where the config is built.
+  try {
+    resolveNodeConfig(options);
+  } catch (err) {
+    if (isJbcError(err, ErrorCode.BAD_OPTION)) {
+      const option = String(err.data.option ?? '');
+      const flag = FLAG[option] ?? option;
+      throw new JbcError(ErrorCode.BAD_OPTION, err.message.replace(option, flag), { option: flag });
+    }
+    throw err;
+  }
+  return { kind: 'run', options, log: { level, pretty: format === 'pretty' } };
+}
+
+function parseRaw(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      workers: { type: 'string' },
+      mine: { type: 'boolean' },
+      'no-mine': { type: 'boolean' },
+      difficulty: { type: 'string' },
+      peers: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'public-url': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/** node:util's messages, cut to one line that names the option first. */
+function describeParseError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `${option} is not an option (see --help)`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (message.includes('ambiguous')) return `${option} needs a value; write one that starts with "-" as ${option}=VALUE`;
+    return message.includes('argument missing') ? `${option} needs a value` : `${option} does not take a value`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const arg = /'([^']*)'/.exec(message)?.[1] ?? '';
+    return `unexpected argument ${JSON.stringify(arg)}: options start with -- (see --help)`;
+  }
+  return message.split('\n')[0] ?? message;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(text)) throw bad(flag, `must be an integer from ${min} to ${max}`, text);
+  const value = Number(text);
+  if (value < min || value > max) throw bad(flag, `must be an integer from ${min} to ${max}`, text);
+  return value;
+}
+
+function bad(flag: string, reason: string, value?: string): JbcError {
+  const shown = value === undefined ? '' : `, got ${JSON.stringify(value.slice(0, 80))}`;
+  return new JbcError(ErrorCode.BAD_OPTION, `${flag} ${reason}${shown}`, { option: flag });
+}

@@ -1,0 +1,202 @@
+/**
+ * The HTTP API (SPEC §5) as a Koa app. Routes are thin: parse the request,
+ * call the node (`NodeApi`), serialise. Every failure goes through one error
+ * middleware and the status table in http-errors.ts. Request bodies are read
+ * here, raw and size-capped, and parsed losslessly so integers beyond 2^53
+ * in a posted block keep every digit.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { Router } from '@koa/router';
+import Koa, { type Context } from 'koa';
+import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
+import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
+import { ErrorCode, JbcError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { codeForStatus, errorResponse } from './http-errors.js';
+import type { NodeApi } from './interface.js';
+import { MAX_BLOCKS_PER_PAGE } from './options.js';
+import { PEER_HEADER } from './peer-client.js';
+import { tryNormalizePeerUrl } from './peer-url.js';
+
+export interface AppOptions {
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+}
+
+/** Blocks per chunk written while streaming /blockchain.json. */
+const STREAM_BATCH = 256;
+
+export function createApp(node: NodeApi, options: AppOptions): Koa {
+  const app = new Koa();
+  const { logger } = options;
+  // Errors are answered and logged by our middleware; Koa's default handler would print them again.
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+      if (ctx.body === undefined && ctx.status >= 400) {
+        // A bare status from Koa or the router (no route: 404, wrong method: 405).
+        const status = ctx.status;
+        ctx.body = { error: { code: codeForStatus(status), message: `${ctx.method} ${ctx.path}: ${ctx.message}` } };
+        ctx.status = status; // setting a body would otherwise turn it into 200
+      }
+    } catch (err) {
+      const { status, body } = errorResponse(err);
+      ctx.status = status;
+      ctx.body = body;
+      if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err: describe(err) }, 'request failed');
+    }
+    logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+
+  const router = new Router();
+
+  router.get('/blockchain.json', (ctx) => {
+    const blocks = node.chain().toArray();
+    ctx.type = 'application/json';
+    ctx.body = Readable.from(streamBlocks(blocks));
+  });
+
+  router.get('/blocks', (ctx) => {
+    const from = queryUint(ctx, 'from') ?? 0n;
+    const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_BLOCKS_PER_PAGE)), MAX_BLOCKS_PER_PAGE);
+    ctx.body = node.chain().range(from, limit).map(blockToJson);
+  });
+
+  router.get('/blocks/hash/:hash', (ctx) => {
+    const hash = ctx.params.hash ?? '';
+    if (!isHash(hash)) throw new JbcError(ErrorCode.BAD_REQUEST, 'a block hash is 64 lowercase hex characters');
+    ctx.body = blockToJson(found(node.chain().findByHash(hash), `no block with hash ${hash}`));
+  });
+
+  router.get('/blocks/:index', (ctx) => {
+    const index = ctx.params.index ?? '';
+    if (!isCanonicalUint(index)) {
+      throw new JbcError(ErrorCode.BAD_REQUEST, `block index must be a canonical non-negative integer, got ${JSON.stringify(index.slice(0, 40))}`);
+    }
+    ctx.body = blockToJson(found(node.chain().at(BigInt(index)), `no block ${index}`));
+  });
+
+  router.get('/status', (ctx) => {
+    ctx.body = node.status();
+  });
+
+  router.get('/peers', (ctx) => {
+    ctx.body = { peers: node.peers() };
+  });
+
+  router.post('/peers', async (ctx) => {
+    const body = await readJsonBody(ctx, options.maxBodyBytes);
+    if (!isJsonObject(body) || typeof body.url !== 'string') {
+      throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"url": "http://host:port/"}');
+    }
+    const result = node.addPeer(body.url);
+    if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
+    ctx.status = result === 'added' ? 201 : 200;
+    ctx.body = result === 'added' ? { added: true, peers: node.peers() } : { added: false, reason: result, peers: node.peers() };
+  });
+
+  router.post('/mined', async (ctx) => {
+    const block = parseBlock(await readJsonBody(ctx, options.maxBodyBytes));
+    const result = await node.receiveBlock(block, {
+      url: tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined),
+      remoteAddress: ctx.req.socket.remoteAddress,
+    });
+    ctx.body = result.accepted ? { received: true, accepted: true } : { received: true, accepted: false, reason: result.reason };
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+function* streamBlocks(blocks: readonly Block[]): Generator<string> {
+  if (blocks.length === 0) {
+    yield '[]';
+    return;
+  }
+  for (let i = 0; i < blocks.length; i += STREAM_BATCH) {
+    const part = blocks
+      .slice(i, i + STREAM_BATCH)
+      .map((block) => JSON.stringify(blockToJson(block)))
+      .join(',');
+    yield (i === 0 ? '[' : ',') + part;
+  }
+  yield ']';
+}
+
+function found<T>(value: T | undefined, message: string): T {
+  if (value === undefined) throw new JbcError(ErrorCode.NOT_FOUND, message);
+  return value;
+}
+
+function queryUint(ctx: Context, name: string): bigint | undefined {
+  const value = ctx.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !isCanonicalUint(value)) {
+    throw new JbcError(ErrorCode.BAD_REQUEST, `query parameter ${name} must be a canonical non-negative integer`, { field: name });
+  }
+  return BigInt(value);
+}
+
+/**
+ * The request body as parsed JSON: 415 unless the content type is JSON, 413
+ * past `maxBytes` (announced or actual), 400 when it does not parse.
+ */
+async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
+  const type = ctx.request.is('application/json', '+json');
+  if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
+  if (type === false) {
+    throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content type must be application/json, got ${ctx.get('content-type') || 'none'}`);
+  }
+  const declared = ctx.request.length;
+  if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes), 'request body');
+}
+
+/**
+ * Reads the body up to `maxBytes`. Past that it stops keeping data and
+ * rejects; Node discards the rest of the upload once the 413 is sent, so the
+ * client still reads the answer.
+ */
+function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        req.resume();
+        reject(tooLarge(maxBytes));
+      } else chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new JbcError(ErrorCode.BAD_REQUEST, `request body could not be read: ${err.message}`));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function tooLarge(maxBytes: number): JbcError {
+  return new JbcError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is larger than ${maxBytes} bytes`, { maxBytes });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,141 @@
+/**
+ * The node's configuration: every option with its default in one place, and
+ * `resolveNodeConfig`, which fills defaults in and throws BAD_OPTION naming
+ * the option for a value that cannot work. The CLI and `startNode` both go
+ * through it, so a config object from a test is checked like a command line.
+ */
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ErrorCode, JbcError } from '../errors.js';
+import { normalizePeerUrl } from './peer-url.js';
+
+export interface NodeOptions {
+  /** TCP port to listen on; 0 picks a free one (tests). Default 5000. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Mining worker threads. Default: the number of CPU cores. */
+  workers?: number;
+  /** Mine blocks. Default true; `--no-mine` makes a follower that only syncs and relays. */
+  mine?: boolean;
+  /** Leading '0' hex characters a block hash needs. Default 5. */
+  difficulty?: number;
+  /**
+   * Peer base URLs. Default http://localhost:5000/ .. 5003/, minus this node.
+   * An explicit empty list means "no peers".
+   */
+  peers?: readonly string[];
+  /** The data directory. Default `chaindata/<port>` under the working directory. */
+  dataDir?: string;
+  /**
+   * The URL other nodes reach this node at, sent as `X-Jbc-Peer` with every
+   * block this node posts and announced to peers. Default
+   * `http://<host>:<port>/` (`localhost` when listening on every interface).
+   */
+  publicUrl?: string;
+  /** How often a mining node logs its hash rate. Default 10 000 ms; 0 turns it off. */
+  hashrateLogIntervalMs?: number;
+  /** Time limit for one request to a peer, whole answer included. Default 5000 ms. */
+  peerTimeoutMs?: number;
+  /** Most peers kept (configured ones always are). Default 32. */
+  maxPeers?: number;
+  /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Largest peer answer read; a bigger one is a bad response. Default 64 MiB. */
+  maxPeerResponseBytes?: number;
+  /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
+  syncPageSize?: number;
+  /** Working directory the default data dir is resolved against. Default process.cwd(). */
+  cwd?: string;
+}
+
+export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'>>> & {
+  /** Undefined until the port is known; see `selfUrl` in the node. */
+  readonly publicUrl: string | undefined;
+  /** True when `peers` came from the defaults (so this node's own port is dropped from them). */
+  readonly defaultPeers: boolean;
+};
+
+export const DEFAULT_PORT = 5000;
+/** Most blocks one `GET /blocks` answer holds. */
+export const MAX_BLOCKS_PER_PAGE = 1000;
+/** Above this a hash search is hopeless and the number is surely a typo. */
+export const MAX_DIFFICULTY = 64;
+
+export const defaultNodeOptions = {
+  port: DEFAULT_PORT,
+  host: '127.0.0.1',
+  mine: true,
+  difficulty: 5,
+  hashrateLogIntervalMs: 10_000,
+  peerTimeoutMs: 5_000,
+  maxPeers: 32,
+  maxBodyBytes: 1024 * 1024,
+  maxPeerResponseBytes: 64 * 1024 * 1024,
+  syncPageSize: MAX_BLOCKS_PER_PAGE,
+} as const satisfies NodeOptions;
+
+/** The article's four local nodes. */
+export function defaultPeerList(): string[] {
+  return [5000, 5001, 5002, 5003].map((port) => `http://localhost:${port}/`);
+}
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
+  const port = checkInt('port', options.port ?? defaultNodeOptions.port, 0, 65535);
+  const host = options.host ?? defaultNodeOptions.host;
+  if (typeof host !== 'string' || host.trim() === '' || /[\s/]/.test(host)) {
+    throw badOption('host', 'must be a host name or IP address', host);
+  }
+  const workers = checkInt('workers', options.workers ?? defaultWorkers(), 1, 1024);
+  const difficulty = checkInt('difficulty', options.difficulty ?? defaultNodeOptions.difficulty, 0, MAX_DIFFICULTY);
+  const defaultPeers = options.peers === undefined;
+  const peers = (options.peers ?? defaultPeerList()).map((url) => {
+    try {
+      return normalizePeerUrl(url);
+    } catch (err) {
+      throw badOption('peers', `has a bad URL (${err instanceof JbcError ? err.message : String(err)})`, url);
+    }
+  });
+  const dataDir = resolve(options.cwd ?? process.cwd(), options.dataDir ?? join('chaindata', String(port)));
+  let publicUrl: string | undefined;
+  if (options.publicUrl !== undefined) {
+    try {
+      publicUrl = normalizePeerUrl(options.publicUrl);
+    } catch (err) {
+      throw badOption('publicUrl', `is not a usable URL (${err instanceof JbcError ? err.message : String(err)})`, options.publicUrl);
+    }
+  }
+  return Object.freeze({
+    port,
+    host,
+    workers,
+    mine: options.mine ?? defaultNodeOptions.mine,
+    difficulty,
+    peers: Object.freeze([...new Set(peers)]),
+    defaultPeers,
+    dataDir,
+    publicUrl,
+    hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, 2 ** 31 - 1),
+    peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, 2 ** 31 - 1),
+    maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
+    maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, 2 ** 31 - 1),
+    maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, 2 ** 31 - 1),
+    syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),
+  });
+}
+
+function checkInt(option: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw badOption(option, `must be an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function badOption(option: string, reason: string, value?: unknown): JbcError {
+  const shown = value === undefined ? '' : `, got ${JSON.stringify(String(value)).slice(0, 80)}`;
+  return new JbcError(ErrorCode.BAD_OPTION, `${option} ${reason}${shown}`, { option });
+}

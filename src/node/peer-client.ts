@@ -1,0 +1,239 @@
+/**
+ * HTTP to peers, with got. Every request has a time limit covering the whole
+ * answer and a cap on the answer's size, and no retries (the sync decides
+ * what to do next). got's errors stop here: callers see JbcError
+ * PEER_TIMEOUT, PEER_UNREACHABLE or PEER_BAD_RESPONSE, with the peer URL in
+ * `data.peer`. Answers are parsed losslessly (parseJsonBytes) and validated
+ * before they leave this module.
+ */
+import { setMaxListeners } from 'node:events';
+import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
+import { blockToJson, parseBlock, type Block } from '../block.js';
+import { isJsonObject, parseJsonBytes, parseUint } from '../codec.js';
+import { ErrorCode, JbcError, describeError } from '../errors.js';
+import { isHash } from '../block.js';
+import { tryNormalizePeerUrl } from './peer-url.js';
+
+/** Header naming the sender's base URL on every block this node posts (see docs-node.md). */
+export const PEER_HEADER = 'x-jbc-peer';
+
+/** Most peer URLs taken from one peer's /peers answer. */
+export const MAX_LEARNED_PER_PEER = 100;
+
+/** What this node needs from a peer's /status: how long its chain is, and who it is. */
+export interface PeerStatus {
+  /** Number of blocks. */
+  readonly length: bigint;
+  readonly tipHash: string | undefined;
+  /** The peer's random id, used to notice that a "peer" is this node. */
+  readonly nodeId: string | undefined;
+}
+
+export interface MinedReply {
+  readonly accepted: boolean | undefined;
+  readonly reason: string | undefined;
+}
+
+export interface PeerClientOptions {
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+  /** This node's base URL, sent as X-Jbc-Peer; undefined before it is known. */
+  readonly selfUrl: () => string | undefined;
+  readonly userAgent: string;
+}
+
+/** Small answers (status, peers, POST replies) are capped lower than block downloads. */
+const SMALL_ANSWER_BYTES = 1024 * 1024;
+
+export class PeerClient {
+  readonly #options: PeerClientOptions;
+  readonly #abort = new AbortController();
+
+  constructor(options: PeerClientOptions) {
+    this.#options = options;
+    // Every request in flight listens on this one signal (got removes its listener when done).
+    setMaxListeners(0, this.#abort.signal);
+  }
+
+  /** Aborts every request in flight and refuses new ones (node shutdown). */
+  close(): void {
+    this.#abort.abort();
+  }
+
+  /**
+   * The peer's /status, or undefined when the peer does not have that route
+   * (a plain jbc node answers 404): the caller falls back to /blockchain.json.
+   */
+  async status(peer: string): Promise<PeerStatus | undefined> {
+    const answer = await this.#request(peer, 'status', { maxBytes: this.#smallCap(), notFoundIsUndefined: true });
+    if (answer === undefined) return undefined;
+    if (!isJsonObject(answer)) throw badResponse(peer, 'status', '/status is not a JSON object');
+    try {
+      let length: bigint;
+      if (answer.length !== undefined) length = parseUint(answer.length, 'length');
+      else if (answer.tip === null) length = 0n;
+      else length = parseUint(answer.height, 'height') + 1n;
+      const tip = answer.tip;
+      const tipHash = isJsonObject(tip) && typeof tip.hash === 'string' && isHash(tip.hash) ? tip.hash : undefined;
+      const nodeId = typeof answer.nodeId === 'string' ? answer.nodeId.slice(0, 100) : undefined;
+      return { length, tipHash, nodeId };
+    } catch (err) {
+      throw badResponse(peer, 'status', `/status is not usable: ${describeError(err)}`);
+    }
+  }
+
+  /** Blocks from .. from + limit - 1 of the peer's chain (fewer when it has fewer). */
+  async blocks(peer: string, from: bigint, limit: number): Promise<Block[]> {
+    const path = `blocks?from=${from}&limit=${limit}`;
+    const answer = await this.#request(peer, path, { maxBytes: this.#options.maxResponseBytes });
+    const blocks = parseBlocks(peer, path, answer);
+    if (blocks.length > limit) throw badResponse(peer, path, `sent ${blocks.length} blocks for a limit of ${limit}`);
+    blocks.forEach((block, i) => {
+      if (block.index !== from + BigInt(i)) {
+        throw badResponse(peer, path, `block ${i} of the answer has index ${block.index}, expected ${from + BigInt(i)}`);
+      }
+    });
+    return blocks;
+  }
+
+  /** The peer's whole chain (what every jbc node answers). */
+  async blockchain(peer: string): Promise<Block[]> {
+    const answer = await this.#request(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes });
+    return parseBlocks(peer, 'blockchain.json', answer);
+  }
+
+  /** The peer's peer list, normalised; entries that are not peer URLs are dropped. */
+  async peers(peer: string): Promise<string[]> {
+    const answer = await this.#request(peer, 'peers', { maxBytes: this.#smallCap() });
+    const list = Array.isArray(answer) ? answer : isJsonObject(answer) && Array.isArray(answer.peers) ? answer.peers : undefined;
+    if (list === undefined) throw badResponse(peer, 'peers', '/peers is not a list');
+    const urls: string[] = [];
+    for (const item of list.slice(0, MAX_LEARNED_PER_PEER)) {
+      const url = tryNormalizePeerUrl(item);
+      if (url !== undefined) urls.push(url);
+    }
+    return urls;
+  }
+
+  /** POSTs a block to the peer's /mined, in output form. */
+  async postMined(peer: string, block: Block): Promise<MinedReply> {
+    const answer = await this.#request(peer, 'mined', { maxBytes: this.#smallCap(), body: blockToJson(block) });
+    // A plain jbc node answers {"received": true} and nothing more.
+    if (!isJsonObject(answer)) return { accepted: undefined, reason: undefined };
+    return {
+      accepted: typeof answer.accepted === 'boolean' ? answer.accepted : undefined,
+      reason: typeof answer.reason === 'string' ? answer.reason.slice(0, 200) : undefined,
+    };
+  }
+
+  /** Tells the peer about this node (POST /peers); plain jbc peers answer 404, which is fine. */
+  async announce(peer: string, selfUrl: string): Promise<void> {
+    await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), body: { url: selfUrl }, notFoundIsUndefined: true });
+  }
+
+  #smallCap(): number {
+    return Math.min(SMALL_ANSWER_BYTES, this.#options.maxResponseBytes);
+  }
+
+  async #request(
+    peer: string,
+    path: string,
+    opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean },
+  ): Promise<unknown> {
+    const url = new URL(path, peer).href;
+    const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
+    const self = this.#options.selfUrl();
+    if (self !== undefined) headers[PEER_HEADER] = self;
+    if (this.#abort.signal.aborted) {
+      throw new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: request dropped, node is shutting down`, { peer, url, shutdown: true });
+    }
+
+    let tooLarge = false;
+    const request = got(url, {
+      method: opts.body === undefined ? 'GET' : 'POST',
+      headers,
+      ...(opts.body === undefined ? {} : { json: opts.body }),
+      responseType: 'buffer',
+      throwHttpErrors: false,
+      followRedirect: false,
+      retry: { limit: 0 },
+      timeout: { request: this.#options.timeoutMs },
+      signal: this.#abort.signal,
+    });
+    request.on('downloadProgress', (progress) => {
+      if (progress.transferred > opts.maxBytes || (progress.total !== undefined && progress.total > opts.maxBytes)) {
+        tooLarge = true;
+        request.cancel();
+      }
+    });
+
+    let status: number;
+    let body: Buffer;
+    try {
+      const response = await request;
+      status = response.statusCode;
+      body = response.body;
+    } catch (err) {
+      if (this.#abort.signal.aborted) {
+        throw new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: request dropped, node is shutting down`, { peer, url, shutdown: true });
+      }
+      throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
+    }
+    if (status === 404 && opts.notFoundIsUndefined === true) return undefined;
+    if (status < 200 || status > 299) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} answered HTTP ${status}`, { peer, url, status });
+    }
+    if (body.length > opts.maxBytes) throw tooLargeError(peer, url, opts.maxBytes);
+    try {
+      return parseJsonBytes(body, url);
+    } catch (err) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
+    }
+  }
+}
+
+function parseBlocks(peer: string, path: string, answer: unknown): Block[] {
+  if (!Array.isArray(answer)) throw badResponse(peer, path, 'the answer is not a JSON array of blocks');
+  return answer.map((item, i) => {
+    try {
+      return parseBlock(item);
+    } catch (err) {
+      throw badResponse(peer, path, `block ${i} of the answer is malformed: ${describeError(err)}`);
+    }
+  });
+}
+
+function badResponse(peer: string, path: string, reason: string): JbcError {
+  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${new URL(path, peer).href}: ${reason}`, { peer });
+}
+
+function tooLargeError(peer: string, url: string, maxBytes: number): JbcError {
+  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent more than ${maxBytes} bytes`, { peer, url, maxBytes });
+}
+
+/** got's error classes, mapped onto the peer codes. Nothing from got leaves this module. */
+function toPeerError(err: unknown, peer: string, url: string, tooLargeLimit: number | undefined): JbcError {
+  if (tooLargeLimit !== undefined) return tooLargeError(peer, url, tooLargeLimit);
+  if (err instanceof TimeoutError) {
+    return new JbcError(ErrorCode.PEER_TIMEOUT, `${url} did not answer in time (${err.message})`, { peer, url });
+  }
+  if (err instanceof CancelError) {
+    return new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: request cancelled`, { peer, url });
+  }
+  if (err instanceof HTTPError) {
+    return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} answered HTTP ${err.response.statusCode}`, {
+      peer,
+      url,
+      status: err.response.statusCode,
+    });
+  }
+  if (err instanceof RequestError) {
+    // Errors while reading or decoding the answer are the peer's fault; errors
+    // before any answer (refused, reset, DNS, aborted) mean it is unreachable.
+    if (err.name === 'ReadError' || err.name === 'ParseError' || err.code.startsWith('HPE_')) {
+      return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url}: ${err.message}`, { peer, url, cause: err.code });
+    }
+    return new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: ${err.code || err.message}`, { peer, url, cause: err.code });
+  }
+  return new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: ${describeError(err)}`, { peer, url });
+}

@@ -1,0 +1,157 @@
+/**
+ * Peers that are not jbc-ts nodes: a plain jbc node (only /blockchain.json
+ * and /mined), a socket that never answers, a server that answers garbage,
+ * and a scriptable server. Each records the requests it got.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Block } from '../../../src/block.js';
+import { toJson } from './fixtures.js';
+
+export interface FakePeer {
+  readonly url: string;
+  /** "METHOD /path" of every request received. */
+  readonly requests: string[];
+  /** Bodies of POST requests, as text. */
+  readonly posted: Array<{ path: string; body: string; headers: IncomingMessage['headers'] }>;
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+/** An HTTP server on a free port that answers with `handler`. */
+export async function fakeHttpPeer(handler: Handler): Promise<FakePeer> {
+  const requests: string[] = [];
+  const posted: FakePeer['posted'] = [];
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      requests.push(`${req.method} ${req.url}`);
+      if (req.method === 'POST') posted.push({ path: req.url ?? '', body, headers: req.headers });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    posted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The Python jbc node of the article: /blockchain.json and /mined, 404 for anything else. */
+export function plainJbcPeer(blocks: readonly Block[]): Promise<FakePeer> {
+  return fakeHttpPeer((req, res) => {
+    if (req.method === 'GET' && req.url === '/blockchain.json') {
+      // Flask's json.dumps answer: text/html, blocks with string values.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(JSON.stringify(toJson(blocks)));
+    } else if (req.method === 'POST' && req.url === '/mined') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"received": true}');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<h1>Not Found</h1>');
+    }
+  });
+}
+
+/** Accepts connections and never says a word. */
+export async function hungPeer(): Promise<FakePeer> {
+  const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    requests.push('connection');
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    posted: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers every request with 200 and `body` under a JSON content type. */
+export function garbagePeer(body: string | Buffer): Promise<FakePeer> {
+  return fakeHttpPeer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+}
+
+/** Speaks the jbc-ts API (status, blocks, blockchain.json) for a fixed list of blocks, which may be forged. */
+export function apiPeer(blocks: readonly Block[], status: Record<string, unknown> = {}): Promise<FakePeer> {
+  return fakeHttpPeer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const json = (value: unknown, code = 200) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (url.pathname === '/status') {
+      json({ height: blocks.length - 1, length: blocks.length, tip: null, nodeId: 'fake', ...status });
+    } else if (url.pathname === '/blocks') {
+      const from = Number(url.searchParams.get('from') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 1000);
+      json(toJson(blocks.slice(from, from + limit)));
+    } else if (url.pathname === '/blockchain.json') {
+      json(toJson(blocks));
+    } else if (url.pathname === '/peers') {
+      json({ peers: [] });
+    } else {
+      json({ error: { code: 'NOT_FOUND', message: 'no' } }, 404);
+    }
+  });
+}
+
+/** A TCP server that answers every connection with `reply` (not HTTP) and, unless `drip`, hangs up. */
+export async function rawPeer(reply: string, drip = false): Promise<FakePeer> {
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const requests: string[] = [];
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    requests.push('connection');
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    if (!drip) {
+      socket.end(reply);
+      return;
+    }
+    // Headers that promise a body, then one byte every 100 ms, forever.
+    socket.write(reply);
+    const timer = setInterval(() => socket.write('['), 100);
+    timers.add(timer);
+    socket.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    posted: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of timers) clearInterval(timer);
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * The node's mining loop. The first part drives it with a scripted miner, so
+ * the order of events (cancel, restart on the new tip, persist, broadcast)
+ * is checked exactly; the second part runs real nodes with the real worker
+ * pool at a low difficulty (needs `npm run build` for the worker files).
+ */
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { blockToJson, type Block } from '../../src/block.js';
+import { Chain, verifyChain } from '../../src/chain.js';
+import { distPath } from '../../src/paths.js';
+import { PEER_HEADER, blockData } from '../../src/node/index.js';
+import { fakeHttpPeer } from './helpers/fake-peers.js';
+import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
+import { closeAll, http, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { ScriptedMiner } from './helpers/scripted-miner.js';
+
+let f: ChainFixtures;
+beforeAll(async () => {
+  f = await loadFixtures();
+});
+afterEach(closeAll);
+
+async function minerNode(blocks: readonly Block[], options: Parameters<typeof startTestNode>[0] = {}) {
+  const miner = new ScriptedMiner();
+  const dataDir = await trackedTempDir();
+  await writeDataDir(dataDir, blocks);
+  const node = await startTestNode({ dataDir, mine: true, ...options }, { createMiner: async () => miner, now: () => 1_700_000_123_456 });
+  return { node, miner };
+}
+
+describe('mining loop (scripted miner)', () => {
+  it('mines block 0 itself on an empty chain, then the next on top of it', async () => {
+    const { node, miner } = await minerNode([]);
+    const changes: string[] = [];
+    node.onTip((change) => changes.push(`${change.source} ${change.tip?.index}`));
+    const first = await miner.searches(1);
+    expect(first).toEqual({ index: 0n, prevHash: '', data: blockData(0n, node.url), timestamp: 1_700_000_123n });
+    expect(first.data).toBe(`jbc-ts block #0 mined by ${node.url}`);
+    const block0 = await miner.solve();
+    const second = await miner.searches(2);
+    expect(second).toMatchObject({ index: 1n, prevHash: block0.hash });
+    expect(node.chain().length).toBe(1);
+    expect(changes).toEqual(['mined 0']);
+    expect(JSON.parse(await readFile(join(node.dataDir, '000000.json'), 'utf8'))).toEqual(blockToJson(block0));
+  });
+
+  it('persists a mined block before broadcasting it to every peer, naming itself in X-Jbc-Peer', async () => {
+    let onDiskWhenSent: boolean | undefined;
+    let dataDir = '';
+    const peer = track(
+      await fakeHttpPeer((req, res) => {
+        if (req.url === '/mined') onDiskWhenSent = existsSync(join(dataDir, '000012.json'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"received": true}');
+      }),
+    );
+    const { node, miner } = await minerNode(f.main, { peers: [peer.url] });
+    dataDir = node.dataDir;
+    await miner.searches(1);
+    const block = await miner.solve();
+    await waitFor('the broadcast', () => peer.posted.find((p) => p.path === '/mined'));
+    const sent = peer.posted.find((p) => p.path === '/mined')!;
+    expect(JSON.parse(sent.body)).toEqual(blockToJson(block));
+    expect(sent.headers[PEER_HEADER]).toBe(node.url);
+    expect(sent.headers['content-type']).toMatch(/application\/json/);
+    expect(onDiskWhenSent).toBe(true);
+  });
+
+  it('cancels the search and restarts on the new tip within milliseconds when a peer block arrives', async () => {
+    const { node, miner } = await minerNode(f.main.slice(0, 11));
+    expect((await miner.searches(1)).index).toBe(11n);
+    const before = performance.now();
+    const { json } = await postJson(`${node.url}mined`, blockToJson(f.main[11]!));
+    expect(json.accepted).toBe(true);
+    const next = await miner.searches(2);
+    expect(next).toMatchObject({ index: 12n, prevHash: f.main[11]!.hash });
+    expect(miner.cancels).toBeGreaterThanOrEqual(1);
+    expect(miner.templates[1]!.at - before).toBeLessThan(250);
+  });
+
+  it('restarts on the adopted tip after a sync', async () => {
+    const forkNode = await startTestNode({ dataDir: await seeded(f.fork) });
+    const { node, miner } = await minerNode(f.main);
+    expect((await miner.searches(1)).index).toBe(12n);
+    await postJson(`${node.url}mined`, blockToJson(f.fork[13]!), { [PEER_HEADER]: forkNode.url });
+    const next = await miner.searches(2);
+    expect(next).toMatchObject({ index: 14n, prevHash: f.fork[13]!.hash });
+    expect(node.chain().equals(new Chain(f.fork))).toBe(true);
+  });
+
+  it('drops its own block when a peer block took the height first', async () => {
+    const { node, miner } = await minerNode(f.main.slice(0, 11));
+    miner.ignoreCancel = true;
+    expect((await miner.searches(1)).index).toBe(11n);
+    expect((await postJson(`${node.url}mined`, blockToJson(f.main[11]!))).json.accepted).toBe(true);
+    // The search on the old tip finishes anyway, with a competing block 11.
+    const late = await miner.solve();
+    miner.ignoreCancel = false;
+    expect(late.index).toBe(11n);
+    expect((await miner.searches(2)).index).toBe(12n);
+    expect(node.chain().tip!.hash).toBe(f.main[11]!.hash);
+    expect(node.chain().findByHash(late.hash)).toBeUndefined();
+    expect(JSON.parse(await readFile(join(node.dataDir, '000011.json'), 'utf8'))).toEqual(blockToJson(f.main[11]!));
+  });
+
+  it('reports the miner in /status', async () => {
+    const { node } = await minerNode(f.main);
+    expect((await http(`${node.url}status`)).json.mining).toEqual({
+      enabled: true,
+      workers: 1,
+      hashrate: 1234,
+      perWorker: [1234],
+      engine: 'scripted',
+      simd: false,
+      hashes: 42,
+    });
+  });
+
+  it('closes its miner on close()', async () => {
+    const { node, miner } = await minerNode([]);
+    await miner.searches(1);
+    await node.close();
+    expect(miner.closed).toBe(true);
+  });
+});
+
+async function seeded(blocks: readonly Block[]): Promise<string> {
+  const dir = await trackedTempDir();
+  await writeDataDir(dir, blocks);
+  return dir;
+}
+
+describe('real mining nodes (worker pool)', () => {
+  beforeAll(() => {
+    if (!existsSync(distPath('workers', 'worker.js'))) throw new Error('run `npm run build` first: the worker pool loads dist/workers/worker.js');
+  });
+
+  it('logs its hash rate periodically, total and per worker, and reports it in /status', async () => {
+    const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+    const record = (fields: Record<string, unknown>, msg: string) => lines.push({ fields, msg });
+    const logger = { info: record, warn: record, error: record, debug: () => {}, child: () => logger };
+    // Difficulty 10 is out of reach in this test's time, so the workers hash the whole while.
+    const node = await startTestNode({ mine: true, difficulty: 10, workers: 2, hashrateLogIntervalMs: 300 }, { logger });
+    const line = await waitFor('a hash-rate line with a rate', () =>
+      lines.find((l) => l.msg.startsWith('hashrate ') && Number(l.fields.hashrate) > 0),
+    );
+    expect(line.msg).toMatch(/^hashrate [\d.]+ [kMG]?H\/s total \(w0 [\d.]+ [kMG]?H\/s, w1 [\d.]+ [kMG]?H\/s\)$/);
+    expect(line.fields.perWorker).toHaveLength(2);
+    const { mining } = (await http(`${node.url}status`)).json;
+    expect(mining).toMatchObject({ enabled: true, workers: 2, engine: expect.any(String), simd: expect.any(Boolean) });
+    expect(mining.hashrate).toBeGreaterThan(0);
+    expect(mining.perWorker).toHaveLength(2);
+  });
+
+  it("the article's scenario: a main node mines 6 blocks, a second node starts empty, syncs and serves the same chain", async () => {
+    const mainDir = await trackedTempDir();
+    const miner = await startTestNode({ dataDir: mainDir, mine: true, difficulty: 3 }, {}, 'main');
+    await waitFor('6 blocks', () => miner.chain().length >= 6);
+    await miner.close();
+    const main = await startTestNode({ dataDir: mainDir, mine: false, difficulty: 3 }, {}, 'main');
+    const mined = main.chain();
+    expect(mined.length).toBeGreaterThanOrEqual(6);
+    await verifyChain(mined.toArray(), 3);
+
+    const second = await startTestNode({ peers: [main.url], difficulty: 3 }, {}, 'second');
+    expect(second.chain().equals(mined)).toBe(true);
+    expect((await http(`${second.url}blockchain.json`)).json).toEqual((await http(`${main.url}blockchain.json`)).json);
+    const files = (await readdir(second.dataDir)).filter((n) => n.endsWith('.json')).sort();
+    expect(files).toEqual(mined.toArray().map((b) => `${String(b.index).padStart(6, '0')}.json`));
+  });
+
+  it('a follower (--no-mine) receives the blocks a miner broadcasts', async () => {
+    const miner = await startTestNode({ mine: true, difficulty: 3 }, {}, 'miner');
+    const follower = await startTestNode({ peers: [miner.url], difficulty: 3 }, {}, 'follower');
+    await waitFor('the follower to hold 5 blocks', () => follower.chain().length >= 5);
+    const theirs = miner.chain();
+    for (const block of follower.chain()) expect(theirs.at(block.index)?.hash).toBe(block.hash);
+    expect(follower.status().mining.enabled).toBe(false);
+  });
+
+  it('three mining nodes converge on one chain', async () => {
+    const a = await startTestNode({ mine: true, difficulty: 4 }, {}, 'a');
+    const b = await startTestNode({ mine: true, difficulty: 4, peers: [a.url] }, {}, 'b');
+    const c = await startTestNode({ mine: true, difficulty: 4, peers: [a.url, b.url] }, {}, 'c');
+    const nodes = [a, b, c];
+    await waitFor(
+      'a shared chain of 8 blocks',
+      () => {
+        const chains = nodes.map((n) => n.chain());
+        if (Math.min(...chains.map((ch) => ch.length)) < 10) return false;
+        const shared = 8n;
+        return chains.every((ch) => ch.at(shared - 1n)?.hash === chains[0]!.at(shared - 1n)?.hash);
+      },
+      60_000,
+    );
+    for (const node of nodes) await verifyChain(node.chain().toArray(), 4);
+    const status = (await http(`${a.url}status`)).json;
+    expect(status.mining).toMatchObject({ enabled: true, workers: 1, engine: expect.any(String) });
+    expect(status.peers).toEqual(expect.arrayContaining([b.url, c.url]));
+  });
+});

@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, JbcError } from '../../src/errors.js';
+import { parseCommandLine, USAGE } from '../../src/node/args.js';
+import { resolveNodeConfig } from '../../src/node/options.js';
+
+const env = { cpus: 6, cwd: '/srv/jbc' };
+
+function run(argv: string[]) {
+  const parsed = parseCommandLine(argv, env);
+  if (parsed.kind !== 'run') throw new Error('expected run');
+  return { ...parsed, config: resolveNodeConfig(parsed.options) };
+}
+
+function errorOf(argv: string[]): JbcError {
+  try {
+    parseCommandLine(argv, env);
+  } catch (err) {
+    if (err instanceof JbcError) return err;
+    throw err;
+  }
+  throw new Error(`${argv.join(' ')} was accepted`);
+}
+
+describe('command line', () => {
+  it('has the defaults of SPEC §8', () => {
+    const { config, log } = run([]);
+    expect(config).toMatchObject({ port: 5000, host: '127.0.0.1', workers: 6, mine: true, difficulty: 5 });
+    expect(config.dataDir).toBe(join('/srv/jbc', 'chaindata', '5000'));
+    expect(config.peers).toEqual(['http://localhost:5000/', 'http://localhost:5001/', 'http://localhost:5002/', 'http://localhost:5003/']);
+    expect(config.defaultPeers).toBe(true);
+    expect(log).toEqual({ level: 'info', pretty: false });
+  });
+
+  it('takes every option', () => {
+    const { config, log } = run([
+      '--port', '5002', '--host', '0.0.0.0', '--workers', '3', '--no-mine', '--difficulty', '2',
+      '--peers', 'http://a:1,https://b.example/x', '--data-dir', 'data/b', '--public-url', 'http://b.example:5002',
+      '--log-level', 'debug', '--log-format', 'pretty',
+    ]);
+    expect(config).toMatchObject({ port: 5002, host: '0.0.0.0', workers: 3, mine: false, difficulty: 2, defaultPeers: false });
+    expect(config.peers).toEqual(['http://a:1/', 'https://b.example/x/']);
+    expect(config.dataDir).toBe(join('/srv/jbc', 'data', 'b'));
+    expect(config.publicUrl).toBe('http://b.example:5002/');
+    expect(log).toEqual({ level: 'debug', pretty: true });
+  });
+
+  it('puts the default data dir under the port, so nodes share a checkout', () => {
+    expect(run(['--port', '5003']).config.dataDir).toBe(join('/srv/jbc', 'chaindata', '5003'));
+  });
+
+  it('reads --peers "" as no peers', () => {
+    expect(run(['--peers', '']).config.peers).toEqual([]);
+  });
+
+  it('answers --help and -h with the usage', () => {
+    expect(parseCommandLine(['--help'], env)).toEqual({ kind: 'help', text: USAGE });
+    expect(parseCommandLine(['-h', '--port', 'nonsense'], env).kind).toBe('help');
+    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--help']) {
+      expect(USAGE).toContain(flag);
+    }
+  });
+
+  it.each([
+    [['--port', 'abc'], '--port'],
+    [['--port', '70000'], '--port'],
+    [['--port', '-1'], '--port'],
+    [['--port'], '--port'],
+    [['--workers', '0'], '--workers'],
+    [['--workers', '1.5'], '--workers'],
+    [['--difficulty', '65'], '--difficulty'],
+    [['--difficulty', 'five'], '--difficulty'],
+    [['--difficulty', '-2'], '--difficulty'],
+    [['--difficulty=-2'], '--difficulty'],
+    [['--peers', 'ftp://x/'], '--peers'],
+    [['--peers', 'not a url'], '--peers'],
+    [['--data-dir', ''], '--data-dir'],
+    [['--host', ''], '--host'],
+    [['--public-url', 'mailto:a@b'], '--public-url'],
+    [['--log-level', 'loud'], '--log-level'],
+    [['--log-format', 'xml'], '--log-format'],
+    [['--bogus'], '--bogus'],
+    [['--no-mine=1'], '--no-mine'],
+    [['stray'], 'stray'],
+  ])('rejects %j with one line naming %s', (argv, flag) => {
+    const err = errorOf(argv);
+    expect(err.code).toBe(ErrorCode.BAD_OPTION);
+    expect(err.message).toContain(flag);
+    expect(err.message).not.toContain('\n');
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
+import { defaultSelfUrl, isSelfUrl, normalizePeerUrl } from '../../src/node/peer-url.js';
+import { EVICTABLE_AFTER_FAILURES, PeerSet } from '../../src/node/peers.js';
+
+describe('peer URLs', () => {
+  it('have one normal form', () => {
+    expect(normalizePeerUrl('http://localhost:5001')).toBe('http://localhost:5001/');
+    expect(normalizePeerUrl('HTTP://LocalHost:5001/?x=1#y')).toBe('http://localhost:5001/');
+    expect(normalizePeerUrl('https://node.example/jbc')).toBe('https://node.example/jbc/');
+    expect(normalizePeerUrl('http://node.example:80/')).toBe('http://node.example/');
+  });
+
+  it.each(['ftp://x/', 'localhost:5000', 'http://user:pw@x/', '', 'http://', 42, null])('refuse %j', (url) => {
+    expect(() => normalizePeerUrl(url)).toThrow(expect.objectContaining({ code: ErrorCode.BAD_REQUEST }));
+  });
+
+  it('recognise this node under its loopback names', () => {
+    const self = { host: '127.0.0.1', port: 5000 };
+    expect(isSelfUrl('http://localhost:5000/', self)).toBe(true);
+    expect(isSelfUrl('http://127.0.0.1:5000/', self)).toBe(true);
+    expect(isSelfUrl('http://localhost:5001/', self)).toBe(false);
+    expect(isSelfUrl('http://other.example:5000/', self)).toBe(false);
+    expect(isSelfUrl('http://node.example/', { host: '10.0.0.1', port: 5000, publicUrl: 'http://node.example/' })).toBe(true);
+  });
+
+  it('announce a connectable URL for a wildcard listen address', () => {
+    expect(defaultSelfUrl('0.0.0.0', 5000)).toBe('http://localhost:5000/');
+    expect(defaultSelfUrl('::1', 5000)).toBe('http://[::1]:5000/');
+  });
+});
+
+describe('PeerSet', () => {
+  const notSelf = { max: 3, isSelf: (url: string) => url === 'http://localhost:5000/' };
+
+  it('never holds this node', () => {
+    const peers = new PeerSet(notSelf, ['http://localhost:5000/', 'http://localhost:5001/']);
+    expect(peers.list()).toEqual(['http://localhost:5001/']);
+    expect(peers.add('http://localhost:5000', 'api')).toBe('self');
+  });
+
+  it('keeps each peer once, in normal form', () => {
+    const peers = new PeerSet(notSelf);
+    expect(peers.add('http://a:1', 'api')).toBe('added');
+    expect(peers.add('http://a:1/', 'learned')).toBe('known');
+    expect(peers.list()).toEqual(['http://a:1/']);
+  });
+
+  it('takes localhost, 127.0.0.1 and [::1] as one host, keeping the first name', () => {
+    const peers = new PeerSet(notSelf, ['http://localhost:5001/']);
+    expect(peers.add('http://127.0.0.1:5001/', 'sender')).toBe('known');
+    expect(peers.add('http://[::1]:5001', 'learned')).toBe('known');
+    expect(peers.add('http://127.0.0.1:5002/', 'sender')).toBe('added');
+    expect(peers.resolve('http://127.0.0.1:5001/')).toBe('http://localhost:5001/');
+    expect(peers.list()).toEqual(['http://localhost:5001/', 'http://127.0.0.1:5002/']);
+  });
+
+  it('is capped, and makes room only by dropping a learned peer that keeps failing', () => {
+    const peers = new PeerSet(notSelf, ['http://configured/']);
+    peers.add('http://a/', 'learned');
+    peers.add('http://b/', 'learned');
+    expect(peers.add('http://c/', 'api')).toBe('full');
+    for (let i = 0; i < EVICTABLE_AFTER_FAILURES; i++) {
+      peers.markFailed('http://b/');
+      peers.markFailed('http://configured/');
+    }
+    expect(peers.add('http://c/', 'api')).toBe('added');
+    expect(peers.list()).toEqual(['http://configured/', 'http://a/', 'http://c/']);
+  });
+
+  it('reports the first failure and the recovery of a peer', () => {
+    const peers = new PeerSet(notSelf, ['http://a/']);
+    expect(peers.markFailed('http://a/')).toBe(true);
+    expect(peers.markFailed('http://a/')).toBe(false);
+    expect(peers.markOk('http://a/')).toBe(true);
+    expect(peers.markOk('http://a/')).toBe(false);
+  });
+
+  it('drops a peer found to be this node and refuses it afterwards', () => {
+    const peers = new PeerSet(notSelf, ['http://me.example/']);
+    peers.markSelf('http://me.example/');
+    expect(peers.list()).toEqual([]);
+    expect(peers.add('http://me.example/', 'learned')).toBe('self');
+  });
+});
