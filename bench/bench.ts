@@ -37,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
   };
 
   const machine = await describeMachine();
-  const defaultEngine = await defaultEngineName();
+  const defaultEngine = defaultEngineName();
   const maxWorkers = Math.max(...options.workers);
   const minWorkers = Math.min(...options.workers);
 

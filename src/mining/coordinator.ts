@@ -10,7 +10,7 @@ import { sealBlock, headerPrefix, type Block, type BlockTemplate } from '../bloc
 import { describeError, ErrorCode, isJbcError, JbcError } from '../errors.js';
 import { meetsDifficulty, sha256Hex } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
-import { defaultEngineName } from './engines.js';
+import { defaultEngineName, detectSimd } from './engines.js';
 import type { Miner, MiningModules, MiningStats } from './interface.js';
 import { checkDifficulty, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 import { PoolMiner } from './pool-miner.js';
@@ -77,9 +77,11 @@ export class MiningCoordinator {
   #generation = 0;
   #closed = false;
   #lastHandoverMs: number | null = null;
+  readonly #simdSupported: boolean;
 
-  private constructor(miner: Miner, options: ResolvedMinerOptions, logger: Logger) {
+  private constructor(miner: Miner, options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger) {
     this.#miner = miner;
+    this.#simdSupported = simdSupported;
     this.#options = options;
     this.#logger = logger;
     this.#rates = new RateMeter(options.rateWindowMs);
@@ -92,11 +94,12 @@ export class MiningCoordinator {
   static async create(options: MinerOptions = {}, modules: MiningModules = {}): Promise<MiningCoordinator> {
     const resolved = resolveMinerOptions(options);
     const logger = modules.logger ?? silentLogger;
-    const miner = modules.miner ?? (await startMiner(resolved, logger));
+    const simdSupported = modules.simdSupported ?? detectSimd();
+    const miner = modules.miner ?? (await startMiner(resolved, simdSupported, logger));
     // The block hash is recomputed here when a nonce is found; load the hasher
     // now so the first block does not pay for it.
     await sha256Hex('');
-    return new MiningCoordinator(miner, { ...resolved, workers: miner.workers, engine: miner.engine }, logger);
+    return new MiningCoordinator(miner, { ...resolved, workers: miner.workers, engine: miner.engine }, simdSupported, logger);
   }
 
   /**
@@ -138,6 +141,7 @@ export class MiningCoordinator {
       hashes: this.#rates.totalHashes,
       searching: this.#search !== null,
       lastFoundToHandoverMs: this.#lastHandoverMs,
+      simdSupported: this.#simdSupported,
     };
   }
 
@@ -254,8 +258,11 @@ export class MiningCoordinator {
   }
 }
 
-async function startMiner(options: ResolvedMinerOptions, logger: Logger): Promise<Miner> {
-  const engine = options.engine ?? (await defaultEngineName());
+async function startMiner(options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger): Promise<Miner> {
+  const engine = options.engine ?? defaultEngineName(simdSupported);
+  if (options.engine === undefined && !simdSupported) {
+    logger.warn({ engine }, 'this runtime lacks WebAssembly SIMD: mining with the scalar kernel, about half the hash rate');
+  }
   try {
     const miner =
       options.workers === 0

@@ -83,11 +83,10 @@ export function detectSimd(): boolean {
 
 /**
  * The engine to mine with: `wasm-simd` when the runtime supports WASM SIMD,
- * else `wasm-scalar`. Callers that want to report the fallback check
- * `detectSimd()`.
+ * else the scalar kernel, `wasm-scalar`.
  */
-export async function defaultEngineName(): Promise<EngineName> {
-  return detectSimd() ? 'wasm-simd' : 'wasm-scalar';
+export function defaultEngineName(simd: boolean = detectSimd()): EngineName {
+  return simd ? 'wasm-simd' : 'wasm-scalar';
 }
 
 /** A ready engine. Throws MINING_FAILED when its kernel is missing or cannot run here. */

@@ -38,6 +38,8 @@ export interface MiningStats {
   readonly searching: boolean;
   /** For the last block found: ms from the worker finding the nonce to mine() resolving with the block. */
   readonly lastFoundToHandoverMs: number | null;
+  /** Whether this runtime has WASM SIMD; false means the default engine fell back to the scalar kernel. */
+  readonly simdSupported: boolean;
 }
 
 export interface MiningModules {
@@ -49,4 +51,6 @@ export interface MiningModules {
    * coordinator owns it and closes it in close().
    */
   miner?: Miner;
+  /** Whether the runtime has WASM SIMD. Default: detectSimd(); tests set false to see the fallback. */
+  simdSupported?: boolean;
 }

@@ -5,6 +5,7 @@
 import type { Block, BlockTemplate } from '../block.js';
 import type { Chain } from '../chain.js';
 import type { Logger } from '../log.js';
+import type { MiningStats } from '../mining/index.js';
 import type { NodeConfig } from './options.js';
 import type { AddPeerResult } from './peers.js';
 
@@ -27,6 +28,8 @@ export interface MiningStatus {
   readonly engine: string | null;
   /** True when the engine hashes with WASM SIMD, false for a scalar fallback, null when not mining. */
   readonly simd: boolean | null;
+  /** Whether this runtime has WASM SIMD at all; null when not mining. */
+  readonly simdSupported: boolean | null;
   readonly hashes: number;
 }
 
@@ -64,7 +67,7 @@ export interface NodeMiner {
   mine(template: BlockTemplate, difficulty: number): Promise<Block | null>;
   /** Cancels the running search; resolves when the workers are idle. */
   cancel(): Promise<void>;
-  stats(): { engine: string; workers: number; hashrate: number; perWorker: readonly number[]; hashes: number };
+  stats(): MiningStats;
   close(): Promise<void>;
 }
 

@@ -539,7 +539,7 @@ class JbcNode implements NodeApi {
   #miningStatus(): MiningStatus {
     const miner = this.#miner;
     if (miner === undefined) {
-      return { enabled: this.#config.mine, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, hashes: 0 };
+      return { enabled: this.#config.mine, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, simdSupported: null, hashes: 0 };
     }
     const stats = miner.stats();
     return {
@@ -548,7 +548,8 @@ class JbcNode implements NodeApi {
       hashrate: Math.round(stats.hashrate),
       perWorker: stats.perWorker.map(Math.round),
       engine: stats.engine,
-      simd: stats.engine.includes('simd'),
+      simd: stats.engine === 'wasm-simd',
+      simdSupported: stats.simdSupported,
       hashes: stats.hashes,
     };
   }

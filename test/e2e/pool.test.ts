@@ -42,11 +42,33 @@ const letWorkersRun = (): Promise<void> => sleep(150);
 
 beforeAll(async () => {
   if (!existsSync(workerFile())) throw new Error(`${workerFile()} is missing: run npm run build first`);
-  engine = await defaultEngineName();
+  engine = defaultEngineName();
 });
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+describe('engine choice', () => {
+  it('a runtime without WASM SIMD mines with the scalar kernel and says so in the log and the stats', async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (_obj: object, msg: string) => void warnings.push(msg) };
+    const c = await MiningCoordinator.create({ workers: 1 }, { logger, simdSupported: false });
+    open.push(c);
+    expect(c.stats()).toMatchObject({ engine: 'wasm-scalar', simdSupported: false });
+    expect(warnings).toEqual([expect.stringContaining('lacks WebAssembly SIMD')]);
+    const block = await c.mine(template, 3);
+    expect(block!.hash).toBe(independentSha256(template, block!.nonce));
+  });
+
+  it('a runtime with WASM SIMD mines with the SIMD kernel by default, without a warning', async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (_obj: object, msg: string) => void warnings.push(msg) };
+    const c = await MiningCoordinator.create({ workers: 1 }, { logger, simdSupported: true });
+    open.push(c);
+    expect(c.stats()).toMatchObject({ engine: 'wasm-simd', simdSupported: true });
+    expect(warnings).toEqual([]);
+  });
 });
 
 describe('mining pool (2 workers)', () => {

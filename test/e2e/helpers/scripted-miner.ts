@@ -7,6 +7,7 @@
  */
 import { sealBlock, type Block, type BlockTemplate } from '../../../src/block.js';
 import { meetsDifficulty } from '../../../src/hash.js';
+import type { MiningStats } from '../../../src/mining/index.js';
 import type { NodeMiner } from '../../../src/node/index.js';
 
 export class ScriptedMiner implements NodeMiner {
@@ -55,8 +56,17 @@ export class ScriptedMiner implements NodeMiner {
     }
   }
 
-  stats() {
-    return { engine: 'scripted', workers: 1, hashrate: 1234, perWorker: [1234], hashes: 42 };
+  stats(): MiningStats {
+    return {
+      engine: 'scripted',
+      workers: 1,
+      hashrate: 1234,
+      perWorker: [1234],
+      hashes: 42,
+      searching: this.#current !== undefined,
+      lastFoundToHandoverMs: null,
+      simdSupported: false,
+    };
   }
 
   async close(): Promise<void> {
