@@ -119,13 +119,18 @@ async function main(argv: readonly string[]): Promise<number> {
     stopCheckCost,
     rangeOverhead,
     targets: {
-      defaultVsBaseline1Worker: { value: ratio(rate(defaultEngine, 1), rate(BASELINE, 1)), target: 3, later: 6 },
+      defaultVsBaseline1Worker: { value: ratio(rate(defaultEngine, 1), rate(BASELINE, 1)), target: 6 },
+      defaultVsNative1Worker: {
+        value: ratio(rate(defaultEngine, 1), reference.find((r) => r.workers === 1)?.hashesPerSecond),
+        target: 0.5,
+      },
       defaultScaling: {
         workers: [minWorkers, maxWorkers],
         value: maxWorkers > minWorkers ? ratio(rate(defaultEngine, maxWorkers), rate(defaultEngine, minWorkers)) : null,
         target: 0.9 * (maxWorkers / minWorkers),
       },
       cancelLatencyMaxMs: { value: cancelLatencyMs.maxMs, target: 20 },
+      stopCheckCostPercent: { value: stopCheckCost.costPercent, target: 1 },
     },
   };
   process.stdout.write(options.json ? JSON.stringify(report) + '\n' : renderTable(report));

@@ -83,8 +83,8 @@ describe('rate meter', () => {
 });
 
 describe('miner options', () => {
-  it('has documented defaults: one worker per core, 2^18-nonce ranges', () => {
-    expect(defaultMinerOptions.rangeSize).toBe(2 ** 18);
+  it('has documented defaults: one worker per core, 2^20-nonce ranges', () => {
+    expect(defaultMinerOptions.rangeSize).toBe(2 ** 20);
     expect(defaultMinerOptions.workers).toBeGreaterThanOrEqual(1);
     expect(resolveMinerOptions({})).toEqual(defaultMinerOptions);
     expect(resolveMinerOptions({ workers: undefined }).workers).toBe(defaultMinerOptions.workers);

@@ -39,16 +39,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const K = [
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-];
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The round constants, read from sha256.ts so the table exists in one place. */
+const K = (() => {
+  const source = readFileSync(join(here, 'sha256.ts'), 'utf8');
+  const table = /export const K: usize = memory\.data<u32>\(\[([^\]]*)\]\)/.exec(source);
+  const words = table ? table[1].match(/0x[0-9a-f]{8}/gi) ?? [] : [];
+  if (words.length !== 64) throw new Error('generate.mjs: cannot read the 64 round constants K from sha256.ts');
+  return words.map(Number);
+})();
 
 const STATE = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const hex = (n) => '0x' + (n >>> 0).toString(16).padStart(8, '0');
@@ -193,7 +193,7 @@ function writeIfChanged(path, text) {
 
 /** Writes generated/blocks-u32.ts and generated/blocks-v128.ts next to this file. */
 export function writeGenerated() {
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'generated');
+  const out = join(here, 'generated');
   mkdirSync(out, { recursive: true });
   writeIfChanged(join(out, 'blocks-u32.ts'), generate('u32'));
   writeIfChanged(join(out, 'blocks-v128.ts'), generate('v128'));
