@@ -11,7 +11,7 @@ import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
 import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
-import { ErrorCode, JbcError } from '../errors.js';
+import { describeError, ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
 import type { NodeApi } from './interface.js';
@@ -47,7 +47,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       const { status, body } = errorResponse(err);
       ctx.status = status;
       ctx.body = body;
-      if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err: describe(err) }, 'request failed');
+      if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err: describeError(err) }, 'request failed');
     }
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
   });
@@ -195,8 +195,4 @@ function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
 
 function tooLarge(maxBytes: number): JbcError {
   return new JbcError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is larger than ${maxBytes} bytes`, { maxBytes });
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -8,13 +8,12 @@
  */
 import { setMaxListeners } from 'node:events';
 import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
-import { blockToJson, parseBlock, type Block } from '../block.js';
+import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
 import { isJsonObject, parseJsonBytes, parseUint } from '../codec.js';
 import { ErrorCode, JbcError, describeError } from '../errors.js';
-import { isHash } from '../block.js';
 import { tryNormalizePeerUrl } from './peer-url.js';
 
-/** Header naming the sender's base URL on every block this node posts (see docs-node.md). */
+/** Header naming the sender's base URL on every block this node posts (see README, "Decisions where the spec is silent"). */
 export const PEER_HEADER = 'x-jbc-peer';
 
 /** Most peer URLs taken from one peer's /peers answer. */

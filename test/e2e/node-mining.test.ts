@@ -4,6 +4,7 @@
  * is checked exactly; the second part runs real nodes with the real worker
  * pool at a low difficulty (needs `npm run build` for the worker files).
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -198,6 +199,14 @@ describe('real mining nodes (worker pool)', () => {
       60_000,
     );
     for (const node of nodes) await verifyChain(node.chain().toArray(), 4);
+    // The blocks as served, checked by an independent SHA-256 of the jbc header.
+    const served = (await http(`${a.url}blockchain.json`)).json as Array<Record<string, string>>;
+    expect(served.length).toBeGreaterThanOrEqual(10);
+    for (const b of served) {
+      const header = b.index! + b.prev_hash! + b.data! + b.timestamp! + b.nonce!;
+      expect(createHash('sha256').update(header, 'utf8').digest('hex')).toBe(b.hash);
+      expect(b.hash).toMatch(/^0000/);
+    }
     const status = (await http(`${a.url}status`)).json;
     expect(status.mining).toMatchObject({ enabled: true, workers: 1, engine: expect.any(String) });
     expect(status.peers).toEqual(expect.arrayContaining([b.url, c.url]));
