@@ -66,27 +66,8 @@ export function plainJbcPeer(blocks: readonly Block[]): Promise<FakePeer> {
 }
 
 /** Accepts connections and never says a word. */
-export async function hungPeer(): Promise<FakePeer> {
-  const sockets = new Set<Socket>();
-  const requests: string[] = [];
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    requests.push('connection');
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    requests,
-    posted: [],
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+export function hungPeer(): Promise<FakePeer> {
+  return tcpPeer(() => {});
 }
 
 /** Answers every request with 200 and `body` under a JSON content type. */
@@ -122,15 +103,8 @@ export function apiPeer(blocks: readonly Block[], status: Record<string, unknown
 }
 
 /** A TCP server that answers every connection with `reply` (not HTTP) and, unless `drip`, hangs up. */
-export async function rawPeer(reply: string, drip = false): Promise<FakePeer> {
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const requests: string[] = [];
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    requests.push('connection');
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+export function rawPeer(reply: string, drip = false): Promise<FakePeer> {
+  return tcpPeer((socket) => {
     if (!drip) {
       socket.end(reply);
       return;
@@ -138,8 +112,20 @@ export async function rawPeer(reply: string, drip = false): Promise<FakePeer> {
     // Headers that promise a body, then one byte every 100 ms, forever.
     socket.write(reply);
     const timer = setInterval(() => socket.write('['), 100);
-    timers.add(timer);
     socket.on('close', () => clearInterval(timer));
+  });
+}
+
+/** A TCP server on a free port; `onSocket` decides what, if anything, each connection is told. */
+async function tcpPeer(onSocket: (socket: Socket) => void): Promise<FakePeer> {
+  const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    requests.push('connection');
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    onSocket(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -149,7 +135,6 @@ export async function rawPeer(reply: string, drip = false): Promise<FakePeer> {
     posted: [],
     close: () =>
       new Promise<void>((resolve) => {
-        for (const timer of timers) clearInterval(timer);
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
