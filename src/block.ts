@@ -92,21 +92,21 @@ export function blockHeader(template: BlockTemplate, nonce: bigint): string {
   return headerPrefix(template) + formatUint(nonce);
 }
 
-export function computeHash(template: BlockTemplate, nonce: bigint): Promise<string> {
+export function computeHash(template: BlockTemplate, nonce: bigint): string {
   return sha256Hex(blockHeader(template, nonce));
 }
 
 /** A complete block from a template and a nonce, hash computed. */
-export async function sealBlock(template: BlockTemplate, nonce: bigint): Promise<Block> {
-  return Object.freeze({ ...template, nonce, hash: await computeHash(template, nonce) });
+export function sealBlock(template: BlockTemplate, nonce: bigint): Block {
+  return Object.freeze({ ...template, nonce, hash: computeHash(template, nonce) });
 }
 
 /**
  * Throws INVALID_BLOCK unless the stored hash is the recomputed hash and it
  * starts with `difficulty` zeros.
  */
-export async function checkBlock(block: Block, difficulty: number): Promise<void> {
-  const actual = await computeHash(block, block.nonce);
+export function checkBlock(block: Block, difficulty: number): void {
+  const actual = computeHash(block, block.nonce);
   if (actual !== block.hash) {
     throw new JbcError(ErrorCode.INVALID_BLOCK, `block ${block.index} hash does not match its contents`, {
       index: formatUint(block.index),
@@ -124,9 +124,9 @@ export async function checkBlock(block: Block, difficulty: number): Promise<void
   }
 }
 
-export async function isValidBlock(block: Block, difficulty: number): Promise<boolean> {
+export function isValidBlock(block: Block, difficulty: number): boolean {
   try {
-    await checkBlock(block, difficulty);
+    checkBlock(block, difficulty);
     return true;
   } catch (err) {
     if (err instanceof JbcError && err.code === ErrorCode.INVALID_BLOCK) return false;

@@ -7,7 +7,30 @@ import { checkBlock, blocksEqual, type Block } from './block.js';
 import { formatUint } from './codec.js';
 import { ErrorCode, JbcError } from './errors.js';
 
-export class Chain implements Iterable<Block> {
+/**
+ * The read side of a chain: what the HTTP routes, the sync and the miner ask
+ * of it. Reads are synchronous; the in-memory `Chain` provides it, and so does
+ * a view frozen at one length (`Chain.snapshot`).
+ */
+export interface ChainView {
+  /** Number of blocks. */
+  readonly length: number;
+  /** Index of the tip; -1n for the empty chain. */
+  readonly height: bigint;
+  /** The last block, or undefined for the empty chain. */
+  readonly tip: Block | undefined;
+  at(index: bigint): Block | undefined;
+  findByHash(hash: string): Block | undefined;
+  /** Blocks `from` .. `from + limit - 1` that exist. */
+  range(from: bigint, limit: number): Block[];
+}
+
+/**
+ * A chain only ever grows in place: a reorg builds a new `Chain` (see
+ * `withFork`). So the blocks below a length, once there, never change, and a
+ * snapshot is the chain object plus the length it had.
+ */
+export class Chain implements Iterable<Block>, ChainView {
   readonly #blocks: Block[];
   readonly #byHash = new Map<string, Block>();
 
@@ -96,6 +119,54 @@ export class Chain implements Iterable<Block> {
   prefix(length: number): Chain {
     return new Chain(this.#blocks.slice(0, Math.max(0, length)));
   }
+
+  /**
+   * A new chain: this chain's first `forkPoint` blocks followed by `blocks`.
+   * Throws NOT_EXTENDING_TIP when `blocks` do not link onto that prefix.
+   */
+  withFork(forkPoint: number, blocks: readonly Block[]): Chain {
+    const chain = this.prefix(forkPoint);
+    for (const block of blocks) chain.append(block);
+    return chain;
+  }
+
+  /** This chain as it is now: later appends do not show in it. */
+  snapshot(): ChainView {
+    return new ChainSnapshot(this, this.#blocks.length);
+  }
+}
+
+class ChainSnapshot implements ChainView {
+  readonly #chain: Chain;
+  readonly length: number;
+
+  constructor(chain: Chain, length: number) {
+    this.#chain = chain;
+    this.length = length;
+  }
+
+  get height(): bigint {
+    return BigInt(this.length) - 1n;
+  }
+
+  get tip(): Block | undefined {
+    return this.at(this.height);
+  }
+
+  at(index: bigint): Block | undefined {
+    return index < BigInt(this.length) ? this.#chain.at(index) : undefined;
+  }
+
+  findByHash(hash: string): Block | undefined {
+    const block = this.#chain.findByHash(hash);
+    return block !== undefined && block.index < BigInt(this.length) ? block : undefined;
+  }
+
+  range(from: bigint, limit: number): Block[] {
+    const end = BigInt(this.length);
+    if (from >= end) return [];
+    return this.#chain.range(from, Math.min(limit, Number(end - from)));
+  }
 }
 
 /**
@@ -104,7 +175,7 @@ export class Chain implements Iterable<Block> {
  * prev_hash the previous hash, every block valid at `difficulty`. With no
  * base, the blocks must start a chain at index 0 with an empty prev_hash.
  */
-export async function verifySegment(base: Block | undefined, blocks: readonly Block[], difficulty: number): Promise<void> {
+export function verifySegment(base: Block | undefined, blocks: readonly Block[], difficulty: number): void {
   let prev = base;
   for (const block of blocks) {
     const where = { index: formatUint(block.index) };
@@ -120,7 +191,7 @@ export async function verifySegment(base: Block | undefined, blocks: readonly Bl
       }
     }
     try {
-      await checkBlock(block, difficulty);
+      checkBlock(block, difficulty);
     } catch (err) {
       if (err instanceof JbcError && err.code === ErrorCode.INVALID_BLOCK) {
         throw new JbcError(ErrorCode.INVALID_CHAIN, err.message, { ...err.data, ...where }, { cause: err });
@@ -132,13 +203,13 @@ export async function verifySegment(base: Block | undefined, blocks: readonly Bl
 }
 
 /** Throws INVALID_CHAIN unless `blocks` form a valid chain from block 0 (the empty list is valid). */
-export function verifyChain(blocks: readonly Block[], difficulty: number): Promise<void> {
+export function verifyChain(blocks: readonly Block[], difficulty: number): void {
   return verifySegment(undefined, blocks, difficulty);
 }
 
-export async function isValidChain(blocks: readonly Block[], difficulty: number): Promise<boolean> {
+export function isValidChain(blocks: readonly Block[], difficulty: number): boolean {
   try {
-    await verifyChain(blocks, difficulty);
+    verifyChain(blocks, difficulty);
     return true;
   } catch (err) {
     if (err instanceof JbcError && err.code === ErrorCode.INVALID_CHAIN) return false;
@@ -154,11 +225,11 @@ export interface PrefixResult {
 }
 
 /** The longest valid prefix of `blocks` (already in index order). */
-export async function longestValidPrefix(blocks: readonly Block[], difficulty: number): Promise<PrefixResult> {
+export function longestValidPrefix(blocks: readonly Block[], difficulty: number): PrefixResult {
   const valid: Block[] = [];
   for (const block of blocks) {
     try {
-      await verifySegment(valid.at(-1), [block], difficulty);
+      verifySegment(valid.at(-1), [block], difficulty);
     } catch (err) {
       if (err instanceof JbcError && err.code === ErrorCode.INVALID_CHAIN) return { valid, rejected: { block, error: err } };
       throw err;
@@ -174,9 +245,9 @@ export async function longestValidPrefix(blocks: readonly Block[], difficulty: n
  * INVALID_CHAIN for a longer candidate that is invalid, so callers can report
  * the peer; returns false for one that is not longer.
  */
-export async function shouldAdopt(current: Chain, candidate: readonly Block[], difficulty: number): Promise<boolean> {
+export function shouldAdopt(current: ChainView, candidate: readonly Block[], difficulty: number): boolean {
   if (candidate.length <= current.length) return false;
-  await verifyChain(candidate, difficulty);
+  verifyChain(candidate, difficulty);
   return true;
 }
 

@@ -5,8 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { describeError, isJbcError, ErrorCode } from './errors.js';
-import { createLogger } from './log.js';
-import { parseCommandLine, startNode, type CommandLine } from './node/index.js';
+import { createLogger, type Logger } from './log.js';
+import { createNode, parseCommandLine, type CommandLine, type JbcNode } from './node/index.js';
 
 async function main(): Promise<void> {
   let commandLine: CommandLine;
@@ -23,16 +23,15 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: commandLine.log.level, pretty: commandLine.log.pretty });
-  let node: Awaited<ReturnType<typeof startNode>>;
+  let node: JbcNode;
   try {
-    node = await startNode(commandLine.options, { logger });
+    node = createNode(commandLine.options, { logger });
   } catch (err) {
-    logger.error({ code: isJbcError(err) ? err.code : undefined, err: describeError(err) }, 'node failed to start');
-    process.stderr.write(`jbc-ts: ${err instanceof Error ? err.message : describeError(err)}\n`);
-    process.exitCode = isJbcError(err, ErrorCode.BAD_OPTION) ? 2 : 1;
-    return;
+    return failedToStart(logger, err);
   }
 
+  // Signals are handled from the first moment, so Ctrl-C during the startup
+  // sync stops the node cleanly too.
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -43,13 +42,26 @@ async function main(): Promise<void> {
     node.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err: describeError(err) }, 'shutdown failed');
+        logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+
+  try {
+    await node.start();
+  } catch (err) {
+    await node.close();
+    failedToStart(logger, err);
+  }
+}
+
+function failedToStart(logger: Logger, err: unknown): void {
+  logger.error({ code: isJbcError(err) ? err.code : undefined, err }, 'node failed to start');
+  process.stderr.write(`jbc-ts: ${err instanceof Error ? err.message : describeError(err)}\n`);
+  process.exitCode = isJbcError(err, ErrorCode.BAD_OPTION) ? 2 : 1;
 }
 
 await main();

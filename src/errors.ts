@@ -36,6 +36,8 @@ export const ErrorCode = {
   PEER_BAD_RESPONSE: 'PEER_BAD_RESPONSE',
   /** The mining engine failed (kernel load, worker crash). */
   MINING_FAILED: 'MINING_FAILED',
+  /** Work given up because the node is shutting down or a deadline passed (AbortedError). */
+  ABORTED: 'ABORTED',
   /** Something that should not happen; a bug, never client input. */
   INTERNAL: 'INTERNAL',
 } as const;
@@ -51,7 +53,7 @@ export interface JbcErrorObject {
 }
 
 export class JbcError extends Error {
-  override readonly name = 'JbcError';
+  override readonly name: string = 'JbcError';
 
   constructor(
     readonly code: ErrorCode,
@@ -71,6 +73,22 @@ export class JbcError extends Error {
   static fromObject(obj: JbcErrorObject): JbcError {
     return new JbcError(obj.code, obj.message, obj.data ?? {});
   }
+}
+
+/**
+ * Work given up on purpose: the node is shutting down, or a deadline passed.
+ * Callers that see it stop quietly; it is never a peer's or a user's fault.
+ */
+export class AbortedError extends JbcError {
+  override readonly name: string = 'AbortedError';
+
+  constructor(message: string, data: ErrorData = {}, options?: { cause?: unknown }) {
+    super(ErrorCode.ABORTED, message, data, options);
+  }
+}
+
+export function isAborted(err: unknown): err is AbortedError {
+  return err instanceof AbortedError;
 }
 
 export function isJbcError(err: unknown, code?: ErrorCode): err is JbcError {

@@ -1,19 +1,29 @@
 /**
- * SHA-256 of block headers with hash-wasm. The WASM hasher is created on
- * first use (not at import) and reused; its init/update/digest calls are
- * synchronous, so one instance serves every caller on this thread.
+ * SHA-256 of block headers with hash-wasm. Creating the WASM hasher is the
+ * only asynchronous step, so it happens once (`initHashing`, awaited at
+ * startup); after that `sha256Hex` is synchronous, which keeps block and
+ * chain validation synchronous too. One instance serves every caller on this
+ * thread: its init/update/digest run to completion without yielding.
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
+import { ErrorCode, JbcError } from './errors.js';
 
-let hasher: Promise<IHasher> | undefined;
+let hasher: IHasher | undefined;
+let creating: Promise<IHasher> | undefined;
 
-/** Lowercase hex SHA-256 of the UTF-8 encoding of `text`. */
-export async function sha256Hex(text: string): Promise<string> {
-  hasher ??= createSHA256();
-  const h = await hasher;
-  h.init();
-  h.update(text);
-  return h.digest('hex');
+/** Loads the hasher; resolves at once when it is already loaded. */
+export async function initHashing(): Promise<void> {
+  if (hasher !== undefined) return;
+  creating ??= createSHA256();
+  hasher = await creating;
+}
+
+/** Lowercase hex SHA-256 of the UTF-8 encoding of `text`. Needs `initHashing()` first. */
+export function sha256Hex(text: string): string {
+  if (hasher === undefined) throw new JbcError(ErrorCode.INTERNAL, 'sha256Hex called before initHashing() resolved');
+  hasher.init();
+  hasher.update(text);
+  return hasher.digest('hex');
 }
 
 /** True when `hash` starts with `difficulty` '0' hex characters. */

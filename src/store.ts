@@ -21,7 +21,9 @@ import { blockToJson, type Block, parseBlock } from './block.js';
 import { Chain, longestValidPrefix } from './chain.js';
 import { formatUint, parseJsonBytes } from './codec.js';
 import { describeError, ErrorCode, JbcError } from './errors.js';
+import { initHashing } from './hash.js';
 import { silentLogger, type Logger } from './log.js';
+import { SerialQueue } from './serial-queue.js';
 
 export interface StoreOptions {
   /** The data directory; created when missing. */
@@ -68,7 +70,7 @@ export class BlockStore {
   readonly #logger: Logger;
   /** Hash of the block each on-disk index holds, in index order. */
   readonly #onDisk: string[];
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #writes = new SerialQueue();
 
   private constructor(dir: string, onDisk: string[], logger: Logger) {
     this.dir = dir;
@@ -92,6 +94,7 @@ export class BlockStore {
       quarantined.push(report);
     };
 
+    await initHashing();
     await io(`create data directory ${dir}`, () => mkdir(join(dir, QUARANTINE), { recursive: true }));
 
     const main = await readBlockFiles(dir, quarantine);
@@ -138,7 +141,7 @@ export class BlockStore {
 
   /** Writes the block that extends the stored chain; resolves once it is durable. */
   append(block: Block): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#writes.run(async () => {
       if (block.index !== BigInt(this.#onDisk.length)) {
         throw new JbcError(
           ErrorCode.NOT_EXTENDING_TIP,
@@ -152,15 +155,22 @@ export class BlockStore {
   }
 
   /**
-   * Makes the directory hold exactly `blocks` (a reorg to another fork, or a
-   * sync that adopted a peer's chain). The new blocks are durable before any
-   * abandoned file is overwritten or removed.
+   * Makes the directory hold the stored chain's first `forkPoint` blocks
+   * followed by `blocks` (a reorg to another fork, or a sync that adopted a
+   * peer's blocks). The new blocks are durable before any abandoned file is
+   * overwritten or removed.
    */
-  replace(blocks: readonly Block[]): Promise<void> {
-    return this.#exclusive(async () => {
-      let fork = 0;
-      while (fork < blocks.length && fork < this.#onDisk.length && blocks[fork]!.hash === this.#onDisk[fork]) fork++;
-      const fresh = blocks.slice(fork);
+  commit(forkPoint: number, blocks: readonly Block[]): Promise<void> {
+    return this.#writes.run(async () => {
+      if (forkPoint > this.#onDisk.length || (blocks.length > 0 && blocks[0]!.index !== BigInt(forkPoint))) {
+        throw new JbcError(ErrorCode.NOT_EXTENDING_TIP, `cannot store blocks from ${blocks[0]?.index} at fork point ${forkPoint}`, {
+          forkPoint,
+        });
+      }
+      let same = 0;
+      while (same < blocks.length && blocks[same]!.hash === this.#onDisk[forkPoint + same]) same++;
+      const fresh = blocks.slice(same);
+      const length = forkPoint + blocks.length;
       const pendingDir = join(this.dir, PENDING);
       if (fresh.length > 0) {
         await io(`create ${pendingDir}`, () => mkdir(pendingDir, { recursive: true }));
@@ -172,27 +182,21 @@ export class BlockStore {
         }
         await fsyncDir(this.dir);
       }
-      for (let index = blocks.length; index < this.#onDisk.length; index++) {
+      for (let index = length; index < this.#onDisk.length; index++) {
         const path = join(this.dir, blockFileName(BigInt(index)));
         await io(`remove abandoned block file ${path}`, () => rm(path, { force: true }));
       }
       await fsyncDir(this.dir);
       await removeEmptyDir(pendingDir, this.#logger);
-      this.#onDisk.length = 0;
+      this.#onDisk.length = forkPoint;
       for (const block of blocks) this.#onDisk.push(block.hash);
-      this.#logger.info({ fork, length: blocks.length, written: fresh.length }, 'stored chain replaced');
+      this.#logger.info({ fork: forkPoint, length, written: fresh.length }, 'stored chain replaced');
     });
   }
 
   /** Waits for every queued write to settle. */
-  async flush(): Promise<void> {
-    await this.#queue.catch(() => {});
-  }
-
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => {});
-    return run;
+  flush(): Promise<void> {
+    return this.#writes.idle();
   }
 }
 
@@ -299,7 +303,7 @@ async function removeEmptyDir(dir: string, logger: Logger): Promise<void> {
     await rmdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') logger.warn({ path: dir, error: describeError(err) }, 'could not remove directory');
+    if (code !== 'ENOENT') logger.warn({ path: dir, err }, 'could not remove directory');
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import type { Engine } from '../src/mining/engine.js';
-import { loadEngine, type EngineName } from '../src/mining/engines.js';
+import { loadEngine, type EngineName } from '../src/mining/engine-loader.js';
 import { runTask, type WorkerResult, type WorkerTask } from '../src/mining/task.js';
 
 const engines = new Map<EngineName, Promise<Engine>>();

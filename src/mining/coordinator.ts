@@ -8,16 +8,16 @@
  */
 import { sealBlock, headerPrefix, type Block, type BlockTemplate } from '../block.js';
 import { describeError, ErrorCode, isJbcError, JbcError } from '../errors.js';
-import { meetsDifficulty, sha256Hex } from '../hash.js';
+import { initHashing, meetsDifficulty } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
-import { defaultEngineName, detectSimd } from './engines.js';
-import type { Miner, MiningModules, MiningStats } from './interface.js';
+import { defaultEngineName, detectSimd } from './engine-loader.js';
+import type { BlockMiner, SearchRunner, MiningModules, MiningStats } from './interface.js';
 import { checkDifficulty, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
-import { PoolMiner } from './pool-miner.js';
+import { PoolRunner } from './pool-runner.js';
 import { RangeQueue, type NonceRange } from './ranges.js';
 import { RateMeter } from './rate.js';
 import { newStopFlag, requestStop, wallClockMs, type SearchTask, type SearchTaskResult } from './task.js';
-import { ThreadMiner } from './thread-miner.js';
+import { ThreadRunner } from './thread-runner.js';
 
 const encoder = new TextEncoder();
 
@@ -64,8 +64,8 @@ interface PendingTask {
   readonly search: Search;
 }
 
-export class MiningCoordinator {
-  readonly #miner: Miner;
+export class MiningCoordinator implements BlockMiner {
+  readonly #runner: SearchRunner;
   readonly #options: ResolvedMinerOptions;
   readonly #logger: Logger;
   readonly #rates: RateMeter;
@@ -79,8 +79,8 @@ export class MiningCoordinator {
   #lastHandoverMs: number | null = null;
   readonly #simdSupported: boolean;
 
-  private constructor(miner: Miner, options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger) {
-    this.#miner = miner;
+  private constructor(runner: SearchRunner, options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger) {
+    this.#runner = runner;
     this.#simdSupported = simdSupported;
     this.#options = options;
     this.#logger = logger;
@@ -95,11 +95,11 @@ export class MiningCoordinator {
     const resolved = resolveMinerOptions(options);
     const logger = modules.logger ?? silentLogger;
     const simdSupported = modules.simdSupported ?? detectSimd();
-    const miner = modules.miner ?? (await startMiner(resolved, simdSupported, logger));
+    const runner = modules.runner ?? (await startRunner(resolved, simdSupported, logger));
     // The block hash is recomputed here when a nonce is found; load the hasher
     // now so the first block does not pay for it.
-    await sha256Hex('');
-    return new MiningCoordinator(miner, { ...resolved, workers: miner.workers, engine: miner.engine }, simdSupported, logger);
+    await initHashing();
+    return new MiningCoordinator(runner, { ...resolved, workers: runner.workers, engine: runner.engine }, simdSupported, logger);
   }
 
   /**
@@ -132,10 +132,10 @@ export class MiningCoordinator {
   stats(): MiningStats {
     const { total, perThread } = this.#rates.rates(wallClockMs());
     const perWorker = perThread.map((t) => t.hashrate);
-    while (perWorker.length < this.#miner.workers) perWorker.push(0);
+    while (perWorker.length < this.#runner.workers) perWorker.push(0);
     return {
-      engine: this.#miner.engine,
-      workers: this.#miner.workers,
+      engine: this.#runner.engine,
+      workers: this.#runner.workers,
       hashrate: total,
       perWorker,
       hashes: this.#rates.totalHashes,
@@ -149,7 +149,7 @@ export class MiningCoordinator {
   async close(): Promise<void> {
     this.#closed = true;
     await this.cancel();
-    await this.#miner.close();
+    await this.#runner.close();
   }
 
   #stopSearch(): void {
@@ -185,14 +185,14 @@ export class MiningCoordinator {
   }
 
   #fill(search: Search): void {
-    const target = this.#miner.parallelism * this.#options.tasksPerWorker;
+    const target = this.#runner.parallelism * this.#options.tasksPerWorker;
     while (!search.done && search.inFlight < target) this.#dispatch(search, search.ranges.next());
   }
 
   #dispatch(search: Search, range: NonceRange): void {
     const task: SearchTask = {
       kind: 'search',
-      engine: this.#miner.engine,
+      engine: this.#runner.engine,
       prefix: search.prefix,
       start: range.start,
       count: range.count,
@@ -201,7 +201,7 @@ export class MiningCoordinator {
     };
     search.inFlight++;
     // Both handlers catch everything, so `settled` never rejects.
-    const settled = this.#miner.search(task, search.abort.signal).then(
+    const settled = this.#runner.search(task, search.abort.signal).then(
       (result) => this.#onResult(search, result),
       (err: unknown) => this.#onError(search, err),
     );
@@ -222,10 +222,10 @@ export class MiningCoordinator {
     requestStop(search.stop);
     search.done = true;
     try {
-      const block = await sealBlock(search.template, result.nonce);
+      const block = sealBlock(search.template, result.nonce);
       if (!meetsDifficulty(block.hash, search.difficulty)) {
-        throw new JbcError(ErrorCode.MINING_FAILED, `engine ${this.#miner.engine} reported nonce ${result.nonce}, whose hash lacks the work`, {
-          engine: this.#miner.engine,
+        throw new JbcError(ErrorCode.MINING_FAILED, `engine ${this.#runner.engine} reported nonce ${result.nonce}, whose hash lacks the work`, {
+          engine: this.#runner.engine,
           nonce: result.nonce.toString(),
         });
       }
@@ -242,7 +242,7 @@ export class MiningCoordinator {
     search.inFlight--;
     if (search.done) {
       // Expected after a stop-timeout abort; anything else is worth a line.
-      if (!search.abort.signal.aborted) this.#logger.warn({ err: describeError(err) }, 'mining task failed after its search ended');
+      if (!search.abort.signal.aborted) this.#logger.warn({ err }, 'mining task failed after its search ended');
       return;
     }
     this.#fail(search, err);
@@ -251,14 +251,14 @@ export class MiningCoordinator {
   #fail(search: Search, err: unknown): void {
     const error = isJbcError(err, ErrorCode.MINING_FAILED)
       ? err
-      : new JbcError(ErrorCode.MINING_FAILED, `mining worker failed: ${describeError(err)}`, { engine: this.#miner.engine }, { cause: err });
+      : new JbcError(ErrorCode.MINING_FAILED, `mining worker failed: ${describeError(err)}`, { engine: this.#runner.engine }, { cause: err });
     this.#logger.error({ err: error.toObject() }, 'mining failed');
     if (this.#search === search) this.#search = null;
     search.finish({ error });
   }
 }
 
-async function startMiner(options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger): Promise<Miner> {
+async function startRunner(options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger): Promise<SearchRunner> {
   const engine = options.engine ?? defaultEngineName(simdSupported);
   if (options.engine === undefined && !simdSupported) {
     logger.warn({ engine }, 'this runtime lacks WebAssembly SIMD: mining with the scalar kernel, about half the hash rate');
@@ -266,8 +266,8 @@ async function startMiner(options: ResolvedMinerOptions, simdSupported: boolean,
   try {
     const miner =
       options.workers === 0
-        ? await ThreadMiner.create(engine)
-        : await PoolMiner.create({ engine, workers: options.workers, tasksPerWorker: options.tasksPerWorker }, logger);
+        ? await ThreadRunner.create(engine)
+        : await PoolRunner.create({ engine, workers: options.workers, tasksPerWorker: options.tasksPerWorker }, logger);
     logger.info({ engine, workers: options.workers }, 'mining engine ready');
     return miner;
   } catch (err) {

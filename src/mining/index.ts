@@ -2,7 +2,7 @@
  * The mining subsystem's public surface. Other folders import from here only.
  */
 export { MiningCoordinator } from './coordinator.js';
-export type { Miner, MiningStats, MiningModules } from './interface.js';
+export type { BlockMiner, SearchRunner, MiningStats, MiningModules } from './interface.js';
 export type { SearchTask, SearchTaskResult } from './task.js';
 export { defaultMinerOptions, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
-export { ENGINE_NAMES, defaultEngineName, detectSimd, loadEngine, type EngineName } from './engines.js';
+export { ENGINE_NAMES, defaultEngineName, detectSimd, loadEngine, type EngineName } from './engine-loader.js';

@@ -1,14 +1,15 @@
 /**
- * The types the rest of the node depends on: the miner (one interface, a pool
- * and an in-thread implementation), the stats it reports, and the modules it
- * is given.
+ * The types the rest of the node depends on: the block miner the node drives,
+ * the search runner under it (one interface, a pool and an in-thread
+ * implementation), the stats it reports, and the modules it is given.
  */
+import type { Block, BlockTemplate } from '../block.js';
 import type { Logger } from '../log.js';
-import type { EngineName } from './engines.js';
+import type { EngineName } from './engine-loader.js';
 import type { SearchTask, SearchTaskResult } from './task.js';
 
 /** Runs search tasks somewhere: in Piscina worker threads, or in this thread. */
-export interface Miner {
+export interface SearchRunner {
   readonly engine: EngineName;
   /** Worker threads; 0 for the in-thread miner. */
   readonly workers: number;
@@ -16,6 +17,16 @@ export interface Miner {
   readonly parallelism: number;
   /** Resolves with the result; rejects when the task is aborted or its thread dies. */
   search(task: SearchTask, signal: AbortSignal): Promise<SearchTaskResult>;
+  close(): Promise<void>;
+}
+
+/** What the node asks of a block miner (MiningCoordinator; tests pass fakes). */
+export interface BlockMiner {
+  /** Resolves with a block, or null when cancelled (by cancel() or a newer mine()). */
+  mine(template: BlockTemplate, difficulty: number): Promise<Block | null>;
+  /** Cancels the running search; resolves when the workers are idle. */
+  cancel(): Promise<void>;
+  stats(): MiningStats;
   close(): Promise<void>;
 }
 
@@ -50,7 +61,7 @@ export interface MiningModules {
    * threads, or the in-thread miner when `options.workers` is 0. The
    * coordinator owns it and closes it in close().
    */
-  miner?: Miner;
+  runner?: SearchRunner;
   /** Whether the runtime has WASM SIMD. Default: detectSimd(); tests set false to see the fallback. */
   simdSupported?: boolean;
 }

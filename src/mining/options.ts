@@ -1,10 +1,10 @@
 /**
- * Miner options, their defaults in one place, and validation that names the
+ * Mining options, their defaults in one place, and validation that names the
  * offending option.
  */
 import { availableParallelism } from 'node:os';
 import { ErrorCode, JbcError } from '../errors.js';
-import { ENGINE_NAMES, isEngineName, type EngineName } from './engines.js';
+import { ENGINE_NAMES, isEngineName, type EngineName } from './engine-loader.js';
 
 export interface MinerOptions {
   /**

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Engine } from './engine.js';
-import type { EngineName } from './engines.js';
+import type { EngineName } from './engine-loader.js';
 
 /** Search one nonce range. */
 export interface SearchTask {

@@ -40,10 +40,16 @@ Options:
                       (default http://localhost:5000/ .. 5003/ minus this node)
   --data-dir DIR      block files directory (default chaindata/<port>, relative to cwd)
   --public-url URL    URL other nodes reach this node at (default http://<host>:<port>/)
+  --sync-interval S   seconds between background syncs from every peer (default ${defaultNodeOptions.syncIntervalMs / 1000}; 0 disables)
+  --sync-timeout S    seconds startup waits for its sync before the node is ready;
+                      a longer download goes on in the background (default ${defaultNodeOptions.syncTimeoutMs / 1000})
   --log-level L       error | warn | info | debug | silent (default info)
   --log-format F      json (one JSON object per line) | pretty (default json)
   -h, --help          print this help and exit
 `;
+
+/** Longest --sync-interval / --sync-timeout: what a timer can hold. */
+const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'silent'];
 
@@ -56,6 +62,8 @@ const FLAG: Readonly<Record<string, string>> = {
   peers: '--peers',
   dataDir: '--data-dir',
   publicUrl: '--public-url',
+  syncIntervalMs: '--sync-interval',
+  syncTimeoutMs: '--sync-timeout',
 };
 
 export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): CommandLine {
@@ -89,6 +97,8 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
     options.dataDir = v['data-dir'];
   }
   if (v['public-url'] !== undefined) options.publicUrl = v['public-url'];
+  if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
+  if (v['sync-timeout'] !== undefined) options.syncTimeoutMs = integer('--sync-timeout', v['sync-timeout'], 0, MAX_SECONDS) * 1000;
 
   const level = (v['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}`, level);
@@ -124,6 +134,8 @@ function parseRaw(argv: readonly string[]) {
       peers: { type: 'string' },
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
+      'sync-interval': { type: 'string' },
+      'sync-timeout': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -24,6 +24,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   STORE_IO: 500,
   STORE_BAD_FILE: 500,
   MINING_FAILED: 500,
+  ABORTED: 503,
   INTERNAL: 500,
 };
 

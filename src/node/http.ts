@@ -9,15 +9,16 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
-import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
+import { blockToJson, isHash, parseBlock } from '../block.js';
+import type { ChainView } from '../chain.js';
 import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
-import { describeError, ErrorCode, JbcError } from '../errors.js';
+import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
 import type { NodeApi } from './interface.js';
 import { MAX_BLOCKS_PER_PAGE } from './options.js';
 import { PEER_HEADER } from './peer-client.js';
-import { tryNormalizePeerUrl } from './peer-url.js';
+import { normalizePeerUrl, tryNormalizePeerUrl } from './peer-url.js';
 
 export interface AppOptions {
   readonly maxBodyBytes: number;
@@ -47,7 +48,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       const { status, body } = errorResponse(err);
       ctx.status = status;
       ctx.body = body;
-      if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err: describeError(err) }, 'request failed');
+      if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
     }
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
   });
@@ -55,9 +56,8 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   const router = new Router();
 
   router.get('/blockchain.json', (ctx) => {
-    const blocks = node.chain().toArray();
     ctx.type = 'application/json';
-    ctx.body = Readable.from(streamBlocks(blocks));
+    ctx.body = Readable.from(streamBlocks(node.chain()));
   });
 
   router.get('/blocks', (ctx) => {
@@ -84,16 +84,29 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     ctx.body = node.status();
   });
 
+  router.get('/healthz', (ctx) => {
+    ctx.body = { ok: true };
+  });
+
+  router.get('/readyz', (ctx) => {
+    const ready = node.ready();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = ready ? { ready: true } : { ready: false, reason: 'startup sync is running', sync: node.status().sync };
+  });
+
   router.get('/peers', (ctx) => {
-    ctx.body = { peers: node.peers() };
+    const verbose = ctx.query.verbose;
+    ctx.body = verbose === '1' || verbose === 'true' ? { peers: node.peerStates() } : { peers: node.peers() };
+  });
+
+  router.delete('/peers', async (ctx) => {
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes));
+    if (!node.removePeer(normalizePeerUrl(url))) throw new JbcError(ErrorCode.NOT_FOUND, `${url} is not a peer`);
+    ctx.body = { removed: true, peers: node.peers() };
   });
 
   router.post('/peers', async (ctx) => {
-    const body = await readJsonBody(ctx, options.maxBodyBytes);
-    if (!isJsonObject(body) || typeof body.url !== 'string') {
-      throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"url": "http://host:port/"}');
-    }
-    const result = node.addPeer(body.url);
+    const result = node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes)));
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
     ctx.status = result === 'added' ? 201 : 200;
     ctx.body = result === 'added' ? { added: true, peers: node.peers() } : { added: false, reason: result, peers: node.peers() };
@@ -113,19 +126,32 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   return app;
 }
 
-function* streamBlocks(blocks: readonly Block[]): Generator<string> {
-  if (blocks.length === 0) {
+/**
+ * The chain as one JSON array, a batch of blocks at a time. The length is
+ * read once: blocks below it never change in the view taken (a reorg builds
+ * a new chain), so the answer is one consistent chain.
+ */
+function* streamBlocks(view: ChainView): Generator<string> {
+  const length = BigInt(view.length);
+  if (length === 0n) {
     yield '[]';
     return;
   }
-  for (let i = 0; i < blocks.length; i += STREAM_BATCH) {
-    const part = blocks
-      .slice(i, i + STREAM_BATCH)
+  for (let i = 0n; i < length; i += BigInt(STREAM_BATCH)) {
+    const part = view
+      .range(i, Math.min(STREAM_BATCH, Number(length - i)))
       .map((block) => JSON.stringify(blockToJson(block)))
       .join(',');
-    yield (i === 0 ? '[' : ',') + part;
+    yield (i === 0n ? '[' : ',') + part;
   }
   yield ']';
+}
+
+function peerUrlFromBody(body: unknown): string {
+  if (!isJsonObject(body) || typeof body.url !== 'string') {
+    throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"url": "http://host:port/"}');
+  }
+  return body.url;
 }
 
 function found<T>(value: T | undefined, message: string): T {

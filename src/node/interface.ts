@@ -1,13 +1,15 @@
 /**
  * The types the node's parts depend on: what the HTTP layer asks of the node,
- * what the node asks of a miner, and the handle `startNode` returns.
+ * and the handle `startNode` returns.
  */
-import type { Block, BlockTemplate } from '../block.js';
-import type { Chain } from '../chain.js';
+import type { Block } from '../block.js';
+import type { ChainView } from '../chain.js';
 import type { Logger } from '../log.js';
-import type { MiningStats } from '../mining/index.js';
+import type { BlockMiner } from '../mining/index.js';
+import type { TipChange } from './chain-state.js';
 import type { NodeConfig } from './options.js';
-import type { AddPeerResult } from './peers.js';
+import type { AddPeerResult, PeerState } from './peers.js';
+import type { SyncStatus } from './syncer.js';
 
 /** Who sent a block: the X-Jbc-Peer URL when the sender named itself, and the socket's address. */
 export interface Sender {
@@ -42,6 +44,10 @@ export interface NodeStatus {
   readonly difficulty: number;
   readonly peers: readonly string[];
   readonly mining: MiningStatus;
+  /** True until the startup sync is done (or its deadline passed); /readyz answers 503 meanwhile. */
+  readonly syncing: boolean;
+  /** The biggest download running now, or null. */
+  readonly sync: SyncStatus | null;
   readonly version: string;
   /** Random per process; lets a node notice that a "peer" is itself. */
   readonly nodeId: string;
@@ -51,36 +57,29 @@ export interface NodeStatus {
 
 /** What the routes call. Routes parse, call one of these, serialise. */
 export interface NodeApi {
-  /** The current chain (a new object after every adoption; do not keep it across awaits). */
-  chain(): Chain;
+  /** The chain now (read it synchronously; after an await, ask again). */
+  chain(): ChainView;
   status(): NodeStatus;
+  /** True once the startup sync is done. */
+  ready(): boolean;
   peers(): readonly string[];
-  /** Throws BAD_REQUEST for a bad URL or this node's own. */
+  peerStates(): readonly PeerState[];
+  /** Throws BAD_REQUEST for a bad URL or this node's own. A known peer is synced from again. */
   addPeer(url: string): AddPeerResult;
+  /** False when the peer was not listed. Throws BAD_REQUEST for a bad URL. */
+  removePeer(url: string): boolean;
   /** Throws INVALID_BLOCK for a block without its proof of work. */
   receiveBlock(block: Block, sender: Sender): Promise<ReceiveResult>;
-}
-
-/** The part of the mining coordinator (src/mining) the node uses; tests may pass a fake. */
-export interface NodeMiner {
-  /** Resolves with a block, or null when cancelled (by cancel() or a newer mine()). */
-  mine(template: BlockTemplate, difficulty: number): Promise<Block | null>;
-  /** Cancels the running search; resolves when the workers are idle. */
-  cancel(): Promise<void>;
-  stats(): MiningStats;
-  close(): Promise<void>;
 }
 
 export interface NodeModules {
   /** Default: silent. */
   logger?: Logger;
   /** Builds the miner when mining is on. Default: MiningCoordinator.create with `workers` threads. */
-  createMiner?: (options: { workers: number }, modules: { logger: Logger }) => Promise<NodeMiner>;
-  /** Milliseconds since the epoch, for block timestamps. Default Date.now. */
+  createMiner?: (options: { workers: number }, modules: { logger: Logger }) => Promise<BlockMiner>;
+  /** Milliseconds since the epoch, for block timestamps and peer state. Default Date.now. */
   now?: () => number;
 }
-
-export type TipChange = { readonly tip: Block | undefined; readonly source: 'mined' | 'peer' | 'sync' };
 
 /** A running node, as `startNode` returns it. */
 export interface NodeHandle {
@@ -90,7 +89,7 @@ export interface NodeHandle {
   readonly config: NodeConfig;
   readonly dataDir: string;
   /** The current chain. */
-  chain(): Chain;
+  chain(): ChainView;
   status(): NodeStatus;
   /** Calls `listener` after every tip change; returns a function that unsubscribes. */
   onTip(listener: (change: TipChange) => void): () => void;

@@ -45,6 +45,22 @@ export interface NodeOptions {
   maxPeerResponseBytes?: number;
   /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
   syncPageSize?: number;
+  /** Blocks written per store commit while a sync downloads. Default 5000. */
+  syncBatchSize?: number;
+  /**
+   * How long startup waits for its sync before the node is ready anyway (the
+   * download goes on in the background). Default 30 000 ms (`--sync-timeout 30`).
+   */
+  syncTimeoutMs?: number;
+  /** Period of the background sync from every peer; 0 turns it off. Default 30 000 ms (`--sync-interval 30`). */
+  syncIntervalMs?: number;
+  /**
+   * Longest one sync from one peer may run. What it committed stays; a sync
+   * still gaining blocks is continued at once. Default 120 000 ms.
+   */
+  peerSyncTimeoutMs?: number;
+  /** How often a running download logs its progress. Default 5000 ms. */
+  syncProgressLogIntervalMs?: number;
   /** Working directory the default data dir is resolved against. Default process.cwd(). */
   cwd?: string;
 }
@@ -59,6 +75,8 @@ export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'
 export const DEFAULT_PORT = 5000;
 /** Most blocks one `GET /blocks` answer holds. */
 export const MAX_BLOCKS_PER_PAGE = 1000;
+/** setTimeout's limit. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Above this a hash search is hopeless and the number is surely a typo. */
 export const MAX_DIFFICULTY = 64;
 
@@ -73,6 +91,11 @@ export const defaultNodeOptions = {
   maxBodyBytes: 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
   syncPageSize: MAX_BLOCKS_PER_PAGE,
+  syncBatchSize: 5_000,
+  syncTimeoutMs: 30_000,
+  syncIntervalMs: 30_000,
+  peerSyncTimeoutMs: 120_000,
+  syncProgressLogIntervalMs: 5_000,
 } as const satisfies NodeOptions;
 
 /** The article's four local nodes. */
@@ -119,12 +142,22 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     defaultPeers,
     dataDir,
     publicUrl,
-    hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, 2 ** 31 - 1),
-    peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, 2 ** 31 - 1),
+    hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
+    peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
-    maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, 2 ** 31 - 1),
-    maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, 2 ** 31 - 1),
+    maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
+    maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),
     syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),
+    syncBatchSize: checkInt('syncBatchSize', options.syncBatchSize ?? defaultNodeOptions.syncBatchSize, 1, 1_000_000),
+    syncTimeoutMs: checkInt('syncTimeoutMs', options.syncTimeoutMs ?? defaultNodeOptions.syncTimeoutMs, 0, MAX_TIMER_MS),
+    syncIntervalMs: checkInt('syncIntervalMs', options.syncIntervalMs ?? defaultNodeOptions.syncIntervalMs, 0, MAX_TIMER_MS),
+    peerSyncTimeoutMs: checkInt('peerSyncTimeoutMs', options.peerSyncTimeoutMs ?? defaultNodeOptions.peerSyncTimeoutMs, 1, MAX_TIMER_MS),
+    syncProgressLogIntervalMs: checkInt(
+      'syncProgressLogIntervalMs',
+      options.syncProgressLogIntervalMs ?? defaultNodeOptions.syncProgressLogIntervalMs,
+      1,
+      MAX_TIMER_MS,
+    ),
   });
 }
 

@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
 import { isJsonObject, parseJsonBytes, parseUint } from '../codec.js';
-import { ErrorCode, JbcError, describeError } from '../errors.js';
+import { AbortedError, ErrorCode, JbcError, describeError } from '../errors.js';
 import { tryNormalizePeerUrl } from './peer-url.js';
 
 /** Header naming the sender's base URL on every block this node posts (see README, "Decisions where the spec is silent"). */
@@ -63,8 +63,8 @@ export class PeerClient {
    * The peer's /status, or undefined when the peer does not have that route
    * (a plain jbc node answers 404): the caller falls back to /blockchain.json.
    */
-  async status(peer: string): Promise<PeerStatus | undefined> {
-    const answer = await this.#request(peer, 'status', { maxBytes: this.#smallCap(), notFoundIsUndefined: true });
+  async status(peer: string, signal?: AbortSignal): Promise<PeerStatus | undefined> {
+    const answer = await this.#request(peer, 'status', { maxBytes: this.#smallCap(), notFoundIsUndefined: true, signal });
     if (answer === undefined) return undefined;
     if (!isJsonObject(answer)) throw badResponse(peer, 'status', '/status is not a JSON object');
     try {
@@ -82,9 +82,9 @@ export class PeerClient {
   }
 
   /** Blocks from .. from + limit - 1 of the peer's chain (fewer when it has fewer). */
-  async blocks(peer: string, from: bigint, limit: number): Promise<Block[]> {
+  async blocks(peer: string, from: bigint, limit: number, signal?: AbortSignal): Promise<Block[]> {
     const path = `blocks?from=${from}&limit=${limit}`;
-    const answer = await this.#request(peer, path, { maxBytes: this.#options.maxResponseBytes });
+    const answer = await this.#request(peer, path, { maxBytes: this.#options.maxResponseBytes, signal });
     const blocks = parseBlocks(peer, path, answer);
     if (blocks.length > limit) throw badResponse(peer, path, `sent ${blocks.length} blocks for a limit of ${limit}`);
     blocks.forEach((block, i) => {
@@ -96,14 +96,14 @@ export class PeerClient {
   }
 
   /** The peer's whole chain (what every jbc node answers). */
-  async blockchain(peer: string): Promise<Block[]> {
-    const answer = await this.#request(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes });
+  async blockchain(peer: string, signal?: AbortSignal): Promise<Block[]> {
+    const answer = await this.#request(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal });
     return parseBlocks(peer, 'blockchain.json', answer);
   }
 
   /** The peer's peer list, normalised; entries that are not peer URLs are dropped. */
-  async peers(peer: string): Promise<string[]> {
-    const answer = await this.#request(peer, 'peers', { maxBytes: this.#smallCap() });
+  async peers(peer: string, signal?: AbortSignal): Promise<string[]> {
+    const answer = await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), signal });
     const list = Array.isArray(answer) ? answer : isJsonObject(answer) && Array.isArray(answer.peers) ? answer.peers : undefined;
     if (list === undefined) throw badResponse(peer, 'peers', '/peers is not a list');
     const urls: string[] = [];
@@ -137,15 +137,14 @@ export class PeerClient {
   async #request(
     peer: string,
     path: string,
-    opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean },
+    opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
     const url = new URL(path, peer).href;
     const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
     const self = this.#options.selfUrl();
     if (self !== undefined) headers[PEER_HEADER] = self;
-    if (this.#abort.signal.aborted) {
-      throw new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: request dropped, node is shutting down`, { peer, url, shutdown: true });
-    }
+    const signal = opts.signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, opts.signal]);
+    if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
 
     let tooLarge = false;
     const request = got(url, {
@@ -157,7 +156,7 @@ export class PeerClient {
       followRedirect: false,
       retry: { limit: 0 },
       timeout: { request: this.#options.timeoutMs },
-      signal: this.#abort.signal,
+      signal,
     });
     request.on('downloadProgress', (progress) => {
       if (progress.transferred > opts.maxBytes || (progress.total !== undefined && progress.total > opts.maxBytes)) {
@@ -173,9 +172,7 @@ export class PeerClient {
       status = response.statusCode;
       body = response.body;
     } catch (err) {
-      if (this.#abort.signal.aborted) {
-        throw new JbcError(ErrorCode.PEER_UNREACHABLE, `${url}: request dropped, node is shutting down`, { peer, url, shutdown: true });
-      }
+      if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
       throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
     }
     if (status === 404 && opts.notFoundIsUndefined === true) return undefined;
@@ -189,6 +186,14 @@ export class PeerClient {
       throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
     }
   }
+}
+
+/** Shutdown, or the caller's own signal (a sync deadline): not the peer's fault. */
+function aborted(url: string, shutdown: AbortSignal, signal: AbortSignal): AbortedError {
+  if (shutdown.aborted) return new AbortedError(`${url}: request dropped, node is shutting down`, { url });
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : String(reason);
+  return new AbortedError(`${url}: request dropped (${why})`, { url }, { cause: reason });
 }
 
 function parseBlocks(peer: string, path: string, answer: unknown): Block[] {

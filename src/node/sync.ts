@@ -1,19 +1,30 @@
 /**
- * Catch-up and fork choice against peers, as functions over a `SyncSource`
- * (download functions, no HTTP client), so every case is unit tested
- * without a network.
+ * Catch-up from one peer, as functions over a `SyncSource` (download
+ * functions, no HTTP client) and a `SyncTarget` (the chain), so every case is
+ * unit tested without a network.
  *
  * A peer that speaks this node's API is asked /status first; when it is not
- * longer nothing else is fetched. When it is, only the missing blocks are
- * downloaded: forward from our length, then backward page by page until the
- * peer's blocks join ours (the fork point). A plain jbc peer (no /status) is
- * asked for /blockchain.json. Either way the result is adopted only when it
- * is strictly longer than our chain and valid (SPEC §2).
+ * longer nothing else is fetched. Otherwise pages are fetched forward from
+ * this node's length, never a block it has. When the first page does not link
+ * to the local tip, pages are walked backward until the peer's blocks join
+ * the local chain (the fork point): the only overlap, at most one page.
+ * Then the download goes on page by page, the next page in flight while the
+ * current one is checked, and whenever the downloaded blocks would make the
+ * chain strictly longer they are handed to the target in batches, each one
+ * commit. The target re-checks each batch against the chain as it is then, so
+ * blocks that arrive meanwhile (mined here, or from other peers) never make
+ * an honest peer look invalid; if the chain moved under the fork point, or
+ * the peer's own chain changed between two pages, the sync starts over from
+ * a fresh snapshot (a few times at most).
+ *
+ * A plain jbc peer (no /status) is asked for /blockchain.json, sorted by index
+ * (jbc lists its files in directory order), checked whole, and adopted only
+ * when strictly longer (the fork-choice rule).
  */
-import { checkBlock, type Block } from '../block.js';
-import { Chain, shouldAdopt, verifySegment } from '../chain.js';
-import { ErrorCode, JbcError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Block } from '../block.js';
+import { verifySegment, type ChainView } from '../chain.js';
+import { ErrorCode, JbcError } from '../errors.js';
+import type { AdoptResult, Adoption } from './chain-state.js';
 import type { PeerStatus } from './peer-client.js';
 
 /** How to download from one peer. */
@@ -27,22 +38,47 @@ export interface SyncSource {
   blockchain(): Promise<Block[]>;
 }
 
+/** What a sync needs of the chain. */
+export interface SyncTarget {
+  snapshot(): ChainView;
+  adopt(adoption: Adoption): Promise<AdoptResult>;
+}
+
+export interface SyncProgress {
+  readonly peer: string;
+  /** Blocks downloaded so far in this sync. */
+  readonly downloaded: number;
+  /** Index of the last block downloaded. */
+  readonly height: number;
+  /** The peer's tip index from its /status (it may grow while the sync runs). */
+  readonly target: number;
+}
+
 export interface SyncOptions {
   readonly difficulty: number;
   /** Blocks asked for per `blocks` call. */
   readonly pageSize: number;
+  /** Blocks handed to the target per commit (at least; a commit waits for whole pages). */
+  readonly batchSize: number;
+  /** Times a sync starts over when the local or the peer's chain changed under it. Default 3. */
+  readonly attempts?: number;
+  /** Called after each page. */
+  readonly onProgress?: (progress: SyncProgress) => void;
 }
 
 export type SyncOutcome =
   | {
-      readonly kind: 'candidate';
+      readonly kind: 'adopted';
       readonly peer: string;
-      /** The peer's whole chain, valid and longer than the local chain it was compared with. */
-      readonly blocks: readonly Block[];
-      /** How many leading blocks the candidate shares with that local chain. */
+      /** Where the peer's chain left ours. */
       readonly forkPoint: number;
-      /** Blocks actually downloaded. */
+      /** Blocks downloaded. */
       readonly downloaded: number;
+      /** Blocks written to the store (downloaded blocks the chain already had are not). */
+      readonly written: number;
+      /** Local blocks replaced by the peer's. */
+      readonly abandoned: number;
+      readonly length: number;
       readonly via: 'blocks' | 'blockchain.json';
     }
   | {
@@ -50,164 +86,224 @@ export type SyncOutcome =
       readonly peer: string;
       readonly peerLength: bigint;
       readonly status: PeerStatus | undefined;
-      readonly via: 'status' | 'blockchain.json';
+      readonly downloaded: number;
+      readonly via: 'status' | 'blocks' | 'blockchain.json';
     };
 
-/**
- * What `source` has that `local` lacks. Throws INVALID_CHAIN for a longer
- * but invalid chain, PEER_BAD_RESPONSE for answers that contradict each
- * other, and whatever the source throws (PEER_TIMEOUT, ...).
- */
-export async function catchUp(local: Chain, source: SyncSource, options: SyncOptions): Promise<SyncOutcome> {
-  const status = await source.status();
-  if (status === undefined) return catchUpWholeChain(local, source, options);
-  const localLength = BigInt(local.length);
-  if (status.length <= localLength) {
-    return { kind: 'not-longer', peer: source.peer, peerLength: status.length, status, via: 'status' };
-  }
+const RESTART = Symbol('restart');
 
-  // Forward: everything from our length to the peer's claimed length.
-  let fetched: Block[] = [];
-  for (let from = localLength; from < status.length; ) {
-    const want = Number(min(BigInt(options.pageSize), status.length - from));
-    const page = await source.blocks(from, want);
-    if (page.length === 0) break;
-    checkIndexes(source.peer, page, from);
-    await verifyDetached(fetched.at(-1), page, options.difficulty);
-    fetched = fetched.concat(page);
-    from += BigInt(page.length);
-  }
-  if (fetched.length === 0) {
-    throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${source.peer} claims ${status.length} blocks but sent none past ${localLength}`, {
-      peer: source.peer,
-    });
-  }
-
-  // Backward: until the peer's blocks join ours.
-  let forkPoint = local.length;
-  while (forkPoint > 0 && fetched[0]!.prevHash !== local.at(BigInt(forkPoint - 1))!.hash) {
-    const pageStart = Math.max(0, forkPoint - options.pageSize);
-    const want = forkPoint - pageStart;
-    const page = await source.blocks(BigInt(pageStart), want);
-    if (page.length !== want) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${source.peer} sent ${page.length} of blocks ${pageStart}..${forkPoint - 1}`, {
-        peer: source.peer,
-      });
-    }
-    checkIndexes(source.peer, page, BigInt(pageStart));
-    // Hashes chain the blocks, so once one matches ours every block below it does too.
-    let keepFrom = 0;
-    let joined = false;
-    for (let j = page.length - 1; j >= 0; j--) {
-      if (page[j]!.hash === local.at(BigInt(pageStart + j))?.hash) {
-        keepFrom = j + 1;
-        joined = true;
-        break;
-      }
-    }
-    if (!joined && pageStart === 0) joined = true; // the chains differ from block 0
-    const segment = page.slice(keepFrom);
-    forkPoint = pageStart + keepFrom;
-    if (joined) await verifySegment(forkPoint > 0 ? local.at(BigInt(forkPoint - 1)) : undefined, segment, options.difficulty);
-    else await verifyDetached(undefined, segment, options.difficulty);
-    await verifySegment(segment.at(-1) ?? local.at(BigInt(forkPoint - 1)), fetched.slice(0, 1), options.difficulty);
-    fetched = segment.concat(fetched);
-    if (joined) break;
-  }
-  // The forward pages were checked among themselves; this checks where they join our chain.
-  await verifySegment(forkPoint > 0 ? local.at(BigInt(forkPoint - 1)) : undefined, fetched.slice(0, 1), options.difficulty);
-
-  const blocks = local.prefix(forkPoint).toArray().concat(fetched);
-  if (blocks.length <= local.length) {
-    return { kind: 'not-longer', peer: source.peer, peerLength: BigInt(blocks.length), status, via: 'status' };
-  }
-  return { kind: 'candidate', peer: source.peer, blocks, forkPoint, downloaded: fetched.length, via: 'blocks' };
+/** How an attempt that did not start over ended. */
+interface AttemptEnd {
+  readonly peerLength: bigint;
+  readonly status: PeerStatus | undefined;
+  readonly via: 'status' | 'blocks' | 'blockchain.json';
 }
 
-async function catchUpWholeChain(local: Chain, source: SyncSource, options: SyncOptions): Promise<SyncOutcome> {
-  const blocks = await source.blockchain();
-  if (!(await shouldAdopt(local, blocks, options.difficulty))) {
-    return { kind: 'not-longer', peer: source.peer, peerLength: BigInt(blocks.length), status: undefined, via: 'blockchain.json' };
-  }
-  let forkPoint = 0;
-  while (forkPoint < local.length && local.at(BigInt(forkPoint))!.hash === blocks[forkPoint]!.hash) forkPoint++;
-  return { kind: 'candidate', peer: source.peer, blocks, forkPoint, downloaded: blocks.length, via: 'blockchain.json' };
-}
-
-export interface PeerSyncResult {
-  readonly peer: string;
-  readonly outcome?: SyncOutcome;
-  readonly error?: unknown;
+/** What the attempts of one sync did, added up. */
+interface Totals {
+  downloaded: number;
+  written: number;
+  abandoned: number;
+  /** Lowest fork point of a committed batch. */
+  forkPoint: number;
+  adopted: boolean;
 }
 
 /**
- * Asks every source in parallel and returns the longest candidate (the first
- * such source on a tie), plus each source's result. A source that fails is
- * logged and skipped; this never throws for a peer's fault.
+ * Catches up from `source` into `target`. Throws INVALID_CHAIN for a peer
+ * chain that breaks the rules, PEER_BAD_RESPONSE for answers that contradict
+ * each other, and whatever the source throws (PEER_TIMEOUT, AbortedError…);
+ * batches committed before a throw stay committed.
  */
-export async function bestCandidate(
-  local: Chain,
-  sources: readonly SyncSource[],
-  options: SyncOptions,
-  logger: Logger,
-): Promise<{ best: Extract<SyncOutcome, { kind: 'candidate' }> | undefined; results: PeerSyncResult[] }> {
-  const results = await Promise.all(
-    sources.map(async (source): Promise<PeerSyncResult> => {
-      try {
-        const outcome = await catchUp(local, source, options);
-        return { peer: source.peer, outcome };
-      } catch (error) {
-        logPeerFailure(logger, source.peer, error);
-        return { peer: source.peer, error };
-      }
-    }),
-  );
-  let best: Extract<SyncOutcome, { kind: 'candidate' }> | undefined;
-  for (const { outcome } of results) {
-    if (outcome?.kind === 'candidate' && (best === undefined || outcome.blocks.length > best.blocks.length)) best = outcome;
+export async function syncFrom(source: SyncSource, target: SyncTarget, options: SyncOptions): Promise<SyncOutcome> {
+  const attempts = options.attempts ?? 3;
+  const totals: Totals = { downloaded: 0, written: 0, abandoned: 0, forkPoint: Number.MAX_SAFE_INTEGER, adopted: false };
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const result = await attemptSync(source, target, options, totals);
+    if (result === RESTART) continue;
+    const { peer } = source;
+    const { downloaded, written, abandoned, forkPoint } = totals;
+    if (!totals.adopted) return { kind: 'not-longer', peer, peerLength: result.peerLength, status: result.status, downloaded, via: result.via };
+    const via = result.via === 'blockchain.json' ? 'blockchain.json' : 'blocks';
+    return { kind: 'adopted', peer, forkPoint, downloaded, written, abandoned, length: target.snapshot().length, via };
   }
-  return { best, results };
-}
-
-/** One log line per failed peer: a forged chain is a warning, an absent peer only worth info. */
-export function logPeerFailure(logger: Logger, peer: string, error: unknown): void {
-  const code = error instanceof JbcError ? error.code : 'UNKNOWN';
-  const fields = { peer, code, err: error instanceof Error ? error.message : describeError(error) };
-  if (error instanceof JbcError && error.data.shutdown === true) logger.debug(fields, 'peer request dropped at shutdown');
-  else if (code === ErrorCode.PEER_UNREACHABLE) logger.info(fields, 'peer unreachable, skipped');
-  else if (code === ErrorCode.PEER_TIMEOUT) logger.warn(fields, 'peer timed out, skipped');
-  else if (code === ErrorCode.INVALID_CHAIN) logger.warn(fields, 'peer sent an invalid chain, skipped');
-  else logger.warn(fields, 'peer sent a bad answer, skipped');
-}
-
-/** The blocks' indexes must run from `from` upwards; a peer that sends others is lying. */
-function checkIndexes(peer: string, blocks: readonly Block[], from: bigint): void {
-  blocks.forEach((block, i) => {
-    if (block.index !== from + BigInt(i)) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} sent block ${block.index} where ${from + BigInt(i)} belongs`, { peer });
-    }
+  throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${source.peer}: its chain or ours kept changing during ${attempts} tries`, {
+    peer: source.peer,
   });
 }
 
-/**
- * Checks `blocks` as a run that continues `base` when given, or as a run whose
- * first block's parent is not known yet (its proof of work is still checked).
- */
-async function verifyDetached(base: Block | undefined, blocks: readonly Block[], difficulty: number): Promise<void> {
-  if (blocks.length === 0) return;
-  if (base !== undefined) return verifySegment(base, blocks, difficulty);
-  const first = blocks[0]!;
-  try {
-    await checkBlock(first, difficulty);
-  } catch (err) {
-    if (err instanceof JbcError && err.code === ErrorCode.INVALID_BLOCK) {
-      throw new JbcError(ErrorCode.INVALID_CHAIN, err.message, err.data, { cause: err });
-    }
-    throw err;
+async function attemptSync(
+  source: SyncSource,
+  target: SyncTarget,
+  options: SyncOptions,
+  totals: Totals,
+): Promise<AttemptEnd | typeof RESTART> {
+  const { peer } = source;
+  const status = await source.status();
+  // Taken after /status, so a sync that ran meanwhile is not downloaded again.
+  const local = target.snapshot();
+  if (status === undefined) return syncWholeChain(source, target, local, options, totals);
+  if (status.length <= BigInt(local.length)) {
+    return { peerLength: status.length, status, via: 'status' };
   }
-  await verifySegment(first, blocks.slice(1), difficulty);
+
+  const fetchPage = async (from: number): Promise<Block[]> => {
+    const page = await source.blocks(BigInt(from), options.pageSize);
+    checkIndexes(peer, page, from);
+    return page;
+  };
+
+  let page = await fetchPage(local.length);
+  if (page.length === 0) {
+    throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} claims ${status.length} blocks but sent none past ${local.length}`, { peer });
+  }
+  totals.downloaded += page.length;
+  let forkPoint = local.length;
+  let pending: Block[];
+  const tip = local.tip;
+  if (tip === undefined || page[0]!.prevHash === tip.hash) {
+    verifySegment(tip, page, options.difficulty);
+    pending = page;
+  } else {
+    const back = await walkBack(source, local, options, totals);
+    // The peer's chain changed between pages.
+    if (back === RESTART || back.segment.at(-1)?.hash !== page[0]!.prevHash) return RESTART;
+    verifySegment(back.segment.at(-1), page, options.difficulty);
+    forkPoint = back.forkPoint;
+    pending = back.segment.concat(page);
+  }
+
+  let committedTo = forkPoint;
+  let next = local.length + page.length;
+  let more = page.length === options.pageSize;
+  let last = pending.at(-1)!;
+  const report = (): void =>
+    options.onProgress?.({ peer, downloaded: totals.downloaded, height: Number(last.index), target: Math.max(Number(status.length) - 1, Number(last.index)) });
+  report();
+
+  for (;;) {
+    const live = target.snapshot();
+    if (live.length > next && live.at(BigInt(next - 1))?.hash === last.hash) {
+      // Another sync (or a peer's blocks) got the chain past this point
+      // meanwhile: hash links mean it holds all that is pending; go on from its tip.
+      pending = [];
+      committedTo = next = live.length;
+      last = live.tip!;
+    }
+    // The next page downloads while this batch is committed.
+    const prefetch = more ? fetchPage(next) : undefined;
+    prefetch?.catch(() => {}); // awaited below, or dropped on a restart
+    if (pending.length >= options.batchSize || !more) {
+      const result = await commit();
+      if (result === RESTART) return RESTART;
+    }
+    if (prefetch === undefined) break;
+    page = await prefetch;
+    if (page.length === 0) break;
+    if (page[0]!.prevHash !== last.hash) {
+      // Not a lie within one answer: the peer moved to another fork between two pages.
+      await commit();
+      return RESTART;
+    }
+    verifySegment(last, page, options.difficulty);
+    pending = pending.concat(page);
+    totals.downloaded += page.length;
+    next += page.length;
+    more = page.length === options.pageSize;
+    last = page.at(-1)!;
+    report();
+  }
+  if ((await commit()) === RESTART) return RESTART;
+
+  return { peerLength: BigInt(committedTo + pending.length), status, via: 'blocks' };
+
+  /** Hands `pending` to the target when it would make the chain longer. */
+  async function commit(): Promise<void | typeof RESTART> {
+    if (pending.length === 0 || committedTo + pending.length <= target.snapshot().length) return;
+    const result = await target.adopt({ peer, forkPoint: committedTo, blocks: pending });
+    if (!result.adopted) return result.reason === 'diverged' ? RESTART : undefined;
+    addAdopted(totals, result);
+    committedTo += pending.length;
+    pending = [];
+  }
 }
 
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
+/**
+ * Pages backward from the local length until the peer's blocks join the
+ * local chain. Returns the fork point and the peer's blocks from there up to
+ * the local length, checked and linked onto the local chain.
+ */
+async function walkBack(
+  source: SyncSource,
+  local: ChainView,
+  options: SyncOptions,
+  totals: Totals,
+): Promise<{ forkPoint: number; segment: Block[] } | typeof RESTART> {
+  const { peer } = source;
+  let segment: Block[] = [];
+  let end = local.length;
+  for (;;) {
+    const start = Math.max(0, end - options.pageSize);
+    const want = end - start;
+    const page = await source.blocks(BigInt(start), want);
+    if (page.length !== want) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} sent ${page.length} of blocks ${start}..${end - 1}`, { peer });
+    }
+    checkIndexes(peer, page, start);
+    totals.downloaded += page.length;
+    const first = segment[0];
+    if (first !== undefined && page.at(-1)!.hash !== first.prevHash) return RESTART;
+    // Hashes chain the blocks, so once one matches ours every block below it does too.
+    let keepFrom = 0;
+    for (let j = page.length - 1; j >= 0; j--) {
+      if (page[j]!.hash === local.at(BigInt(start + j))?.hash) {
+        keepFrom = j + 1;
+        break;
+      }
+    }
+    const joined = keepFrom > 0 || start === 0;
+    segment = page.slice(keepFrom).concat(segment);
+    if (joined) {
+      const forkPoint = start + keepFrom;
+      verifySegment(forkPoint > 0 ? local.at(BigInt(forkPoint - 1)) : undefined, segment, options.difficulty);
+      return { forkPoint, segment };
+    }
+    end = start;
+  }
+}
+
+async function syncWholeChain(
+  source: SyncSource,
+  target: SyncTarget,
+  local: ChainView,
+  options: SyncOptions,
+  totals: Totals,
+): Promise<AttemptEnd> {
+  const { peer } = source;
+  const blocks = (await source.blockchain()).sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+  totals.downloaded += blocks.length;
+  const end: AttemptEnd = { peerLength: BigInt(blocks.length), status: undefined, via: 'blockchain.json' };
+  if (blocks.length <= local.length) return end;
+  verifySegment(undefined, blocks, options.difficulty);
+  let forkPoint = 0;
+  while (forkPoint < local.length && local.at(BigInt(forkPoint))!.hash === blocks[forkPoint]!.hash) forkPoint++;
+  const result = await target.adopt({ peer, forkPoint, blocks: blocks.slice(forkPoint) });
+  if (result.adopted) addAdopted(totals, result);
+  return end;
+}
+
+function addAdopted(totals: Totals, result: Extract<AdoptResult, { adopted: true }>): void {
+  totals.adopted = true;
+  totals.written += result.written;
+  totals.abandoned += result.abandoned;
+  totals.forkPoint = Math.min(totals.forkPoint, result.forkPoint);
+}
+
+/** The blocks' indexes must run from `from` upwards; a peer that sends others is lying. */
+function checkIndexes(peer: string, blocks: readonly Block[], from: number): void {
+  blocks.forEach((block, i) => {
+    if (block.index !== BigInt(from + i)) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} sent block ${block.index} where ${from + i} belongs`, { peer });
+    }
+  });
 }

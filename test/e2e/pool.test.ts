@@ -10,9 +10,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkBlock, headerPrefix, type BlockTemplate } from '../../src/block.js';
 import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { defaultEngineName, type EngineName } from '../../src/mining/engines.js';
+import { defaultEngineName, type EngineName } from '../../src/mining/engine-loader.js';
 import { MiningCoordinator } from '../../src/mining/index.js';
-import { PoolMiner, workerFile } from '../../src/mining/pool-miner.js';
+import { PoolRunner, workerFile } from '../../src/mining/pool-runner.js';
 import { newStopFlag, requestStop, type SearchTask } from '../../src/mining/task.js';
 
 const template: BlockTemplate = {
@@ -79,7 +79,7 @@ describe('mining pool (2 workers)', () => {
     expect(block).toMatchObject(template);
     expect(block!.hash).toBe(independentSha256(template, block!.nonce));
     expect(block!.hash.slice(0, 4)).toBe('0000');
-    await checkBlock(block!, 4);
+    checkBlock(block!, 4);
     expect(c.stats()).toMatchObject({ engine, workers: 2, searching: false });
     expect(c.stats().lastFoundToHandoverMs).toBeGreaterThanOrEqual(0);
   });
@@ -101,7 +101,7 @@ describe('mining pool (2 workers)', () => {
     expect(cancelMs).toBeLessThan(1000);
 
     const block = await c.mine(template, 3);
-    await checkBlock(block!, 3);
+    checkBlock(block!, 3);
   });
 
   it('a new mine() cancels the running one, which resolves null', async () => {
@@ -114,7 +114,7 @@ describe('mining pool (2 workers)', () => {
     const block = await second;
     expect(block).toMatchObject(next);
     expect(block!.hash).toBe(independentSha256(next, block!.nonce));
-    await checkBlock(block!, 3);
+    checkBlock(block!, 3);
   });
 
   it('reports the hash rate per worker and in total after mining', async () => {
@@ -141,8 +141,8 @@ describe('mining pool (2 workers)', () => {
   });
 
   it('a worker thread that dies under a range rejects mine() with MINING_FAILED; the pool replaces it', async () => {
-    const miner = await PoolMiner.create({ engine, workers: 2 }, silentLogger);
-    const c = await MiningCoordinator.create({ rangeSize: HUGE_RANGE }, { miner });
+    const miner = await PoolRunner.create({ engine, workers: 2 }, silentLogger);
+    const c = await MiningCoordinator.create({ rangeSize: HUGE_RANGE }, { runner: miner });
     open.push(c);
     const mining = c.mine(template, 64);
     await letWorkersRun();
@@ -150,7 +150,7 @@ describe('mining pool (2 workers)', () => {
     await expect(mining).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
     await c.cancel();
     const block = await c.mine(template, 3);
-    await checkBlock(block!, 3);
+    checkBlock(block!, 3);
   });
 });
 
@@ -166,7 +166,7 @@ describe('Piscina aborts (v5.3.2)', () => {
   });
 
   it('aborting running and queued tasks rejects them all, and later tasks still run (piscina #805)', async () => {
-    const miner = await PoolMiner.create({ engine, workers: 2 }, silentLogger);
+    const miner = await PoolRunner.create({ engine, workers: 2 }, silentLogger);
     open.push(miner);
     const before = miner.threads.map((t) => t.threadId);
     const aborter = new AbortController();
@@ -186,7 +186,7 @@ describe('Piscina aborts (v5.3.2)', () => {
   });
 
   it('the stop flag ends running ranges without killing threads', async () => {
-    const miner = await PoolMiner.create({ engine, workers: 2 }, silentLogger);
+    const miner = await PoolRunner.create({ engine, workers: 2 }, silentLogger);
     open.push(miner);
     const before = miner.threads.map((t) => t.threadId).sort();
     const stop = newStopFlag();
@@ -204,7 +204,7 @@ describe('Piscina aborts (v5.3.2)', () => {
   });
 
   it('an engine that cannot load is MINING_FAILED when the pool starts', async () => {
-    await expect(PoolMiner.create({ engine: 'no-such-engine' as EngineName, workers: 1 }, silentLogger)).rejects.toMatchObject({
+    await expect(PoolRunner.create({ engine: 'no-such-engine' as EngineName, workers: 1 }, silentLogger)).rejects.toMatchObject({
       code: ErrorCode.MINING_FAILED,
     });
   });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { blockHeader, parseBlock, type Block, type BlockTemplate } from '../../src/block.js';
+import type { ChainView } from '../../src/chain.js';
 
 export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -48,4 +49,14 @@ export function mineChain(length: number, difficulty: number, options: { after?:
     prev = block;
   }
   return blocks;
+}
+
+/** Every block of a chain view, in order. */
+export function blocksOf(view: ChainView): Block[] {
+  return view.range(0n, view.length);
+}
+
+/** The hashes of a chain view's blocks, in order: two views hold the same chain when these are equal. */
+export function hashesOf(view: ChainView | readonly Block[]): string[] {
+  return ('range' in view ? blocksOf(view) : view).map((block) => block.hash);
 }

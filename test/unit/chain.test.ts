@@ -3,6 +3,7 @@ import type { Block } from '../../src/block.js';
 import { Chain, isValidChain, longestValidPrefix, shouldAdopt, verifyChain, verifySegment } from '../../src/chain.js';
 import { ErrorCode } from '../../src/errors.js';
 import { mineBlock, mineChain, seed } from '../helpers/fixtures.js';
+import { thrown } from '../helpers/thrown.js';
 
 const D = seed.difficulty;
 const [zero, one, two, three] = seed.chain as [Block, Block, Block, Block];
@@ -10,7 +11,7 @@ const [zero, one, two, three] = seed.chain as [Block, Block, Block, Block];
 describe('the article test.py, chain part', () => {
   it('blocks 0-2 form a valid chain of length 3', async () => {
     const blockchain = new Chain([zero, one, two]);
-    expect(await isValidChain(blockchain.toArray(), D)).toBe(true);
+    expect(isValidChain(blockchain.toArray(), D)).toBe(true);
     expect(blockchain.length).toBe(3);
   });
 
@@ -32,7 +33,7 @@ describe('the article test.py, chain part', () => {
     const blockchain = new Chain([zero, one, two]);
     const another = new Chain([zero, one, two]);
     blockchain.append(three);
-    expect(await isValidChain(blockchain.toArray(), D)).toBe(true);
+    expect(isValidChain(blockchain.toArray(), D)).toBe(true);
     expect(blockchain.length).toBe(4);
     expect(blockchain.equals(another)).toBe(false);
     expect(blockchain.compareLength(another)).toBe(1);
@@ -93,49 +94,49 @@ describe('append refuses a block that does not extend the tip', () => {
 
 describe('chain validity, one rule at a time', () => {
   it('the empty chain is valid', async () => {
-    expect(await isValidChain([], D)).toBe(true);
+    expect(isValidChain([], D)).toBe(true);
   });
 
   it('a chain whose first block is not index 0 is invalid', async () => {
-    await expect(verifyChain([one, two], D)).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN, data: { reason: 'bad-index' } });
+    expect(thrown(() => verifyChain([one, two], D))).toMatchObject({ code: ErrorCode.INVALID_CHAIN, data: { reason: 'bad-index' } });
   });
 
   it('a block 0 with a non-empty prev_hash is invalid', async () => {
     const b = mineBlock({ index: 0n, prevHash: one.hash, data: 'x', timestamp: 1n }, 1);
-    await expect(verifyChain([b], 1)).rejects.toMatchObject({ data: { reason: 'bad-link' } });
+    expect(thrown(() => verifyChain([b], 1))).toMatchObject({ data: { reason: 'bad-link' } });
   });
 
   it('block 0 itself must be valid at the difficulty', async () => {
     const badZero = { ...zero, nonce: zero.nonce + 1n };
-    await expect(verifyChain([badZero], D)).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN, data: { index: '0', reason: 'hash-mismatch' } });
+    expect(thrown(() => verifyChain([badZero], D))).toMatchObject({ code: ErrorCode.INVALID_CHAIN, data: { index: '0', reason: 'hash-mismatch' } });
   });
 
   it('an index that skips is invalid', async () => {
-    await expect(verifyChain([zero, one, three], D)).rejects.toMatchObject({ data: { index: '3', reason: 'bad-index' } });
+    expect(thrown(() => verifyChain([zero, one, three], D))).toMatchObject({ data: { index: '3', reason: 'bad-index' } });
   });
 
   it('a prev_hash that is not the previous hash is invalid', async () => {
     const [a, b] = mineChain(2, 1);
     const forged = mineBlock({ index: 1n, prevHash: 'f'.repeat(64), data: 'x', timestamp: 1n }, 1);
-    expect(await isValidChain([a!, b!], 1)).toBe(true);
-    await expect(verifyChain([a!, forged], 1)).rejects.toMatchObject({ data: { index: '1', reason: 'bad-link' } });
+    expect(isValidChain([a!, b!], 1)).toBe(true);
+    expect(thrown(() => verifyChain([a!, forged], 1))).toMatchObject({ data: { index: '1', reason: 'bad-link' } });
   });
 
   it('a block valid at a lower difficulty makes the chain invalid at a higher one', async () => {
     let block = mineBlock({ index: 0n, prevHash: '', data: 'd', timestamp: 0n }, 1);
     for (let t = 1n; block.hash.startsWith('00'); t++) block = mineBlock({ index: 0n, prevHash: '', data: 'd', timestamp: t }, 1);
-    expect(await isValidChain([block], 1)).toBe(true);
-    await expect(verifyChain([block], 2)).rejects.toMatchObject({ data: { index: '0', reason: 'insufficient-work' } });
+    expect(isValidChain([block], 1)).toBe(true);
+    expect(thrown(() => verifyChain([block], 2))).toMatchObject({ data: { index: '0', reason: 'insufficient-work' } });
   });
 
   it('a segment is checked against the block it continues', async () => {
     const blocks = mineChain(4, 1);
-    await expect(verifySegment(blocks[1], blocks.slice(2), 1)).resolves.toBeUndefined();
-    await expect(verifySegment(blocks[0], blocks.slice(2), 1)).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    expect(() => verifySegment(blocks[1], blocks.slice(2), 1)).not.toThrow();
+    expect(thrown(() => verifySegment(blocks[0], blocks.slice(2), 1))).toMatchObject({ code: ErrorCode.INVALID_CHAIN });
   });
 
   it('the longest valid prefix stops before the first bad block and says why', async () => {
-    const { valid, rejected } = await longestValidPrefix([zero, one, { ...two, data: 'tampered' }, three], D);
+    const { valid, rejected } = longestValidPrefix([zero, one, { ...two, data: 'tampered' }, three], D);
     expect(valid).toEqual([zero, one]);
     expect(rejected?.block.index).toBe(2n);
     expect(rejected?.error.data.reason).toBe('hash-mismatch');
@@ -144,20 +145,20 @@ describe('chain validity, one rule at a time', () => {
 
 describe('fork choice', () => {
   it('adopts a valid, strictly longer chain', async () => {
-    expect(await shouldAdopt(new Chain([zero, one]), [zero, one, two], D)).toBe(true);
+    expect(shouldAdopt(new Chain([zero, one]), [zero, one, two], D)).toBe(true);
   });
 
   it('keeps the current chain on a tie, even with a different tip', async () => {
     const current = new Chain([zero, one, two, three]);
-    expect(await shouldAdopt(current, [zero, one, two, seed.competingBlockThree], D)).toBe(false);
+    expect(shouldAdopt(current, [zero, one, two, seed.competingBlockThree], D)).toBe(false);
   });
 
   it('keeps the current chain when the candidate is shorter', async () => {
-    expect(await shouldAdopt(new Chain(seed.chain), [zero], D)).toBe(false);
+    expect(shouldAdopt(new Chain(seed.chain), [zero], D)).toBe(false);
   });
 
   it('rejects a longer chain that is invalid', async () => {
     const forged = [zero, one, two, { ...three, nonce: 1n }];
-    await expect(shouldAdopt(new Chain([zero, one]), forged, D)).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    expect(thrown(() => shouldAdopt(new Chain([zero, one]), forged, D))).toMatchObject({ code: ErrorCode.INVALID_CHAIN });
   });
 });

@@ -17,7 +17,7 @@ import {
   detectSimd,
   loadEngine,
   type EngineName,
-} from '../../src/mining/engines.js';
+} from '../../src/mining/engine-loader.js';
 
 const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-blocks.json', import.meta.url), 'utf8')) as {
   chain: unknown[];

@@ -7,7 +7,7 @@ import { defaultMinerOptions, MiningCoordinator, resolveMinerOptions } from '../
 import { checkDifficulty } from '../../src/mining/options.js';
 import { RangeQueue } from '../../src/mining/ranges.js';
 import { RateMeter } from '../../src/mining/rate.js';
-import type { Miner } from '../../src/mining/interface.js';
+import type { SearchRunner } from '../../src/mining/interface.js';
 import { newStopFlag, requestStop, runSearch, runTask, wallClockMs, type SearchTask, type SearchTaskResult } from '../../src/mining/task.js';
 import type { Logger } from '../../src/log.js';
 
@@ -152,7 +152,7 @@ describe('in-thread miner (workers: 0)', () => {
       const header = headerPrefix(template) + block!.nonce.toString();
       expect(block!.hash).toBe(createHash('sha256').update(header, 'utf8').digest('hex'));
       expect(block!.hash.startsWith('00')).toBe(true);
-      await checkBlock(block!, 2);
+      checkBlock(block!, 2);
       expect(miner.stats()).toMatchObject({ engine: 'node-crypto', workers: 0, searching: false });
       expect(miner.stats().hashes).toBeGreaterThan(0);
     } finally {
@@ -162,7 +162,7 @@ describe('in-thread miner (workers: 0)', () => {
 });
 
 /** A miner whose ranges the test answers by hand. */
-class ScriptedMiner implements Miner {
+class ScriptedRunner implements SearchRunner {
   readonly engine = 'node-crypto' as const;
   readonly workers = 2;
   readonly parallelism = 2;
@@ -235,8 +235,8 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 
 describe('mining coordinator (scripted miner)', () => {
   it('keeps workers x tasksPerWorker adjacent ranges in flight and replaces each finished one', async () => {
-    const miner = new ScriptedMiner();
-    const c = await MiningCoordinator.create({ rangeSize: 100, tasksPerWorker: 2 }, { miner });
+    const miner = new ScriptedRunner();
+    const c = await MiningCoordinator.create({ rangeSize: 100, tasksPerWorker: 2 }, { runner: miner });
     void c.mine(template, 1);
     await miner.tasksHandedOut(4);
     expect(miner.tasks.map((t) => t.task.start)).toEqual([0n, 100n, 200n, 300n]);
@@ -255,15 +255,15 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('the first nonce found wins: mine() resolves the sealed block and every other range is told to stop', async () => {
-    const miner = new ScriptedMiner();
-    const c = await MiningCoordinator.create({ rangeSize: 1000 }, { miner });
+    const miner = new ScriptedRunner();
+    const c = await MiningCoordinator.create({ rangeSize: 1000 }, { runner: miner });
     const mining = c.mine(template, 1);
     await miner.tasksHandedOut(4);
     const nonce = nonceMeeting(template, 1, true);
     miner.answer(0, 'found', Number(nonce) + 1, nonce);
     const block = await mining;
     expect(block).toMatchObject({ ...template, nonce });
-    await checkBlock(block!, 1);
+    checkBlock(block!, 1);
     expect(Atomics.load(new Int32Array(miner.tasks[3]!.task.stop), 0)).toBe(1);
     expect(c.stats().lastFoundToHandoverMs).toBeGreaterThanOrEqual(0);
     for (const i of [1, 2, 3]) miner.answer(i, 'stopped', 5);
@@ -271,8 +271,8 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('cancel() resolves null for the search, and only once every range has answered', async () => {
-    const miner = new ScriptedMiner();
-    const c = await MiningCoordinator.create({}, { miner });
+    const miner = new ScriptedRunner();
+    const c = await MiningCoordinator.create({}, { runner: miner });
     const mining = c.mine(template, 1);
     await miner.tasksHandedOut(4);
     let cancelled = false;
@@ -289,8 +289,8 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('each search gets a fresh stop flag, so a late range of an old search cannot stop a new one', async () => {
-    const miner = new ScriptedMiner();
-    const c = await MiningCoordinator.create({}, { miner });
+    const miner = new ScriptedRunner();
+    const c = await MiningCoordinator.create({}, { runner: miner });
     const first = c.mine(template, 1);
     await miner.tasksHandedOut(4);
     const second = c.mine({ ...template, index: 8n }, 1);
@@ -308,9 +308,9 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('a range that fails rejects mine() with MINING_FAILED, logged once', async () => {
-    const miner = new ScriptedMiner();
+    const miner = new ScriptedRunner();
     const logger = recordingLogger();
-    const c = await MiningCoordinator.create({}, { miner, logger });
+    const c = await MiningCoordinator.create({}, { runner: miner, logger });
     const mining = c.mine(template, 1);
     await miner.tasksHandedOut(4);
     // What Piscina does when a worker thread dies under a task.
@@ -322,8 +322,8 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('a reported nonce whose hash lacks the work is MINING_FAILED, not a block', async () => {
-    const miner = new ScriptedMiner();
-    const c = await MiningCoordinator.create({}, { miner });
+    const miner = new ScriptedRunner();
+    const c = await MiningCoordinator.create({}, { runner: miner });
     const mining = c.mine(template, 3);
     await miner.tasksHandedOut(4);
     miner.answer(0, 'found', 1, nonceMeeting(template, 3, false));
@@ -333,9 +333,9 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('a worker that ignores the stop flag has its task aborted after stopTimeoutMs', async () => {
-    const miner = new ScriptedMiner();
+    const miner = new ScriptedRunner();
     const logger = recordingLogger();
-    const c = await MiningCoordinator.create({ stopTimeoutMs: 30 }, { miner, logger });
+    const c = await MiningCoordinator.create({ stopTimeoutMs: 30 }, { runner: miner, logger });
     const mining = c.mine(template, 1);
     await miner.tasksHandedOut(4);
     for (const i of [0, 1, 2]) miner.answer(i, 'stopped', 1);
@@ -348,7 +348,7 @@ describe('mining coordinator (scripted miner)', () => {
   });
 
   it('mine() rejects a bad difficulty, and mine() after close() is refused', async () => {
-    const c = await MiningCoordinator.create({}, { miner: new ScriptedMiner() });
+    const c = await MiningCoordinator.create({}, { runner: new ScriptedRunner() });
     await expect(c.mine(template, 65)).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION });
     await c.close();
     await expect(c.mine(template, 1)).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { defaultSelfUrl, isSelfUrl, normalizePeerUrl } from '../../src/node/peer-url.js';
-import { EVICTABLE_AFTER_FAILURES, PeerSet } from '../../src/node/peers.js';
+import { FAILING_AFTER, PeerSet } from '../../src/node/peers.js';
 
 describe('peer URLs', () => {
   it('have one normal form', () => {
@@ -36,12 +36,12 @@ describe('PeerSet', () => {
   it('never holds this node', () => {
     const peers = new PeerSet(notSelf, ['http://localhost:5000/', 'http://localhost:5001/']);
     expect(peers.list()).toEqual(['http://localhost:5001/']);
-    expect(peers.add('http://localhost:5000', 'api')).toBe('self');
+    expect(peers.add('http://localhost:5000', 'announced')).toBe('self');
   });
 
   it('keeps each peer once, in normal form', () => {
     const peers = new PeerSet(notSelf);
-    expect(peers.add('http://a:1', 'api')).toBe('added');
+    expect(peers.add('http://a:1', 'announced')).toBe('added');
     expect(peers.add('http://a:1/', 'learned')).toBe('known');
     expect(peers.list()).toEqual(['http://a:1/']);
   });
@@ -55,17 +55,50 @@ describe('PeerSet', () => {
     expect(peers.list()).toEqual(['http://localhost:5001/', 'http://127.0.0.1:5002/']);
   });
 
-  it('is capped, and makes room only by dropping a learned peer that keeps failing', () => {
+  it('is capped; a new peer takes the place of the least useful one, never a command-line peer', () => {
+    let now = 1_000;
+    const peers = new PeerSet({ ...notSelf, now: () => now }, ['http://configured/']);
+    peers.add('http://helpful/', 'learned');
+    peers.markUseful('http://helpful/');
+    peers.add('http://idle/', 'announced');
+    now += 1_000;
+    // A flood of URLs that answer but never help churns among themselves.
+    for (let i = 0; i < 40; i++) expect(peers.add(`http://flood-${i}/`, 'announced')).toBe('added');
+    expect(peers.list()).toEqual(['http://configured/', 'http://helpful/', 'http://flood-39/']);
+  });
+
+  it('evicts a peer that keeps failing before one that answers', () => {
     const peers = new PeerSet(notSelf, ['http://configured/']);
     peers.add('http://a/', 'learned');
     peers.add('http://b/', 'learned');
-    expect(peers.add('http://c/', 'api')).toBe('full');
-    for (let i = 0; i < EVICTABLE_AFTER_FAILURES; i++) {
+    for (let i = 0; i < FAILING_AFTER; i++) {
       peers.markFailed('http://b/');
       peers.markFailed('http://configured/');
     }
-    expect(peers.add('http://c/', 'api')).toBe('added');
+    expect(peers.add('http://c/', 'announced')).toBe('added');
     expect(peers.list()).toEqual(['http://configured/', 'http://a/', 'http://c/']);
+  });
+
+  it('is full only when every place is a command-line peer', () => {
+    const peers = new PeerSet(notSelf, ['http://a/', 'http://b/', 'http://c/']);
+    expect(peers.add('http://d/', 'announced')).toBe('full');
+  });
+
+  it('keeps each peer\'s state: source, reachability, height, last seen, failures', () => {
+    let now = 5_000;
+    const peers = new PeerSet({ ...notSelf, now: () => now }, ['http://a/']);
+    peers.add('http://b/', 'sender');
+    expect(peers.states()[0]).toEqual({ url: 'http://a/', source: 'config', reachable: null, lastSeen: null, height: null, failures: 0, lastUseful: null });
+    peers.markOk('http://a/', 42n);
+    now = 6_000;
+    peers.markFailed('http://b/');
+    expect(peers.states()).toEqual([
+      { url: 'http://a/', source: 'config', reachable: true, lastSeen: 5_000, height: 41, failures: 0, lastUseful: null },
+      { url: 'http://b/', source: 'sender', reachable: false, lastSeen: null, height: null, failures: 1, lastUseful: null },
+    ]);
+    expect(peers.remove('http://a')).toBe(true);
+    expect(peers.remove('http://a/')).toBe(false);
+    expect(peers.list()).toEqual(['http://b/']);
   });
 
   it('reports the first failure and the recovery of a peer', () => {

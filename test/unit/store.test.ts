@@ -168,24 +168,24 @@ describe('writing', () => {
     expect(await blockFiles()).toEqual(['000000.json']);
   });
 
-  it('replace switches to a longer fork: new files in place, abandoned ones gone', async () => {
+  it('commit switches to a longer fork: new files in place, abandoned ones gone', async () => {
     const common = mineChain(2, D, { tag: 'common' });
     const ours = mineChain(2, D, { after: common[1], tag: 'ours' });
     const theirs = mineChain(4, D, { after: common[1], tag: 'theirs' });
     const { store } = await open();
     for (const block of [...common, ...ours]) await store.append(block);
-    await store.replace([...common, ...theirs]);
+    await store.commit(2, theirs);
     const { chain, quarantined } = await open();
     expect(hashes(chain)).toEqual(hashes([...common, ...theirs]));
     expect(quarantined).toEqual([]);
     expect((await readdir(dir)).sort()).toEqual([...(await blockFiles()), 'quarantine'].sort());
   });
 
-  it('replace with a shorter chain removes the files past its tip', async () => {
+  it('commit of nothing at a fork point removes the files past it removes the files past its tip', async () => {
     const blocks = mineChain(5, D);
     const { store } = await open();
     for (const block of blocks) await store.append(block);
-    await store.replace(blocks.slice(0, 2));
+    await store.commit(2, []);
     expect(await blockFiles()).toEqual(['000000.json', '000001.json']);
     await store.append(blocks[2]!);
     expect((await open()).chain.length).toBe(3);

@@ -1,168 +1,244 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
-import { Chain } from '../../src/chain.js';
-import { ErrorCode, JbcError } from '../../src/errors.js';
+import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
+import { ChainState } from '../../src/node/chain-state.js';
 import type { PeerStatus } from '../../src/node/peer-client.js';
-import { bestCandidate, catchUp, type SyncSource } from '../../src/node/sync.js';
-import { loadFixtures, tampered, type ChainFixtures } from '../e2e/helpers/fixtures.js';
+import { syncFrom, type SyncOptions, type SyncSource } from '../../src/node/sync.js';
+import { loadFixtures, removeDir, tampered, tempDir, type ChainFixtures } from '../e2e/helpers/fixtures.js';
+import { hashesOf, mineChain } from '../helpers/fixtures.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
   f = await loadFixtures();
 });
 
-/** A peer holding `blocks`, counting what it is asked for. */
-function peer(blocks: readonly Block[], opts: { plainJbc?: boolean; claimLength?: bigint; name?: string } = {}) {
-  const log = { status: 0, blockchain: 0, blocksServed: 0, calls: [] as string[] };
+const states: ChainState[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(states.splice(0).map((state) => state.close()));
+  await Promise.all(dirs.splice(0).map(removeDir));
+});
+
+/** A real chain state on a temporary data dir, holding `blocks`. */
+async function localChain(blocks: readonly Block[]): Promise<ChainState> {
+  const dir = await tempDir('jbc-sync-');
+  dirs.push(dir);
+  const state = await ChainState.open({ dataDir: dir, difficulty: 2 }, { logger: silentLogger });
+  states.push(state);
+  if (blocks.length > 0) await state.adopt({ peer: 'setup', forkPoint: 0, blocks });
+  return state;
+}
+
+interface PeerLog {
+  status: number;
+  blockchain: number;
+  blocksServed: number;
+  calls: string[];
+}
+
+/**
+ * A peer holding `chain` (which the test may change between calls), counting
+ * what it is asked for. `beforePage` runs before each page is served.
+ */
+function peer(
+  chain: Block[],
+  opts: { plainJbc?: boolean; claimLength?: bigint; name?: string; beforePage?: (from: bigint) => Promise<void> | void } = {},
+): { source: SyncSource; log: PeerLog } {
+  const log: PeerLog = { status: 0, blockchain: 0, blocksServed: 0, calls: [] };
   const source: SyncSource = {
     peer: opts.name ?? 'http://peer/',
     async status(): Promise<PeerStatus | undefined> {
       log.status++;
       if (opts.plainJbc) return undefined;
-      return { length: opts.claimLength ?? BigInt(blocks.length), tipHash: blocks.at(-1)?.hash, nodeId: 'peer' };
+      return { length: opts.claimLength ?? BigInt(chain.length), tipHash: chain.at(-1)?.hash, nodeId: 'peer' };
     },
     async blocks(from, limit) {
+      await opts.beforePage?.(from);
       log.calls.push(`${from}+${limit}`);
-      const page = blocks.slice(Number(from), Number(from) + limit);
+      const page = chain.slice(Number(from), Number(from) + limit);
       log.blocksServed += page.length;
       return page;
     },
     async blockchain() {
       log.blockchain++;
-      log.blocksServed += blocks.length;
-      return [...blocks];
+      log.blocksServed += chain.length;
+      return [...chain];
     },
   };
   return { source, log };
 }
 
-const options = (pageSize = 1000) => ({ difficulty: 2, pageSize });
+const options = (pageSize = 1000, batchSize = 1000): SyncOptions => ({ difficulty: 2, pageSize, batchSize });
 
-describe('catchUp', () => {
+describe('syncing from a peer', () => {
   it('fetches nothing past /status from a peer that is not longer', async () => {
+    const local = await localChain(f.main);
     const { source, log } = peer(f.main.slice(0, 8));
-    const outcome = await catchUp(new Chain(f.main), source, options());
+    const outcome = await syncFrom(source, local, options());
     expect(outcome.kind).toBe('not-longer');
     expect(log.blocksServed).toBe(0);
   });
 
   it('keeps the local chain on a tie (equal length, different blocks)', async () => {
+    const local = await localChain(f.main);
     const { source, log } = peer(f.fork.slice(0, 12));
-    const outcome = await catchUp(new Chain(f.main), source, options());
-    expect(outcome.kind).toBe('not-longer');
+    expect((await syncFrom(source, local, options())).kind).toBe('not-longer');
     expect(log.blocksServed).toBe(0);
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 
   it('downloads only the missing blocks when the peer extends our chain', async () => {
-    const { source, log } = peer(f.main);
-    const outcome = await catchUp(new Chain(f.main.slice(0, 6)), source, options());
-    expect(outcome).toMatchObject({ kind: 'candidate', forkPoint: 6, downloaded: 6, via: 'blocks' });
-    expect(log.calls).toEqual(['6+6']);
-    expect(log.blocksServed).toBe(6);
-    if (outcome.kind === 'candidate') expect(new Chain(outcome.blocks).equals(new Chain(f.main))).toBe(true);
+    const local = await localChain(f.main.slice(0, 6));
+    const { source, log } = peer([...f.main]);
+    const outcome = await syncFrom(source, local, options());
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 6, downloaded: 6, written: 6, abandoned: 0, via: 'blocks' });
+    expect(log.calls).toEqual(['6+1000']);
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 
-  it('downloads the whole chain into an empty node', async () => {
-    const { source } = peer(f.main);
-    const outcome = await catchUp(new Chain(), source, options(5));
-    expect(outcome).toMatchObject({ kind: 'candidate', forkPoint: 0, downloaded: 12 });
+  it('downloads the whole chain into an empty node, committing in batches', async () => {
+    const local = await localChain([]);
+    const lengths: number[] = [];
+    local.onTip(() => lengths.push(local.view.length));
+    const { source } = peer([...f.main]);
+    const outcome = await syncFrom(source, local, options(2, 4));
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 0, downloaded: 12 });
+    expect(lengths).toEqual([4, 8, 12]);
   });
 
-  it('finds the fork point by walking back, fetching little beyond the fork', async () => {
-    const { source, log } = peer(f.fork);
-    const outcome = await catchUp(new Chain(f.main), source, options(3));
-    expect(outcome).toMatchObject({ kind: 'candidate', forkPoint: 5, downloaded: 9 });
+  it('finds the fork point by walking back, fetching at most one page it already has', async () => {
+    const local = await localChain(f.main);
+    const { source, log } = peer([...f.fork]);
+    const outcome = await syncFrom(source, local, options(3));
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 5, abandoned: 7 });
     // Blocks 12-13 forward, then 9-11, 6-8, 3-5 backward: 11 served for 9 needed.
     expect(log.blocksServed).toBeLessThanOrEqual(9 + 3);
-    if (outcome.kind === 'candidate') {
-      expect(outcome.blocks.map((b) => b.hash)).toEqual(f.fork.map((b) => b.hash));
-    }
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
   });
 
   it('replaces a chain that differs from block 0', async () => {
-    const { source } = peer(f.main);
-    const outcome = await catchUp(new Chain(f.seed), source, options(2));
-    expect(outcome).toMatchObject({ kind: 'candidate', forkPoint: 0, downloaded: 12 });
+    const local = await localChain(f.seed);
+    const { source } = peer([...f.main]);
+    const outcome = await syncFrom(source, local, options(2));
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 0, abandoned: 4 });
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 
   it('falls back to /blockchain.json for a plain jbc peer', async () => {
-    const { source, log } = peer(f.fork, { plainJbc: true });
-    const outcome = await catchUp(new Chain(f.main), source, options());
-    expect(outcome).toMatchObject({ kind: 'candidate', forkPoint: 5, via: 'blockchain.json' });
+    const local = await localChain(f.main);
+    const { source, log } = peer([...f.fork], { plainJbc: true });
+    const outcome = await syncFrom(source, local, options());
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 5, via: 'blockchain.json' });
     expect(log.blockchain).toBe(1);
     expect(log.calls).toEqual([]);
   });
 
+  it("sorts a plain jbc peer's chain by index (jbc lists its files in directory order)", async () => {
+    const local = await localChain([]);
+    const shuffled = [...f.main].sort((a, b) => (a.hash < b.hash ? -1 : 1));
+    expect(hashesOf(shuffled)).not.toEqual(hashesOf(f.main));
+    const { source } = peer(shuffled, { plainJbc: true });
+    expect(await syncFrom(source, local, options())).toMatchObject({ kind: 'adopted', via: 'blockchain.json' });
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
+  });
+
   it('reports a plain jbc peer that is not longer as such', async () => {
+    const local = await localChain(f.main);
     const { source } = peer(f.main.slice(0, 3), { plainJbc: true });
-    const outcome = await catchUp(new Chain(f.main), source, options());
-    expect(outcome).toMatchObject({ kind: 'not-longer', via: 'blockchain.json', peerLength: 3n });
+    expect(await syncFrom(source, local, options())).toMatchObject({ kind: 'not-longer', via: 'blockchain.json', peerLength: 3n });
   });
 
   it('rejects a longer chain with a block whose proof of work is forged', async () => {
+    const local = await localChain(f.main.slice(0, 4));
     const forged = [...f.main];
     forged[9] = tampered(forged[9]!, { data: 'rewritten history' });
     const { source } = peer(forged);
-    await expect(catchUp(new Chain(f.main.slice(0, 4)), source, options())).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    await expect(syncFrom(source, local, options())).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    expect(local.view.length).toBe(4);
   });
 
-  it('rejects a longer chain whose blocks do not link to ours', async () => {
+  it('rejects a longer chain whose blocks do not link within one answer', async () => {
+    const local = await localChain(f.main.slice(0, 2));
     const broken = [...f.main.slice(0, 6), ...f.fork.slice(6)];
-    const { source } = peer(broken, { plainJbc: true });
-    await expect(catchUp(new Chain(f.main.slice(0, 2)), source, options())).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
-    const api = peer(broken);
-    await expect(catchUp(new Chain(f.main.slice(0, 2)), api.source, options(3))).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    await expect(syncFrom(peer(broken, { plainJbc: true }).source, local, options())).rejects.toMatchObject({
+      code: ErrorCode.INVALID_CHAIN,
+    });
+    await expect(syncFrom(peer(broken).source, local, options(100))).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    expect(local.view.length).toBe(2);
   });
 
   it('treats a peer that claims blocks it does not send as a bad peer', async () => {
-    const { source } = peer(f.main, { claimLength: 40n });
-    await expect(catchUp(new Chain(f.main), source, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
+    const local = await localChain(f.main);
+    const { source } = peer([...f.main], { claimLength: 40n });
+    await expect(syncFrom(source, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
   });
 
   it('takes what a peer that overstates its length does have, when that is longer', async () => {
-    const { source } = peer(f.main, { claimLength: 40n });
-    const outcome = await catchUp(new Chain(f.main.slice(0, 3)), source, options(4));
-    expect(outcome).toMatchObject({ kind: 'candidate', downloaded: 9 });
+    const local = await localChain(f.main.slice(0, 3));
+    const { source } = peer([...f.main], { claimLength: 40n });
+    expect(await syncFrom(source, local, options(4))).toMatchObject({ kind: 'adopted', downloaded: 9 });
   });
 
   it('rejects pages whose block indexes are not the ones asked for', async () => {
-    const { source } = peer(f.main);
+    const local = await localChain(f.main.slice(0, 3));
+    const { source } = peer([...f.main]);
     const shifted: SyncSource = { ...source, blocks: async (from, limit) => f.main.slice(Number(from) + 1, Number(from) + 1 + limit) };
-    await expect(catchUp(new Chain(f.main.slice(0, 3)), shifted, options())).rejects.toMatchObject({
-      code: ErrorCode.PEER_BAD_RESPONSE,
-    });
+    await expect(syncFrom(shifted, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
   });
 });
 
-describe('bestCandidate', () => {
-  it('adopts the longest valid chain among peers and skips failing ones', async () => {
-    const failing: SyncSource = {
-      peer: 'http://down/',
-      status: async () => {
-        throw new JbcError(ErrorCode.PEER_UNREACHABLE, 'refused');
+describe('syncing while the chains move', () => {
+  it('never flags an honest peer that keeps mining while it is paged, while this node mines too', async () => {
+    const common = mineChain(4, 2, { tag: 'common' });
+    const theirs = [...common, ...mineChain(12, 2, { after: common[3], tag: 'theirs' })];
+    const ours = mineChain(6, 2, { after: common[3], tag: 'ours' });
+    const local = await localChain([...common, ours[0]!]);
+    let mined = 1;
+    const { source } = peer(theirs, {
+      beforePage: async () => {
+        // Both sides move on between pages: the peer mines a block, and so does this node.
+        theirs.push(...mineChain(1, 2, { after: theirs.at(-1), tag: `theirs-${theirs.length}` }));
+        if (mined < ours.length) await local.appendOwn(ours[mined++]!);
       },
-      blocks: async () => [],
-      blockchain: async () => [],
-    };
-    const forged = [...f.fork, ...f.main].slice(0, 20).map((b, i) => tampered(b, { index: BigInt(i) }));
-    const sources = [
-      peer(f.main, { name: 'http://main/' }).source,
-      failing,
-      peer(forged, { name: 'http://liar/' }).source,
-      peer(f.fork, { name: 'http://fork/' }).source,
-    ];
-    const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (_: unknown, msg: string) => warnings.push(msg), child: () => logger };
-    const { best, results } = await bestCandidate(new Chain(f.main.slice(0, 7)), sources, options(), logger);
-    expect(best?.peer).toBe('http://fork/');
-    expect(best?.blocks.length).toBe(14);
-    expect(results.filter((r) => r.error !== undefined).map((r) => r.peer)).toEqual(['http://down/', 'http://liar/']);
-    expect(warnings).toContain('peer sent an invalid chain, skipped');
+    });
+    const outcome = await syncFrom(source, local, options(3, 3));
+    expect(outcome.kind).toBe('adopted');
+    const view = local.view;
+    expect(view.length).toBeGreaterThanOrEqual(16);
+    expect(hashesOf(view)).toEqual(hashesOf(theirs.slice(0, view.length)));
   });
 
-  it('returns no candidate when nobody is longer', async () => {
-    const { best } = await bestCandidate(new Chain(f.fork), [peer(f.main).source], options(), silentLogger);
-    expect(best).toBeUndefined();
+  it('starts over, without flagging the peer, when the peer switches forks between pages', async () => {
+    const local = await localChain(f.main.slice(0, 5));
+    const chain = [...f.main];
+    let switched = false;
+    const { source } = peer(chain, {
+      beforePage: (from) => {
+        if (from === 8n && !switched) {
+          switched = true;
+          chain.splice(0, chain.length, ...f.fork);
+        }
+      },
+    });
+    const outcome = await syncFrom(source, local, options(3, 100));
+    expect(outcome.kind).toBe('adopted');
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
+  });
+
+  it('downloads only what is still missing when another sync filled the chain meanwhile', async () => {
+    const local = await localChain(f.main.slice(0, 2));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = peer([...f.main], { name: 'http://slow/', beforePage: () => gate });
+    const fast = peer([...f.main], { name: 'http://fast/' });
+    const slowSync = syncFrom(slow.source, local, options(3, 3));
+    await syncFrom(fast.source, local, options(3, 3));
+    expect(local.view.length).toBe(12);
+    release();
+    await slowSync;
+    // The page already asked for when the chain moved on, and nothing after it.
+    expect(slow.log.blocksServed).toBeLessThanOrEqual(3);
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A NodeMiner whose searches end only when the test says so: `solve()` finds
+ * A BlockMiner whose searches end only when the test says so: `solve()` finds
  * a nonce for the current template (by trying nonces from 0 at the test's low
  * difficulty) and hands the block over. It records every template and
  * cancel, so a test can see exactly when the node restarted mining and on
@@ -8,9 +8,9 @@
 import { sealBlock, type Block, type BlockTemplate } from '../../../src/block.js';
 import { meetsDifficulty } from '../../../src/hash.js';
 import type { MiningStats } from '../../../src/mining/index.js';
-import type { NodeMiner } from '../../../src/node/index.js';
+import type { BlockMiner } from '../../../src/mining/index.js';
 
-export class ScriptedMiner implements NodeMiner {
+export class ScriptedMiner implements BlockMiner {
   /** When set, cancel() is recorded but the search goes on (a miner that sees the stop too late). */
   ignoreCancel = false;
   readonly templates: Array<{ template: BlockTemplate; at: number }> = [];
@@ -47,7 +47,7 @@ export class ScriptedMiner implements NodeMiner {
     const current = this.#current;
     if (current === undefined) throw new Error('no search is running');
     for (let nonce = 0n; ; nonce++) {
-      const block = await sealBlock(current.template, nonce);
+      const block = sealBlock(current.template, nonce);
       if (meetsDifficulty(block.hash, current.difficulty)) {
         this.#current = undefined;
         current.resolve(block);

@@ -1,26 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode, JbcError } from '../../src/errors.js';
 import { HTTP_STATUS, errorResponse } from '../../src/node/http-errors.js';
-import { JbcError } from '../../src/errors.js';
-import { Mutex } from '../../src/node/lock.js';
-
-describe('Mutex', () => {
-  it('runs one task at a time, in arrival order, even when one fails', async () => {
-    const mutex = new Mutex();
-    const events: string[] = [];
-    const task = (name: string, fail = false) => async () => {
-      events.push(`${name} start`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      events.push(`${name} end`);
-      if (fail) throw new Error(name);
-      return name;
-    };
-    const results = await Promise.allSettled([mutex.run(task('a')), mutex.run(task('b', true)), mutex.run(task('c'))]);
-    expect(events).toEqual(['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    await mutex.idle();
-  });
-});
 
 describe('HTTP error table', () => {
   it('maps client faults to 4xx and never to 5xx', () => {

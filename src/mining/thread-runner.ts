@@ -7,11 +7,11 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import type { Engine } from './engine.js';
-import { loadEngine, type EngineName } from './engines.js';
-import type { Miner } from './interface.js';
+import { loadEngine, type EngineName } from './engine-loader.js';
+import type { SearchRunner } from './interface.js';
 import { runSearch, type SearchTask, type SearchTaskResult } from './task.js';
 
-export class ThreadMiner implements Miner {
+export class ThreadRunner implements SearchRunner {
   readonly workers = 0;
   readonly parallelism = 1;
 
@@ -20,8 +20,8 @@ export class ThreadMiner implements Miner {
     readonly kernel: Engine,
   ) {}
 
-  static async create(engine: EngineName): Promise<ThreadMiner> {
-    return new ThreadMiner(engine, await loadEngine(engine));
+  static async create(engine: EngineName): Promise<ThreadRunner> {
+    return new ThreadRunner(engine, await loadEngine(engine));
   }
 
   async search(task: SearchTask, signal: AbortSignal): Promise<SearchTaskResult> {

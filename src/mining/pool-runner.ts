@@ -10,9 +10,9 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { distPath } from '../paths.js';
-import type { EngineName } from './engines.js';
+import type { EngineName } from './engine-loader.js';
 import type { Logger } from '../log.js';
-import type { Miner } from './interface.js';
+import type { SearchRunner } from './interface.js';
 import type { SearchTask, SearchTaskResult, WarmUpTask, WorkerResult, WorkerTask } from './task.js';
 
 export interface PoolMinerOptions {
@@ -32,7 +32,7 @@ export function workerFile(): string {
   return distPath('workers', 'worker.js');
 }
 
-export class PoolMiner implements Miner {
+export class PoolRunner implements SearchRunner {
   readonly engine: EngineName;
   readonly workers: number;
   readonly parallelism: number;
@@ -51,7 +51,7 @@ export class PoolMiner implements Miner {
    * so a kernel that fails to load is a MINING_FAILED here, not on the first
    * block, and the first search runs at full speed.
    */
-  static async create(options: PoolMinerOptions, logger: Logger): Promise<PoolMiner> {
+  static async create(options: PoolMinerOptions, logger: Logger): Promise<PoolRunner> {
     const filename = workerFile();
     if (!existsSync(filename)) {
       throw new JbcError(ErrorCode.MINING_FAILED, `worker file ${filename} is missing: run npm run build`, { filename });
@@ -65,8 +65,8 @@ export class PoolMiner implements Miner {
       maxQueue: Infinity,
     });
     // Errors outside any task (a thread dying while idle); tasks see their own.
-    pool.on('error', (err: unknown) => logger.error({ err: describeError(err) }, 'mining worker error'));
-    const miner = new PoolMiner(pool, options.engine, options.workers);
+    pool.on('error', (err: unknown) => logger.error({ err }, 'mining worker error'));
+    const miner = new PoolRunner(pool, options.engine, options.workers);
     try {
       await miner.#warmUp(options.warmUpTimeoutMs ?? 30_000, logger);
     } catch (err) {

@@ -1,0 +1,178 @@
+/**
+ * The node's chain and its store, and the one queue every change goes
+ * through: a block this node mined, a block a peer sent, blocks a sync
+ * downloaded. Each change is checked against the chain as it is when the
+ * change runs (not as it was when the work behind it began), is durable in
+ * the store before the chain serves it, and is announced as a `tip` event.
+ */
+import { EventEmitter } from 'node:events';
+import { checkBlock, type Block } from '../block.js';
+import { Chain, type ChainView } from '../chain.js';
+import { formatUint } from '../codec.js';
+import type { Logger } from '../log.js';
+import { SerialQueue } from '../serial-queue.js';
+import { BlockStore } from '../store.js';
+
+export type TipSource = 'mined' | 'peer' | 'sync';
+
+export interface TipChange {
+  readonly tip: Block | undefined;
+  readonly source: TipSource;
+}
+
+/** What became of a block a peer sent. */
+export type BlockDecision =
+  | { readonly kind: 'accepted' }
+  | { readonly kind: 'known' }
+  /** The chain has another block at that height. */
+  | { readonly kind: 'stale'; readonly height: bigint }
+  /** The block does not link to the tip: the sender has blocks this node lacks. */
+  | { readonly kind: 'ahead'; readonly height: bigint };
+
+/** Blocks from a peer, to replace everything from `forkPoint` on. */
+export interface Adoption {
+  readonly peer: string;
+  readonly forkPoint: number;
+  /** Linked, valid blocks; the first has index `forkPoint`. */
+  readonly blocks: readonly Block[];
+}
+
+export type AdoptResult =
+  | {
+      readonly adopted: true;
+      /** Index of the first block written: the chains agree below it. */
+      readonly forkPoint: number;
+      readonly written: number;
+      /** Blocks of the old chain replaced. */
+      readonly abandoned: number;
+      readonly previousLength: number;
+    }
+  /** not-longer: the chain is as long or longer now; diverged: the chain no longer holds the block the adoption links to. */
+  | { readonly adopted: false; readonly reason: 'not-longer' | 'diverged' };
+
+export interface ChainStateOptions {
+  readonly dataDir: string;
+  readonly difficulty: number;
+}
+
+export class ChainState {
+  readonly #store: BlockStore;
+  readonly #difficulty: number;
+  readonly #logger: Logger;
+  readonly #queue = new SerialQueue();
+  readonly #events = new EventEmitter();
+  #chain: Chain;
+
+  private constructor(store: BlockStore, chain: Chain, difficulty: number, logger: Logger) {
+    this.#store = store;
+    this.#chain = chain;
+    this.#difficulty = difficulty;
+    this.#logger = logger;
+    this.#events.setMaxListeners(0);
+  }
+
+  /** Opens the data dir and loads its chain (quarantining what is not part of it). */
+  static async open(options: ChainStateOptions, modules: { logger: Logger }): Promise<ChainState> {
+    const { store, chain } = await BlockStore.open({ dir: options.dataDir, difficulty: options.difficulty }, modules);
+    return new ChainState(store, chain, options.difficulty, modules.logger);
+  }
+
+  get difficulty(): number {
+    return this.#difficulty;
+  }
+
+  /** The chain now. Read it synchronously; after an await, ask again. */
+  get view(): ChainView {
+    return this.#chain;
+  }
+
+  /** The chain as it is now, unchanged by later appends or reorgs. */
+  snapshot(): ChainView {
+    return this.#chain.snapshot();
+  }
+
+  /** Calls `listener` after every tip change; returns a function that unsubscribes. */
+  onTip(listener: (change: TipChange) => void): () => void {
+    this.#events.on('tip', listener);
+    return () => this.#events.off('tip', listener);
+  }
+
+  /** A peer's block. Throws INVALID_BLOCK when it lacks its proof of work; stores it when it extends the tip. */
+  receive(block: Block): Promise<BlockDecision> {
+    checkBlock(block, this.#difficulty);
+    return this.#queue.run(async (): Promise<BlockDecision> => {
+      const chain = this.#chain;
+      if (chain.extendsTip(block)) {
+        await this.#append(block, 'peer');
+        return { kind: 'accepted' };
+      }
+      const ours = chain.at(block.index);
+      if (ours?.hash === block.hash) return { kind: 'known' };
+      if (ours !== undefined) return { kind: 'stale', height: chain.height };
+      return { kind: 'ahead', height: chain.height };
+    });
+  }
+
+  /** A block this node mined; false when the tip moved on meanwhile (the block is dropped). */
+  appendOwn(block: Block): Promise<boolean> {
+    return this.#queue.run(async () => {
+      if (!this.#chain.extendsTip(block)) return false;
+      await this.#append(block, 'mined');
+      return true;
+    });
+  }
+
+  /**
+   * Makes the adoption's blocks the chain from its fork point on, if that
+   * still links onto the chain as it is now and makes it strictly longer.
+   * Blocks the chain already holds are not written again.
+   */
+  adopt(adoption: Adoption): Promise<AdoptResult> {
+    return this.#queue.run(async (): Promise<AdoptResult> => {
+      const current = this.#chain;
+      const { forkPoint, blocks } = adoption;
+      if (forkPoint > current.length) return { adopted: false, reason: 'diverged' };
+      if (forkPoint > 0 && blocks.length > 0 && current.at(BigInt(forkPoint - 1))!.hash !== blocks[0]!.prevHash) {
+        return { adopted: false, reason: 'diverged' };
+      }
+      if (forkPoint + blocks.length <= current.length) return { adopted: false, reason: 'not-longer' };
+      let same = 0;
+      while (same < blocks.length && current.at(BigInt(forkPoint + same))?.hash === blocks[same]!.hash) same++;
+      const from = forkPoint + same;
+      const fresh = blocks.slice(same);
+      const previousLength = current.length;
+      await this.#store.commit(from, fresh);
+      if (from === previousLength) {
+        for (const block of fresh) current.append(block);
+      } else {
+        // A reorg: a new chain object, so snapshots of the old one stay as they were.
+        this.#chain = current.withFork(from, fresh);
+      }
+      this.#emit('sync');
+      return { adopted: true, forkPoint: from, written: fresh.length, abandoned: previousLength - from, previousLength };
+    });
+  }
+
+  /** Waits for every queued change to finish. */
+  async close(): Promise<void> {
+    await this.#queue.idle();
+    await this.#store.flush();
+  }
+
+  async #append(block: Block, source: TipSource): Promise<void> {
+    await this.#store.append(block);
+    this.#chain.append(block);
+    this.#emit(source);
+  }
+
+  #emit(source: TipSource): void {
+    const change: TipChange = { tip: this.#chain.tip, source };
+    this.#logger.debug({ height: Number(this.#chain.height), source }, 'tip changed');
+    this.#events.emit('tip', change);
+  }
+}
+
+export function describeTip(view: ChainView): { index: string; hash: string } | null {
+  const tip = view.tip;
+  return tip === undefined ? null : { index: formatUint(tip.index), hash: tip.hash };
+}

@@ -1,0 +1,158 @@
+/**
+ * Blocks between this node and its peers: a block a peer sends (decide,
+ * relay once, or catch up from the sender when it is ahead), blocks this node
+ * mined (broadcast), and telling peers this node exists (announce). Posts run
+ * in the background; close() waits for them.
+ */
+import type { Block } from '../block.js';
+import { isAborted } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ChainState } from './chain-state.js';
+import type { ReceiveResult, Sender } from './interface.js';
+import type { PeerClient } from './peer-client.js';
+import { peerKey } from './peer-url.js';
+import type { PeerSet } from './peers.js';
+import type { Syncer } from './syncer.js';
+
+export interface GossipModules {
+  readonly chain: ChainState;
+  readonly peers: PeerSet;
+  readonly client: PeerClient;
+  readonly syncer: Syncer;
+  readonly logger: Logger;
+  /** True for a URL that names this node. */
+  readonly isSelf: (url: string) => boolean;
+}
+
+export class Gossip {
+  readonly #chain: ChainState;
+  readonly #peers: PeerSet;
+  readonly #client: PeerClient;
+  readonly #syncer: Syncer;
+  readonly #logger: Logger;
+  readonly #isSelf: (url: string) => boolean;
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(modules: GossipModules) {
+    this.#chain = modules.chain;
+    this.#peers = modules.peers;
+    this.#client = modules.client;
+    this.#syncer = modules.syncer;
+    this.#logger = modules.logger;
+    this.#isSelf = modules.isSelf;
+  }
+
+  /**
+   * A block from a peer (POST /mined). Throws INVALID_BLOCK when it lacks its
+   * proof of work. A block that extends the tip is stored and relayed, and
+   * its sender (when it named itself) becomes a peer; a block ahead of the
+   * tip starts a sync from its sender.
+   */
+  async receive(block: Block, received: Sender): Promise<ReceiveResult> {
+    const decision = await this.#chain.receive(block);
+    // The sender under the name it is listed as (it may call itself 127.0.0.1 where the list says localhost).
+    const senderUrl = received.url === undefined ? undefined : (this.#peers.resolve(received.url) ?? received.url);
+    const from = senderUrl ?? received.remoteAddress;
+    switch (decision.kind) {
+      case 'accepted':
+        this.#logger.info({ index: Number(block.index), hash: block.hash, from }, 'block accepted from peer');
+        if (senderUrl !== undefined && !this.#isSelf(senderUrl)) {
+          if (this.#peers.add(senderUrl, 'sender') === 'added') this.#logger.info({ peer: senderUrl }, 'peer learned from a block sender');
+          this.#peers.markUseful(senderUrl);
+        }
+        this.broadcast(block, senderUrl);
+        return { accepted: true };
+      case 'known':
+        return this.#notAdopted(block, from, `known: block ${block.index} is already in the chain`);
+      case 'stale':
+        return this.#notAdopted(block, from, `stale: the chain already has a different block ${block.index} (tip is ${decision.height})`);
+      case 'ahead': {
+        const peers = this.#senderPeers({ url: senderUrl, remoteAddress: received.remoteAddress });
+        this.#syncer.request(peers, `block ${block.index} ahead of tip`);
+        return this.#notAdopted(
+          block,
+          from,
+          peers.length > 0
+            ? `ahead: block ${block.index} does not extend tip ${decision.height}; syncing from ${senderUrl ?? peers.join(', ')}`
+            : `ahead: block ${block.index} does not extend tip ${decision.height}, and the sender is not known`,
+        );
+      }
+    }
+  }
+
+  /** POSTs a block to every peer but `except`, in the background. */
+  broadcast(block: Block, except: string | undefined): void {
+    const skip = except === undefined ? undefined : peerKey(except);
+    for (const peer of this.#peers.list()) {
+      if (peerKey(peer) === skip) continue;
+      this.#track(
+        this.#client.postMined(peer, block).then(
+          (reply) => {
+            if (this.#peers.markOk(peer)) this.#logger.info({ peer }, 'peer is back');
+            this.#logger.debug({ peer, index: Number(block.index), accepted: reply.accepted, reason: reply.reason }, 'block sent');
+          },
+          (err: unknown) => {
+            if (isAborted(err)) return;
+            const first = this.#peers.markFailed(peer);
+            const fields = { peer, index: Number(block.index), err };
+            if (first) this.#logger.warn(fields, 'could not send block to peer');
+            else this.#logger.debug(fields, 'could not send block to peer');
+          },
+        ),
+      );
+    }
+  }
+
+  /** Tells every peer this node's URL (POST /peers), in the background. */
+  announce(selfUrl: string): void {
+    for (const peer of this.#peers.list()) {
+      this.#track(
+        this.#client.announce(peer, selfUrl).then(
+          () => this.#logger.debug({ peer }, 'announced to peer'),
+          (err: unknown) => this.#logger.debug({ peer, err }, 'could not announce to peer'),
+        ),
+      );
+    }
+  }
+
+  /** Waits for the posts in flight (the client's shutdown ends them). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #notAdopted(block: Block, from: string | undefined, reason: string): ReceiveResult {
+    this.#logger.debug({ index: Number(block.index), from, reason }, 'block not adopted');
+    return { accepted: false, reason };
+  }
+
+  /**
+   * The peers a block came from: the one named by X-Jbc-Peer; without it
+   * (plain jbc senders), the known peers on the sender's address; failing
+   * that, every known peer (each is asked for /status only).
+   */
+  #senderPeers(sender: Sender): string[] {
+    if (sender.url !== undefined) return this.#isSelf(sender.url) ? [] : [sender.url];
+    const all = this.#peers.list();
+    const address = normalizeAddress(sender.remoteAddress);
+    const onHost = all.filter((peer) => sameHost(new URL(peer).hostname, address));
+    return onHost.length > 0 ? onHost : all;
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise);
+    void promise.finally(() => this.#inFlight.delete(promise));
+  }
+}
+
+function normalizeAddress(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+function sameHost(hostname: string, address: string | undefined): boolean {
+  if (address === undefined) return false;
+  if (LOOPBACK_NAMES.has(hostname) && LOOPBACK_NAMES.has(address)) return true;
+  return hostname === address || hostname === `[${address}]`;
+}

@@ -1,0 +1,173 @@
+/**
+ * The mining loop: build a candidate on the tip, search, store the block,
+ * broadcast it, repeat. A tip change from anywhere else (a peer's block, a
+ * sync) cancels the running search so the next one starts on the new tip. A
+ * miner failure is logged and retried with a doubling back-off.
+ */
+import { formatUint } from '../codec.js';
+import type { Block, BlockTemplate } from '../block.js';
+import type { Logger } from '../log.js';
+import type { BlockMiner } from '../mining/index.js';
+import { wait } from '../wait.js';
+import type { ChainState } from './chain-state.js';
+import type { Gossip } from './gossip.js';
+import type { MiningStatus } from './interface.js';
+
+/** Wait after the miner failed before trying again, doubling up to the maximum. */
+const RETRY_MS = { first: 1_000, max: 30_000 };
+
+export interface MiningLoopOptions {
+  readonly difficulty: number;
+  /** How often the hash rate is logged; 0 turns it off. */
+  readonly hashrateLogIntervalMs: number;
+  /** The URL written into mined blocks' data. */
+  readonly minerUrl: () => string;
+}
+
+export interface MiningLoopModules {
+  readonly miner: BlockMiner;
+  readonly chain: ChainState;
+  readonly gossip: Gossip;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch, for block timestamps. */
+  readonly now: () => number;
+}
+
+/**
+ * The data of the blocks this node mines: the article's "I block #n", plus
+ * the miner's URL so that two nodes mining the same height in the same second
+ * do not search the same header.
+ */
+export function blockData(index: bigint, miner: string): string {
+  return `jbc-ts block #${formatUint(index)} mined by ${miner}`;
+}
+
+export class MiningLoop {
+  readonly #options: MiningLoopOptions;
+  readonly #miner: BlockMiner;
+  readonly #chain: ChainState;
+  readonly #gossip: Gossip;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #stop = new AbortController();
+  readonly #unsubscribe: () => void;
+  readonly #loop: Promise<void>;
+  readonly #hashrateTimer: NodeJS.Timeout | undefined;
+
+  /** Starts mining at once. */
+  constructor(options: MiningLoopOptions, modules: MiningLoopModules) {
+    this.#options = options;
+    this.#miner = modules.miner;
+    this.#chain = modules.chain;
+    this.#gossip = modules.gossip;
+    this.#logger = modules.logger;
+    this.#now = modules.now;
+    this.#unsubscribe = this.#chain.onTip(({ source }) => {
+      // Our own block: that search already ended.
+      if (source !== 'mined') void this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
+    });
+    this.#loop = this.#run();
+    if (options.hashrateLogIntervalMs > 0) {
+      this.#hashrateTimer = setInterval(() => this.#logHashrate(), options.hashrateLogIntervalMs);
+      this.#hashrateTimer.unref();
+    }
+  }
+
+  status(): MiningStatus {
+    const stats = this.#miner.stats();
+    return {
+      enabled: true,
+      workers: stats.workers,
+      hashrate: Math.round(stats.hashrate),
+      perWorker: stats.perWorker.map(Math.round),
+      engine: stats.engine,
+      simd: stats.engine === 'wasm-simd',
+      simdSupported: stats.simdSupported,
+      hashes: stats.hashes,
+    };
+  }
+
+  /** Stops the search, waits for the loop to end, and closes the miner. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#unsubscribe();
+    clearInterval(this.#hashrateTimer);
+    await this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
+    await this.#loop;
+    await this.#miner.close().catch((err: unknown) => this.#logger.warn({ err }, 'miner close failed'));
+  }
+
+  async #run(): Promise<void> {
+    const stopped = this.#stop.signal;
+    let retryMs = RETRY_MS.first;
+    while (!stopped.aborted) {
+      let block: Block | null;
+      try {
+        block = await this.#miner.mine(this.#template(), this.#options.difficulty);
+        retryMs = RETRY_MS.first;
+      } catch (err) {
+        if (stopped.aborted) break;
+        this.#logger.error({ err, retryInMs: retryMs }, 'mining failed');
+        await wait(retryMs, stopped);
+        retryMs = Math.min(retryMs * 2, RETRY_MS.max);
+        continue;
+      }
+      if (block === null || stopped.aborted) continue;
+      if (!(await this.#store(block))) {
+        // The disk refused the block: mining on would only fail again at once.
+        await wait(retryMs, stopped);
+        retryMs = Math.min(retryMs * 2, RETRY_MS.max);
+      }
+    }
+  }
+
+  #template(): BlockTemplate {
+    const tip = this.#chain.view.tip;
+    const index = tip === undefined ? 0n : tip.index + 1n;
+    return {
+      index,
+      prevHash: tip?.hash ?? '',
+      data: blockData(index, this.#options.minerUrl()),
+      timestamp: BigInt(Math.floor(this.#now() / 1000)),
+    };
+  }
+
+  /** Stores and broadcasts a mined block; false when the store failed. */
+  async #store(block: Block): Promise<boolean> {
+    let stored: boolean;
+    try {
+      stored = await this.#chain.appendOwn(block);
+    } catch (err) {
+      this.#logger.error({ err, index: Number(block.index) }, 'could not store own block');
+      return false;
+    }
+    if (!stored) {
+      this.#logger.debug({ index: Number(block.index) }, 'own block no longer extends the tip; dropped');
+      return true;
+    }
+    this.#logger.info({ index: Number(block.index), hash: block.hash, nonce: formatUint(block.nonce) }, `mined block #${block.index}`);
+    this.#gossip.broadcast(block, undefined);
+    return true;
+  }
+
+  #logHashrate(): void {
+    const stats = this.#miner.stats();
+    const perWorker = stats.perWorker.map((rate, i) => `w${i} ${formatRate(rate)}`).join(', ');
+    this.#logger.info(
+      { hashrate: Math.round(stats.hashrate), perWorker: stats.perWorker.map(Math.round), engine: stats.engine, hashes: stats.hashes },
+      `hashrate ${formatRate(stats.hashrate)} total (${perWorker})`,
+    );
+  }
+}
+
+/** `1.23 MH/s` style, like CPU miners print. */
+export function formatRate(hashesPerSecond: number): string {
+  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s'];
+  let value = hashesPerSecond;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`;
+}
