@@ -213,6 +213,8 @@ export class Syncer {
       if (outcome.status?.tipHash !== undefined && outcome.status.tipHash === this.#chain.view.tip?.hash) this.#peers.markUseful(peer);
       return;
     }
+    // A sender that was not a peer (its block was ahead of the tip) has now proven itself.
+    if (this.#peers.add(peer, 'sender') === 'added') this.#logger.info({ peer }, 'peer learned from a block sender');
     this.#peers.markUseful(peer);
     const seconds = (performance.now() - state.startedAt) / 1000;
     this.#logger.info(

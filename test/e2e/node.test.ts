@@ -125,7 +125,7 @@ describe('HTTP API', () => {
     expect((await http(`${empty.url}status`)).json).toMatchObject({ height: -1, length: 0, tip: null });
   });
 
-  it('registers peers with POST /peers: validated, never itself, capped', async () => {
+  it('registers peers with POST /peers: validated, never itself, capped by evicting the least useful', async () => {
     const node = await startTestNode({ maxPeers: 2 });
     const added = await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:1' });
     expect(added.status).toBe(201);
@@ -136,8 +136,8 @@ describe('HTTP API', () => {
     expect((await postJson(`${node.url}peers`, { address: 'http://x/' })).status).toBe(400);
     expect((await postJson(`${node.url}peers`, '["http://x/"]')).status).toBe(400);
     await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:2/' });
-    expect((await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:3/' })).json).toMatchObject({ added: false, reason: 'full' });
-    expect((await http(`${node.url}peers`)).json).toEqual({ peers: ['http://127.0.0.1:1/', 'http://127.0.0.1:2/'] });
+    expect((await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:3/' })).json).toMatchObject({ added: true });
+    expect((await http(`${node.url}peers`)).json).toEqual({ peers: ['http://127.0.0.1:2/', 'http://127.0.0.1:3/'] });
   });
 
   it('answers unknown routes with 404 and wrong methods with 405, as JSON errors', async () => {

@@ -140,3 +140,60 @@ async function tcpPeer(onSocket: (socket: Socket) => void): Promise<FakePeer> {
       }),
   };
 }
+
+/**
+ * A jbc-ts API peer over `blocks` (an array the test may grow) whose /blocks
+ * answers for pages starting at `holdFrom` or later wait until `release()`.
+ */
+export async function gatedApiPeer(blocks: Block[], holdFrom: number): Promise<FakePeer & { release(): void; held(): number }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let held = 0;
+  const peer = await fakeHttpPeer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const json = (value: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (url.pathname === '/status') json({ height: blocks.length - 1, length: blocks.length, tip: null, nodeId: 'gated' });
+    else if (url.pathname === '/peers') json({ peers: [] });
+    else if (url.pathname === '/blocks') {
+      const from = Number(url.searchParams.get('from') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 1000);
+      const answer = () => json(toJson(blocks.slice(from, from + limit)));
+      if (from < holdFrom) answer();
+      else {
+        held++;
+        void gate.then(answer);
+      }
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"NOT_FOUND","message":"no"}}');
+    }
+  });
+  return { ...peer, release, held: () => held };
+}
+
+/**
+ * One server that answers like an empty node under any path prefix, so
+ * `http://127.0.0.1:<port>/<anything>/` names as many distinct peers as a
+ * test wants: they answer, and never help.
+ */
+export function emptyNodePeer(): Promise<FakePeer> {
+  return fakeHttpPeer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    res.writeHead(path.endsWith('/status') || path.endsWith('/peers') ? 200 : 404, { 'content-type': 'application/json' });
+    if (path.endsWith('/status')) res.end('{"height":-1,"length":0,"tip":null,"nodeId":"empty"}');
+    else if (path.endsWith('/peers')) res.end('{"peers":[]}');
+    else res.end('{"error":{"code":"NOT_FOUND","message":"no"}}');
+  });
+}
+
+/** A TCP port that was free a moment ago (for a node the test starts later). */
+export async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
