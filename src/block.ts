@@ -144,17 +144,3 @@ export function blocksEqual(a: Block, b: Block): boolean {
     a.hash === b.hash
   );
 }
-
-/**
- * The article's rule for two competing blocks at the same height: the one
- * whose mining began earlier ranks higher. Returns < 0 when `a` ranks higher,
- * > 0 when `b` does; equal timestamps fall back to the lower hash (more work),
- * so the order is total and every node agrees on it.
- */
-export function compareCompeting(a: Block, b: Block): number {
-  if (a.index !== b.index) {
-    throw new JbcError(ErrorCode.INTERNAL, `blocks at heights ${a.index} and ${b.index} do not compete`);
-  }
-  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
-  return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0;
-}

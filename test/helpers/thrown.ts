@@ -1,9 +1,12 @@
-/** What `fn` throws; fails the test when it returns instead. */
-export function thrown(fn: () => unknown): unknown {
+import { JbcError } from '../../src/errors.js';
+
+/** The JbcError `fn` throws; fails the test when it returns or throws anything else. */
+export function thrown(fn: () => unknown): JbcError {
   try {
     fn();
   } catch (err) {
-    return err;
+    if (err instanceof JbcError) return err;
+    throw err;
   }
-  throw new Error('expected a throw, but the call returned');
+  throw new Error('expected a JbcError, but the call returned');
 }
