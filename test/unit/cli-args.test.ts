@@ -89,3 +89,18 @@ describe('command line', () => {
     expect(err.message).not.toContain('\n');
   });
 });
+
+describe('sync options', () => {
+  it('default to a sync every 30 s and a 30 s startup deadline', () => {
+    expect(run([]).config).toMatchObject({ syncIntervalMs: 30_000, syncTimeoutMs: 30_000 });
+  });
+
+  it('take seconds: --sync-interval 0 turns the periodic sync off', () => {
+    expect(run(['--sync-interval', '0', '--sync-timeout', '5']).config).toMatchObject({ syncIntervalMs: 0, syncTimeoutMs: 5_000 });
+  });
+
+  it.each([['--sync-interval'], ['--sync-timeout']])('%s refuses a value that is not whole seconds', (flag) => {
+    expect(errorOf([flag, '1.5']).message).toMatch(new RegExp(`^${flag} must be an integer`));
+    expect(USAGE).toContain(flag);
+  });
+});
