@@ -36,6 +36,8 @@ export const ErrorCode = {
   PEER_BAD_RESPONSE: 'PEER_BAD_RESPONSE',
   /** The mining engine failed (kernel load, worker crash). */
   MINING_FAILED: 'MINING_FAILED',
+  /** The data pool is at its entry or byte cap; nothing was dropped to make room. */
+  POOL_FULL: 'POOL_FULL',
   /** Work given up because the node is shutting down or a deadline passed (AbortedError). */
   ABORTED: 'ABORTED',
   /** Something that should not happen; a bug, never client input. */

@@ -25,6 +25,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   STORE_BAD_FILE: 500,
   MINING_FAILED: 500,
   ABORTED: 503,
+  POOL_FULL: 503,
   INTERNAL: 500,
 };
 

@@ -125,6 +125,15 @@ export class PeerClient {
     };
   }
 
+  /**
+   * Passes a data entry on (POST /data). False when the peer has no data
+   * pool (a plain jbc node answers 404), which is fine.
+   */
+  async postData(peer: string, data: string): Promise<boolean> {
+    const answer = await this.#request(peer, 'data', { maxBytes: this.#smallCap(), body: { data }, notFoundIsUndefined: true });
+    return answer !== undefined;
+  }
+
   /** Tells the peer about this node (POST /peers); plain jbc peers answer 404, which is fine. */
   async announce(peer: string, selfUrl: string): Promise<void> {
     await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), body: { url: selfUrl }, notFoundIsUndefined: true });
