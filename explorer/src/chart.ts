@@ -17,12 +17,14 @@ export class HashrateChart {
   readonly #svg: SVGElement;
   readonly #legend: HTMLElement;
   readonly #max: HTMLElement;
+  readonly #span: HTMLElement;
   #points: HashrateEvent[] = [];
 
-  constructor(svgEl: SVGElement, legend: HTMLElement, max: HTMLElement) {
+  constructor(svgEl: SVGElement, legend: HTMLElement, max: HTMLElement, span: HTMLElement) {
     this.#svg = svgEl;
     this.#legend = legend;
     this.#max = max;
+    this.#span = span;
   }
 
   add(point: HashrateEvent): void {
@@ -37,7 +39,10 @@ export class HashrateChart {
     const last = points.at(-1);
     if (last === undefined) return;
     const top = Math.max(1, ...points.map((p) => p.total)) * 1.1;
-    const x = (at: number): string => (((at - (last.at - WINDOW_MS)) / WINDOW_MS) * WIDTH).toFixed(1);
+    // Until five minutes of samples are in, the samples there are fill the width.
+    const start = points[0]!.at;
+    const span = Math.max(1, last.at - start);
+    const x = (at: number): string => (((at - start) / span) * WIDTH).toFixed(1);
     const y = (value: number): string => (HEIGHT - (value / top) * HEIGHT).toFixed(1);
     const line = (value: (p: HashrateEvent) => number, cls: string, color: string): SVGElement =>
       svg('polyline', { class: cls, stroke: color, points: points.map((p) => `${x(p.at)},${y(value(p))}`).join(' ') });
@@ -46,6 +51,7 @@ export class HashrateChart {
     for (let w = 0; w < workers; w++) lines.push(line((p) => p.perWorker[w] ?? 0, 'worker', COLORS[w % COLORS.length]!));
     this.#svg.replaceChildren(...lines);
     this.#max.textContent = formatRate(top);
+    this.#span.textContent = span >= WINDOW_MS - 5_000 ? 'last 5 minutes' : `last ${Math.round(span / 1000)} s`;
     // Swatch colours come from classes: the page's policy allows no inline styles.
     const legend = [h('span', {}, h('span', { class: 'swatch total' }), `total ${formatRate(last.total)}`)];
     last.perWorker.forEach((rate, w) => legend.push(h('span', {}, h('span', { class: `swatch c${w % COLORS.length}` }), `w${w} ${formatRate(rate)}`)));

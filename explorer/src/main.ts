@@ -25,7 +25,7 @@ const peerBody = byId<HTMLTableElement>('peer-table').tBodies[0]!;
 
 const table = new BlocksTable(byId<HTMLTableElement>('blocks'));
 const blockPage = new BlockPage();
-const chart = new HashrateChart(document.getElementById('chart') as unknown as SVGElement, byId('chart-legend'), byId('chart-max'));
+const chart = new HashrateChart(document.getElementById('chart') as unknown as SVGElement, byId('chart-legend'), byId('chart-max'), byId('chart-span'));
 const pool = new PoolSection(byId('pool-body'));
 let height = -1n;
 
