@@ -4,11 +4,12 @@
  * mining, the bound on clients, and shutdown with streams open.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockToJson, sealBlock, type Block } from '../../src/block.js';
+import { blockToJson } from '../../src/block.js';
+import { easyChain } from '../helpers/fixtures.js';
 import { apiPeer } from './helpers/fake-peers.js';
 import { openEvents, type EventClient } from './helpers/event-stream.js';
-import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startTestNode, track, trackedTempDir } from './helpers/nodes.js';
+import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
+import { closeAll, http, postJson, startNodeWith, startTestNode, track } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 
 let f: ChainFixtures;
@@ -17,28 +18,13 @@ beforeAll(async () => {
 });
 afterEach(closeAll);
 
-async function nodeWith(blocks: readonly Block[], options: Parameters<typeof startTestNode>[0] = {}, modules: Parameters<typeof startTestNode>[1] = {}) {
-  const dataDir = await trackedTempDir();
-  await writeDataDir(dataDir, blocks);
-  return startTestNode({ dataDir, ...options }, modules);
-}
-
 async function events(url: string): Promise<EventClient> {
   return track(await openEvents(url));
 }
 
-/** A chain valid at difficulty 0 (any hash), quick to make at any length. */
-function easyChain(length: number): Block[] {
-  const blocks: Block[] = [];
-  for (let i = 0n; i < BigInt(length); i++) {
-    blocks.push(sealBlock({ index: i, prevHash: blocks.at(-1)?.hash ?? '', data: `easy ${i}`, timestamp: 1_700_000_000n + i }, i));
-  }
-  return blocks;
-}
-
 describe('GET /events', () => {
   it('starts with the reconnection delay and the current tip, peers and sync state', async () => {
-    const node = await nodeWith(f.main.slice(0, 11));
+    const node = await startNodeWith(f.main.slice(0, 11));
     const stream = await events(node.url);
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
@@ -52,7 +38,7 @@ describe('GET /events', () => {
   });
 
   it('sends the block, then the tip, when a peer block joins the chain', async () => {
-    const node = await nodeWith(f.main.slice(0, 11));
+    const node = await startNodeWith(f.main.slice(0, 11));
     const stream = await events(node.url);
     await stream.next('tip');
     const seen = stream.events.length;
@@ -80,7 +66,7 @@ describe('GET /events', () => {
   it('after a reorg, sends the blocks of the new branch from the fork point', async () => {
     // fork shares blocks 0-4 with main and is longer.
     const peer = track(await apiPeer(f.fork));
-    const node = await nodeWith(f.main);
+    const node = await startNodeWith(f.main);
     const stream = await events(node.url);
     await stream.next('tip');
     await postJson(`${node.url}peers`, { url: peer.url });
@@ -91,7 +77,7 @@ describe('GET /events', () => {
 
   it('sends the hash rate while mining, in the first events and then periodically', async () => {
     const miner = new ScriptedMiner();
-    const node = await nodeWith(f.main, { mine: true }, { createMiner: async () => miner, now: () => 1_700_000_123_456 });
+    const node = await startNodeWith(f.main, { mine: true }, { createMiner: async () => miner, now: () => 1_700_000_123_456 });
     await miner.searches(1);
     const stream = await events(node.url);
     const first = await stream.next('hashrate');
