@@ -152,11 +152,20 @@ export class EventStream {
 
   #onTip(change: TipChange): void {
     const view = this.#modules.chain.view;
-    if (this.#clients.size > 0) {
-      for (const block of this.#added(view)) this.#broadcast('block', blockToJson(block));
-      this.#broadcast('tip', this.#tip(view, change.source));
+    const tip = view.tip;
+    let added: readonly Block[];
+    if (tip !== undefined && !this.#recent.has(tip.index) && this.#recent.get(tip.index - 1n) === tip.prevHash) {
+      // One block on the remembered tip, the common case (a block every few ms when mining at a low difficulty).
+      added = [tip];
+      this.#recent.set(tip.index, tip.hash);
+      this.#recent.delete(tip.index - BigInt(REMEMBERED_BLOCKS));
+    } else {
+      added = this.#clients.size > 0 ? this.#added(view) : [];
+      this.#remember(view);
     }
-    this.#remember(view);
+    if (this.#clients.size === 0) return;
+    for (const block of added) this.#broadcast('block', blockToJson(block));
+    this.#broadcast('tip', this.#tip(view, change.source));
   }
 
   /**
