@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockToJson } from '../../src/block.js';
 import { easyChain } from '../helpers/fixtures.js';
-import { apiPeer } from './helpers/fake-peers.js';
+import { apiPeer, gatedApiPeer } from './helpers/fake-peers.js';
 import { openEvents, type EventClient } from './helpers/event-stream.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, postJson, startNodeWith, startTestNode, track } from './helpers/nodes.js';
@@ -61,6 +61,24 @@ describe('GET /events', () => {
     expect(tip.data.source).toBe('sync');
     const blocks = stream.events.filter((e) => e.event === 'block').map((e) => e.data.index);
     expect(blocks).toEqual(Array.from({ length: 50 }, (_, i) => String(70 + i)));
+  });
+
+  it('reports a new peer in a peer event, and a running download in sync events until it ends', async () => {
+    const chain = easyChain(40);
+    const peer = track(await gatedApiPeer([...chain], 20));
+    const node = await startTestNode({ difficulty: 0, syncPageSize: 5, syncBatchSize: 5, peerTimeoutMs: 60_000 });
+    const stream = await events(node.url);
+    await stream.next('sync');
+    await postJson(`${node.url}peers`, { url: peer.url });
+    const added = await stream.next('peer', (data) => data.peers.length > 0);
+    expect(added.data.peers[0]).toMatchObject({ url: peer.url, source: 'announced' });
+    const progress = await stream.next('sync', (data) => data.sync !== null);
+    expect(progress.data).toMatchObject({ syncing: false, sync: { peer: peer.url, height: 19, target: 39 } });
+    peer.release();
+    await stream.next('tip', (data) => data.height === '39');
+    await stream.next('sync', (data) => data.sync === null, stream.events.indexOf(progress) + 1);
+    const blocks = stream.events.filter((e) => e.event === 'block').map((e) => Number(e.data.index));
+    expect(blocks).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
   it('after a reorg, sends the blocks of the new branch from the fork point', async () => {
