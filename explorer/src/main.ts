@@ -27,10 +27,7 @@ const table = new BlocksTable(byId<HTMLTableElement>('blocks'));
 const blockPage = new BlockPage();
 const chart = new HashrateChart(document.getElementById('chart') as unknown as SVGElement, byId('chart-legend'), byId('chart-max'), byId('chart-span'));
 const pool = new PoolSection(byId('pool-body'));
-let height = -1n;
-
 function setHeight(next: bigint, hash: string | null): void {
-  height = next;
   byId('height').textContent = String(next);
   const tip = byId('tip');
   tip.replaceChildren(hash === null ? '—' : h('a', { href: blockHref(hash), title: hash }, shortHash(hash)));
@@ -125,11 +122,11 @@ function connect(): void {
   });
   events.addEventListener('tip', (event) => {
     const tip = parse<TipEvent>(event);
-    if (BigInt(tip.height) !== height || tip.source !== null) setHeight(BigInt(tip.height), tip.hash);
+    setHeight(BigInt(tip.height), tip.hash);
   });
   events.addEventListener('block', (event) => {
     table.add(parse<BlockJson>(event));
-    if (pool.available) void pool.refresh(); // confirmed entries leave the pool
+    if (pool.available) pool.refreshSoon(); // confirmed entries leave the pool
   });
   events.addEventListener('hashrate', (event) => {
     const rate = parse<HashrateEvent>(event);

@@ -7,6 +7,8 @@ import { request } from './api.js';
 import { h } from './dom.js';
 import { preview } from './format.js';
 
+const REFRESH_GAP_MS = 2_000;
+
 interface PoolEntry {
   readonly id?: unknown;
   readonly data?: unknown;
@@ -15,6 +17,7 @@ interface PoolEntry {
 export class PoolSection {
   readonly #root: HTMLElement;
   #available: boolean | undefined;
+  #scheduled = false;
 
   constructor(root: HTMLElement) {
     this.#root = root;
@@ -22,6 +25,19 @@ export class PoolSection {
 
   get available(): boolean {
     return this.#available === true;
+  }
+
+  /**
+   * A refresh, at most one per `REFRESH_GAP_MS` however fast blocks come (a
+   * low difficulty makes many a second).
+   */
+  refreshSoon(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setTimeout(() => {
+      this.#scheduled = false;
+      void this.refresh();
+    }, REFRESH_GAP_MS);
   }
 
   async refresh(): Promise<void> {
