@@ -9,7 +9,7 @@ import { easyChain } from '../helpers/fixtures.js';
 import { apiPeer, gatedApiPeer } from './helpers/fake-peers.js';
 import { openEvents, type EventClient } from './helpers/event-stream.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startNodeWith, startTestNode, track } from './helpers/nodes.js';
+import { closeAll, http, postJson, nodeWith, startTestNode, track } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 
 let f: ChainFixtures;
@@ -24,7 +24,7 @@ async function events(url: string): Promise<EventClient> {
 
 describe('GET /events', () => {
   it('starts with the reconnection delay and the current tip, peers and sync state', async () => {
-    const node = await startNodeWith(f.main.slice(0, 11));
+    const node = await nodeWith(f.main.slice(0, 11));
     const stream = await events(node.url);
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
@@ -38,7 +38,7 @@ describe('GET /events', () => {
   });
 
   it('sends the block, then the tip, when a peer block joins the chain', async () => {
-    const node = await startNodeWith(f.main.slice(0, 11));
+    const node = await nodeWith(f.main.slice(0, 11));
     const stream = await events(node.url);
     await stream.next('tip');
     const seen = stream.events.length;
@@ -84,7 +84,7 @@ describe('GET /events', () => {
   it('after a reorg, sends the blocks of the new branch from the fork point', async () => {
     // fork shares blocks 0-4 with main and is longer.
     const peer = track(await apiPeer(f.fork));
-    const node = await startNodeWith(f.main);
+    const node = await nodeWith(f.main);
     const stream = await events(node.url);
     await stream.next('tip');
     await postJson(`${node.url}peers`, { url: peer.url });
@@ -95,7 +95,7 @@ describe('GET /events', () => {
 
   it('sends the hash rate while mining, in the first events and then periodically', async () => {
     const miner = new ScriptedMiner();
-    const node = await startNodeWith(f.main, { mine: true }, { createMiner: async () => miner, now: () => 1_700_000_123_456 });
+    const node = await nodeWith(f.main, { mine: true }, { createMiner: async () => miner, now: () => 1_700_000_123_456 });
     await miner.searches(1);
     const stream = await events(node.url);
     const first = await stream.next('hashrate');

@@ -10,7 +10,7 @@ import { easyChain, mineBlock } from '../helpers/fixtures.js';
 import { findChromium, launchChromium, waitForText } from './helpers/browser.js';
 import { apiPeer } from './helpers/fake-peers.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startNodeWith, startTestNode, track, trackedTempDir } from './helpers/nodes.js';
+import { closeAll, http, postJson, nodeWith, startTestNode, track, trackedTempDir } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 
 let f: ChainFixtures;
@@ -76,7 +76,7 @@ describe.skipIf(chromiumPath === undefined)(
     it('shows the chain, adds new blocks without a reload, and renders hostile data as text', async () => {
       const peer = track(await apiPeer(f.main.slice(0, 11)));
       const miner = new ScriptedMiner();
-      const node = await startNodeWith(f.main.slice(0, 11), { mine: true, peers: [peer.url] }, { createMiner: async () => miner });
+      const node = await nodeWith(f.main.slice(0, 11), { mine: true, peers: [peer.url] }, { createMiner: async () => miner });
       await miner.searches(1);
       const { page, dialogs, errors } = await open(node.url);
 
@@ -118,7 +118,7 @@ describe.skipIf(chromiumPath === undefined)(
     });
 
     it('shows a block with its hashed header and family links, and finds blocks by index and by hash', async () => {
-      const node = await startNodeWith(f.main);
+      const node = await nodeWith(f.main);
       const { page, errors } = await open(`${node.url}#/blocks/5`);
       const block = f.main[5]!;
 

@@ -42,8 +42,8 @@ export async function startTestNode(options: NodeOptions = {}, modules: NodeModu
   return handle;
 }
 
-/** Starts a test node whose data dir holds `blocks` (written the way jbc does). */
-export async function startNodeWith(blocks: readonly Block[], options: NodeOptions = {}, modules: NodeModules = {}): Promise<NodeHandle> {
+/** Starts a test node whose data dir holds `blocks` as jbc block files. */
+export async function nodeWith(blocks: readonly Block[], options: NodeOptions = {}, modules: NodeModules = {}): Promise<NodeHandle> {
   const dataDir = await trackedTempDir();
   await writeDataDir(dataDir, blocks);
   return startTestNode({ dataDir, ...options }, modules);
