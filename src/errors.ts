@@ -26,6 +26,8 @@ export const ErrorCode = {
   /** A request that is malformed in a way not covered by a more specific code. */
   BAD_REQUEST: 'BAD_REQUEST',
   NOT_FOUND: 'NOT_FOUND',
+  /** A bounded resource (e.g. event streams) is full; try again later. */
+  TOO_MANY_CLIENTS: 'TOO_MANY_CLIENTS',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** A peer that did not answer within its timeout. */

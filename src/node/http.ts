@@ -14,6 +14,7 @@ import type { ChainView } from '../chain.js';
 import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
 import type { NodeApi } from './interface.js';
 import { MAX_BLOCKS_PER_PAGE } from './options.js';
@@ -23,6 +24,8 @@ import { normalizePeerUrl, tryNormalizePeerUrl } from './peer-url.js';
 export interface AppOptions {
   readonly maxBodyBytes: number;
   readonly logger: Logger;
+  /** Where the explorer page's files are. Default: the build output. */
+  readonly explorer?: ExplorerFilesOptions;
 }
 
 /** Blocks per chunk written while streaming /blockchain.json. */
@@ -119,6 +122,18 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       remoteAddress: ctx.req.socket.remoteAddress,
     });
     ctx.body = result.accepted ? { received: true, accepted: true } : { received: true, accepted: false, reason: result.reason };
+  });
+
+  const explorer = new ExplorerFiles(options.explorer);
+  router.get('/', (ctx) => explorer.serve(ctx, 'index.html'));
+  router.get('/explorer/:file', (ctx) => explorer.serve(ctx, ctx.params.file ?? ''));
+
+  router.get('/events', (ctx) => {
+    if (!node.serveEvents(ctx.req, ctx.res)) {
+      throw new JbcError(ErrorCode.TOO_MANY_CLIENTS, 'too many event streams are open on this node; try again later');
+    }
+    // The stream writes to the response itself, for as long as the client stays.
+    ctx.respond = false;
   });
 
   app.use(router.routes());

@@ -2,6 +2,7 @@
  * The types the node's parts depend on: what the HTTP layer asks of the node,
  * and the handle `startNode` returns.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
 import type { Logger } from '../log.js';
@@ -70,6 +71,8 @@ export interface NodeApi {
   removePeer(url: string): boolean;
   /** Throws INVALID_BLOCK for a block without its proof of work. */
   receiveBlock(block: Block, sender: Sender): Promise<ReceiveResult>;
+  /** Streams Server-Sent Events on `res` until the client leaves; false (nothing written) when the streams are full. */
+  serveEvents(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 export interface NodeModules {

@@ -5,6 +5,7 @@
  * reverse order of construction.
  *
  *   chain state  the chain, its store, the one queue for changes, tip events
+ *   events       Server-Sent Events (tip, block, hashrate, peer, sync) for the explorer page
  *   HTTP server  the routes (http.ts), listening before the sync starts
  *   syncer       startup, catch-up and periodic sync from peers
  *   gossip       blocks from and to peers
@@ -12,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Block } from '../block.js';
@@ -23,6 +24,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { packageRoot } from '../paths.js';
 import { ChainState, describeTip } from './chain-state.js';
+import { EventStream } from './events.js';
 import { Gossip } from './gossip.js';
 import { createApp } from './http.js';
 import type { MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
@@ -69,6 +71,7 @@ export class JbcNode implements NodeApi {
   readonly #peers: PeerSet;
   readonly #client: PeerClient;
   #chain: ChainState | undefined;
+  #events: EventStream | undefined;
   #server: Server | undefined;
   #port = 0;
   #selfUrl: string | undefined;
@@ -105,6 +108,18 @@ export class JbcNode implements NodeApi {
     await initHashing();
     this.#chain = await ChainState.open({ dataDir: config.dataDir, difficulty: config.difficulty }, { logger: this.#child('chain') });
     if (stopping.aborted) return;
+    const chain = this.#chain;
+    this.#events = new EventStream(
+      { maxClients: config.maxEventClients },
+      {
+        chain,
+        mining: () => this.#miningStatus(),
+        peers: () => this.#peers.states(),
+        sync: () => ({ syncing: !this.ready(), sync: this.#syncer?.status() ?? null }),
+        logger: this.#child('events'),
+        now: this.#modules.now,
+      },
+    );
 
     // The port is bound before the sync so that a port conflict fails at once
     // and port 0 resolves; until the sync is done /readyz says so.
@@ -233,6 +248,10 @@ export class JbcNode implements NodeApi {
     return this.#gossip.receive(block, sender);
   }
 
+  serveEvents(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.#events?.attach(req, res) ?? false;
+  }
+
   // ---- lifecycle ----
 
   close(): Promise<void> {
@@ -243,6 +262,8 @@ export class JbcNode implements NodeApi {
   async #close(): Promise<void> {
     this.#shutdown.abort();
     this.#client.close();
+    // Open event streams would otherwise hold the HTTP server's close() up.
+    this.#events?.close();
     await this.#started?.catch(() => {}); // start() sees the signal and returns early
     if (this.#mining !== undefined) await this.#mining.close();
     else await (await this.#miner?.catch(() => undefined))?.close();

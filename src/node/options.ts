@@ -61,6 +61,8 @@ export interface NodeOptions {
   peerSyncTimeoutMs?: number;
   /** How often a running download logs its progress. Default 5000 ms. */
   syncProgressLogIntervalMs?: number;
+  /** Most Server-Sent Event streams (`GET /events`) open at once; one more gets 503. Default 32. */
+  maxEventClients?: number;
   /** Working directory the default data dir is resolved against. Default process.cwd(). */
   cwd?: string;
 }
@@ -96,6 +98,7 @@ export const defaultNodeOptions = {
   syncIntervalMs: 30_000,
   peerSyncTimeoutMs: 120_000,
   syncProgressLogIntervalMs: 5_000,
+  maxEventClients: 32,
 } as const satisfies NodeOptions;
 
 /** The article's four local nodes. */
@@ -158,6 +161,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
       1,
       MAX_TIMER_MS,
     ),
+    maxEventClients: checkInt('maxEventClients', options.maxEventClients ?? defaultNodeOptions.maxEventClients, 1, 10_000),
   });
 }
 

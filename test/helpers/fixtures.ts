@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { blockHeader, parseBlock, type Block, type BlockTemplate } from '../../src/block.js';
+import { blockHeader, parseBlock, sealBlock, type Block, type BlockTemplate } from '../../src/block.js';
 import type { ChainView } from '../../src/chain.js';
 
 export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -59,4 +59,13 @@ export function blocksOf(view: ChainView): Block[] {
 /** The hashes of a chain view's blocks, in order: two views hold the same chain when these are equal. */
 export function hashesOf(view: ChainView | readonly Block[]): string[] {
   return ('range' in view ? blocksOf(view) : view).map((block) => block.hash);
+}
+
+/** A chain valid at difficulty 0 (any hash passes), so quick to make at any length. */
+export function easyChain(length: number): Block[] {
+  const blocks: Block[] = [];
+  for (let i = 0n; i < BigInt(length); i++) {
+    blocks.push(sealBlock({ index: i, prevHash: blocks.at(-1)?.hash ?? '', data: `easy ${i}`, timestamp: 1_700_000_000n + i }, i));
+  }
+  return blocks;
 }

@@ -1,0 +1,52 @@
+/** Text forms of numbers and times. */
+
+/** `1.23 MH/s` style, like the node's log. */
+export function formatRate(hashesPerSecond: number): string {
+  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s'];
+  let value = hashesPerSecond;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`;
+}
+
+export function shortHash(hash: string): string {
+  return hash.length > 16 ? `${hash.slice(0, 10)}…${hash.slice(-6)}` : hash;
+}
+
+/**
+ * A block timestamp in milliseconds, or null. This node writes Unix seconds;
+ * jbc peers write `YYYYmmddHHMMSSffffff` in the miner's local time (read here
+ * as the viewer's local time, the best guess there is).
+ */
+export function timestampMs(timestamp: string): number | null {
+  if (/^\d{1,11}$/.test(timestamp)) return Number(timestamp) * 1000;
+  if (/^\d{12,13}$/.test(timestamp)) return Number(timestamp);
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d{0,6}$/.exec(timestamp);
+  if (m === null) return null;
+  const [, y, mo, d, hh, mm, ss] = m.map(Number) as [number, number, number, number, number, number, number];
+  return new Date(y, mo - 1, d, hh, mm, ss).getTime();
+}
+
+export function age(ms: number | null, now = Date.now()): string {
+  if (ms === null) return '—';
+  const seconds = Math.round((now - ms) / 1000);
+  if (seconds < 0) return 'in the future';
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+/** Refreshes every `[data-ms]` element's "… ago" text; local only, no request. */
+export function refreshAges(root: ParentNode): void {
+  const now = Date.now();
+  for (const el of root.querySelectorAll<HTMLElement>('[data-ms]')) el.textContent = age(Number(el.dataset.ms), now);
+}
+
+export function preview(text: string, max = 60): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+}
