@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { describeError, isJbcError, ErrorCode } from './errors.js';
 import { createLogger } from './log.js';
-import { parseCommandLine, startNode, type CommandLine } from './node/index.js';
+import { parseCommandLine, startNode, type CommandLine, type NodeHandle } from './node/index.js';
+import { packageVersion } from './paths.js';
 
 async function main(): Promise<void> {
   let commandLine: CommandLine;
@@ -21,9 +22,42 @@ async function main(): Promise<void> {
     process.stdout.write(commandLine.text);
     return;
   }
+  if (commandLine.kind === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
 
   const logger = createLogger({ level: commandLine.log.level, pretty: commandLine.log.pretty });
-  let node: Awaited<ReturnType<typeof startNode>>;
+
+  // Handlers go in before the node starts: a process manager may stop the
+  // node while it is still syncing, and the default action would skip the
+  // clean shutdown.
+  let node: NodeHandle | undefined;
+  let stopping: { signal: string; at: number } | undefined;
+  const close = (): void => {
+    node!.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: describeError(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  const stop = (signal: string): void => {
+    if (stopping !== undefined) {
+      // `npm start` passes the terminal's Ctrl-C on to the node, which then
+      // sees one press twice within milliseconds; only a later one is a
+      // second press, which does not wait (the store stays consistent).
+      if (performance.now() - stopping.at > REPEAT_SIGNAL_MS) process.exit(130);
+      return;
+    }
+    stopping = { signal, at: performance.now() };
+    logger.info({ signal }, 'shutting down');
+    if (node !== undefined) close();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
   try {
     node = await startNode(commandLine.options, { logger });
   } catch (err) {
@@ -32,24 +66,10 @@ async function main(): Promise<void> {
     process.exitCode = isJbcError(err, ErrorCode.BAD_OPTION) ? 2 : 1;
     return;
   }
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      process.exit(130); // a second Ctrl-C does not wait
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    node.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err: describeError(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (stopping !== undefined) close();
 }
+
+/** A repeat of a stop signal sooner than this is the same request delivered twice. */
+const REPEAT_SIGNAL_MS = 500;
 
 await main();
