@@ -21,7 +21,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildKernels } from '../workers/assembly/build.mjs';
 import { fingerprint, installedVersion, listFiles, readStamp, writeStamp } from './stamp.mjs';
 
@@ -74,6 +74,21 @@ export async function build({ force = false, quiet = false } = {}) {
   };
   const compiled = buildTypescript({ force, announce });
   return (await buildKernels({ force, onBuild: announce })) || compiled;
+}
+
+/**
+ * What the commands in bin/ do: build if needed, then import `entry` (a path
+ * under dist/) in this same process, so signals sent to this process reach
+ * the program itself rather than a wrapper.
+ */
+export async function runBuilt(name, entry) {
+  try {
+    await build();
+  } catch (err) {
+    process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  await import(pathToFileURL(join(root, 'dist', entry)).href);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

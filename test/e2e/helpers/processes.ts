@@ -52,6 +52,28 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** The first of `count` consecutive ports that could all be bound a moment ago. */
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const bound: Array<ReturnType<typeof createServer>> = [];
+    try {
+      for (let port = base; port < base + count; port++) {
+        bound.push(await new Promise((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(port, '127.0.0.1', () => resolve(server));
+        }));
+      }
+      return base;
+    } catch {
+      // One of them is taken: try elsewhere.
+    } finally {
+      await Promise.all(bound.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
+  }
+}
+
 /** True when nothing accepts connections on 127.0.0.1:port. */
 export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
