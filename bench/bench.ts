@@ -22,10 +22,13 @@ import { renderTable, type BenchReport, type ResultRow } from './report.js';
 export const BASELINE: EngineName = 'hash-wasm-baseline';
 
 /**
- * Nonces per call for the sensitivity row of the chunk cost: one SIMD pass
- * per call, small enough that the calls cost visibly.
+ * Nonces per call for the sensitivity row of the chunk cost: one call per
+ * nonce costs so much (a call and a flag check per hash, and three of the
+ * four SIMD lanes idle) that even a busy machine's noise cannot hide it. A
+ * 4-nonce chunk costs about 20% on an idle machine, which heavy load can
+ * drown.
  */
-const SMALL_CHUNK = 4;
+const SMALL_CHUNK = 1;
 
 async function main(argv: readonly string[]): Promise<number> {
   let options: BenchOptions;

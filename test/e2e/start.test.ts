@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { closeAll, http, trackedTempDir, waitFor } from './helpers/nodes.js';
-import { alive, descendants, exited, freePorts, killAll, portFree, spawnTracked } from './helpers/processes.js';
+import { alive, collectLines, descendants, exited, freePorts, killAll, portFree, spawnTracked } from './helpers/processes.js';
 
 afterEach(async () => {
   await killAll();
@@ -41,6 +41,26 @@ describe('npm start', () => {
     expect(await code).toBe(0);
     await waitFor(`port ${port} to be freed`, () => portFree(port));
     await waitFor('every process npm started to be gone', () => tree.every((pid) => !alive(pid)));
+  });
+
+  it('stops cleanly on a terminal Ctrl-C, which reaches the node both directly and through npm', async () => {
+    const [port] = await freePorts(1);
+    const dataDir = await trackedTempDir();
+    // A mining node (at a difficulty no search reaches) takes a while to close,
+    // long enough for npm's forwarded copy of the signal to arrive meanwhile.
+    const npm = spawnTracked('npm', ['start', '--', '--port', String(port), '--workers', '1', '--difficulty', '64', '--peers', '', '--data-dir', dataDir], {
+      cwd: packageRoot(),
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true, // its own process group, as a shell gives a foreground job
+    });
+    const code = exited(npm);
+    const lines = collectLines(npm.stdout!);
+    await waitFor('the node to be ready and mining', () => lines.some((line) => line.includes('"node ready"') && line.includes('"mining":true')));
+
+    process.kill(-npm.pid!, 'SIGINT'); // what the terminal does: the whole foreground group
+    expect(await code).toBe(0);
+    expect(lines.some((line) => line.includes('"node stopped"'))).toBe(true);
+    await waitFor(`port ${port} to be freed`, () => portFree(port));
   });
 });
 
