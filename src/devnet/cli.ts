@@ -27,15 +27,15 @@ interface Running {
 const POLL_MS = 50;
 
 let stdoutOpen = true;
-process.stdout.on('error', () => {
-  stdoutOpen = false; // the reader went away (| head): the nodes keep running, unlogged
-});
 
 function say(line: string): void {
   if (stdoutOpen) process.stdout.write(`${line}\n`);
 }
 
 async function main(): Promise<number> {
+  process.stdout.on('error', () => {
+    stdoutOpen = false; // the reader went away (| head): the nodes keep running, unlogged
+  });
   let command;
   try {
     command = parseDevnetArgs(process.argv.slice(2));
