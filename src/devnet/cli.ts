@@ -23,8 +23,9 @@ interface Running {
   readonly exited: Promise<number | string>;
 }
 
-/** How often a starting node is asked whether it answers yet. */
+/** How often a starting node is asked whether it answers yet, and how long one ask may take. */
 const POLL_MS = 50;
+const POLL_TIMEOUT_MS = 1000;
 
 let stdoutOpen = true;
 
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
   }
   await stopRequested;
   const codes = await Promise.all(running.map((r) => r.exited));
-  const unclean = running.filter((_, i) => codes[i] !== 0).map((r, i) => `${r.node.port}: ${codes[i]}`);
+  const unclean = running.flatMap((r, i) => (codes[i] === 0 ? [] : [`${r.node.port}: ${codes[i]}`]));
   if (unclean.length > 0) say(`[devnet] not every node stopped cleanly (${unclean.join(', ')})`);
   say('[devnet] all nodes stopped');
   return failed || unclean.length > 0 ? 1 : 0;
@@ -107,7 +108,8 @@ async function answers(node: DevnetNode, exited: Promise<unknown>): Promise<void
   void exited.then(() => (gone = true));
   while (!gone) {
     try {
-      const response = await fetch(`${node.url}status`);
+      // Bounded: whatever holds a port may accept and never answer.
+      const response = await fetch(`${node.url}status`, { signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
       await response.body?.cancel();
       return;
     } catch {
