@@ -3,11 +3,12 @@
  * consecutive ports, stopped by one SIGTERM.
  */
 import { cp } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { FIXTURES } from './helpers/fixtures.js';
-import { closeAll, http, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { closeAll, http, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 import { alive, collectLines, descendants, exited, freePortRange, killAll, portFree, spawnTracked } from './helpers/processes.js';
 
 afterEach(async () => {
@@ -55,4 +56,38 @@ describe('npm run devnet', () => {
     for (const port of ports) await waitFor(`port ${port} to be freed`, () => portFree(port));
     await waitFor('every devnet process to be gone', () => tree.every((pid) => !alive(pid)));
   });
+
+  it('stops the nodes it started and exits 1 when one node cannot start (its port is taken)', async () => {
+    const base = await freePortRange(2);
+    // Something else answers on the second port (every request: 404), so the first node's sync skips it at once.
+    const squatter = track(await listenHttp(base + 1));
+    const dataRoot = await trackedTempDir();
+    const npm = spawnTracked('npm', ['run', '--silent', 'devnet', '--', '--nodes', '2', '--base-port', String(base), '--data-root', dataRoot, '--no-mine'], {
+      cwd: packageRoot(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = collectLines(npm.stdout!);
+    expect(await exited(npm)).toBe(1);
+    expect(out.some((line) => line.startsWith('[devnet]') && line.includes(`node ${base + 1} exited (2)`))).toBe(true);
+    await waitFor(`port ${base} to be freed`, () => portFree(base));
+    await squatter.close();
+  });
 });
+
+/** An HTTP server on 127.0.0.1:port that answers 404 to everything. */
+async function listenHttp(port: number): Promise<{ close(): Promise<void> }> {
+  const server = createServer((_, res) => res.writeHead(404).end());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  let closed = false;
+  return {
+    close: () => {
+      if (closed) return Promise.resolve();
+      closed = true;
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
