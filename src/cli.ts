@@ -33,9 +33,9 @@ async function main(): Promise<void> {
   // node while it is still syncing, and the default action would skip the
   // clean shutdown.
   let node: NodeHandle | undefined;
-  let stopping: { signal: string; at: number } | undefined;
-  const close = (): void => {
-    node!.close().then(
+  let stoppingSince: number | undefined;
+  const close = (handle: NodeHandle): void => {
+    handle.close().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err: describeError(err) }, 'shutdown failed');
@@ -44,16 +44,16 @@ async function main(): Promise<void> {
     );
   };
   const stop = (signal: string): void => {
-    if (stopping !== undefined) {
+    if (stoppingSince !== undefined) {
       // `npm start` passes the terminal's Ctrl-C on to the node, which then
       // sees one press twice within milliseconds; only a later one is a
       // second press, which does not wait (the store stays consistent).
-      if (performance.now() - stopping.at > REPEAT_SIGNAL_MS) process.exit(130);
+      if (performance.now() - stoppingSince > REPEAT_SIGNAL_MS) process.exit(130);
       return;
     }
-    stopping = { signal, at: performance.now() };
+    stoppingSince = performance.now();
     logger.info({ signal }, 'shutting down');
-    if (node !== undefined) close();
+    if (node !== undefined) close(node);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     process.exitCode = isJbcError(err, ErrorCode.BAD_OPTION) ? 2 : 1;
     return;
   }
-  if (stopping !== undefined) close();
+  if (stoppingSince !== undefined) close(node);
 }
 
 /** A repeat of a stop signal sooner than this is the same request delivered twice. */
