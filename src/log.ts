@@ -84,10 +84,13 @@ export function colorWanted(isTTY: boolean, env: Readonly<Record<string, string 
 
 function reportDestinationError(err: Error): void {
   const code = (err as { code?: unknown }).code;
+  // stderr is often the same closed pipe (`2>&1 | head`); its failure, too,
+  // must not end the process, and there is nowhere left to report it.
+  process.stderr.on('error', () => {});
   try {
     process.stderr.write(`jbc-ts: log output failed (${typeof code === 'string' ? code : err.message}); logging stopped, the node keeps running\n`);
   } catch {
-    // stderr is gone too: nowhere left to say it.
+    // As above.
   }
 }
 
