@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { closeAll, http, track, trackedTempDir, waitFor } from './helpers/nodes.js';
-import { alive, collectLines, descendants, exited, freePortRange, killAll, portFree, spawnTracked } from './helpers/processes.js';
+import { alive, collectLines, exited, freePortRange, killAll, portFree, processTree, spawnTracked } from './helpers/processes.js';
 
 afterEach(async () => {
   await killAll();
@@ -49,7 +49,7 @@ describe('npm run devnet', () => {
     await waitFor('the "nodes up" line', () => out.some((line) => line.startsWith('[devnet]') && line.includes(`127.0.0.1:${base + 2}/`)));
     for (const port of ports) expect(out.some((line) => line.startsWith(`[${port}] `))).toBe(true);
 
-    const tree = [npm.pid!, ...descendants(npm.pid!)];
+    const tree = processTree(npm.pid!);
     expect(tree.length).toBeGreaterThan(nodes); // npm, devnet, and the nodes under it
     npm.kill('SIGTERM');
     expect(await code).toBe(0);

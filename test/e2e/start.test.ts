@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { closeAll, http, trackedTempDir, waitFor } from './helpers/nodes.js';
-import { alive, collectLines, descendants, exited, freePorts, killAll, portFree, spawnTracked } from './helpers/processes.js';
+import { alive, collectLines, exited, freePorts, killAll, portFree, processTree, spawnTracked } from './helpers/processes.js';
 
 afterEach(async () => {
   await killAll();
@@ -34,7 +34,7 @@ describe('npm start', () => {
       }
     });
     expect(status.status).toBe(200);
-    const tree = [npm.pid!, ...descendants(npm.pid!)];
+    const tree = processTree(npm.pid!);
     expect(tree.length).toBeGreaterThan(1); // npm and the node under it
 
     npm.kill('SIGTERM');
@@ -56,6 +56,7 @@ describe('npm start', () => {
     const code = exited(npm);
     const lines = collectLines(npm.stdout!);
     await waitFor('the node to be ready and mining', () => lines.some((line) => line.includes('"node ready"') && line.includes('"mining":true')));
+    processTree(npm.pid!); // for killAll, should the test fail
 
     process.kill(-npm.pid!, 'SIGINT'); // what the terminal does: the whole foreground group
     expect(await code).toBe(0);

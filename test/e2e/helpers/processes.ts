@@ -9,6 +9,7 @@ import { createServer, connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
 const children: ChildProcess[] = [];
+const adopted: number[] = [];
 
 /** Spawns a process that killAll() SIGKILLs (with everything under it) if the test did not stop it. */
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
@@ -17,11 +18,23 @@ export function spawnTracked(command: string, args: readonly string[], options: 
   return child;
 }
 
+/**
+ * The process tree under `pid` as it is now, registered for killAll: a
+ * process orphaned later (the failure a test looks for) is no longer found
+ * under its old parent.
+ */
+export function processTree(pid: number): number[] {
+  const tree = [pid, ...descendants(pid)];
+  adopted.push(...tree);
+  return tree;
+}
+
 export async function killAll(): Promise<void> {
   for (const child of children.splice(0)) {
     if (child.pid === undefined) continue;
     for (const pid of [...descendants(child.pid), child.pid]) kill(pid, 'SIGKILL');
   }
+  for (const pid of adopted.splice(0)) if (alive(pid)) kill(pid, 'SIGKILL');
 }
 
 /** Resolves with the exit code (or signal name) once the process has exited. */
