@@ -5,32 +5,45 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ErrorCode, JbcError } from '../src/errors.js';
-import { ENGINE_NAMES, type EngineName } from '../src/mining/index.js';
+import { ENGINE_NAMES, defaultEngineName, type EngineName } from '../src/mining/index.js';
 
 export interface BenchOptions {
-  /** Engines to measure, in table order. Default: every engine. */
+  /** Engines to measure, in table order. Default: every engine (--quick: the default engine and the baseline). */
   readonly engines: readonly EngineName[];
   /** Worker counts to measure each engine at. Default 1 .. cores. */
   readonly workers: readonly number[];
-  /** Seconds of hashing per measurement. Default 5. */
+  /** Seconds of hashing per measurement. Default 5 (--quick: 1). */
   readonly seconds: number;
   /** Print one JSON object instead of the table. */
   readonly json: boolean;
-  /** Skip the native OpenSSL reference row. */
+  /** Measure the native OpenSSL reference row. Default true; --no-native turns it off. */
   readonly native: boolean;
+  /** Fewer, shorter measurements: the default engine and the baseline, 1 s each, no range-size row. */
+  readonly quick: boolean;
+  /** Cancels timed for the cancel latency. Default 20 (--quick: 10). */
+  readonly cancelRounds: number;
+  /** Blocks mined for the found-to-handover time. Default 20 (--quick: 10). */
+  readonly handoverRounds: number;
+  /** Measure the range-size overhead (2^20 vs 2^26 nonces per task). Default true (--quick: false). */
+  readonly rangeOverhead: boolean;
   readonly help: boolean;
 }
 
 export const usage = `usage: npm run bench -- [options]
 
 Measures the hash rate of each mining engine through the real worker pool,
-plus cancel latency, found-to-handover time and the cost of the stop checks.
+plus cancel latency, found-to-handover time, the cost of hashing in
+cancellable chunks and a native OpenSSL yardstick. Table on stdout (or JSON),
+progress and warnings on stderr.
 
   --engines a,b      engines to measure (default: all: ${ENGINE_NAMES.join(', ')})
   --workers 1,2      worker counts (default: 1 .. number of cores)
   --seconds S        seconds per measurement (default 5)
+  --quick            a quick look (under 20 s on 2 cores): the default engine and
+                     hash-wasm-baseline, 1 s per measurement, 10 cancels and
+                     blocks, no range-size row; --engines/--seconds still apply
   --json             print one JSON object instead of the table
-  --no-native        skip the native OpenSSL reference row
+  --no-native        skip the native OpenSSL reference row (it needs cc and libssl-dev)
   --help             print this and exit
 `;
 
@@ -45,6 +58,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         engines: { type: 'string' },
         workers: { type: 'string' },
         seconds: { type: 'string' },
+        quick: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -54,12 +68,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     throw new JbcError(ErrorCode.BAD_OPTION, err instanceof Error ? err.message : String(err));
   }
   const cores = availableParallelism();
+  const quick = values.quick;
+  const quickEngines: EngineName[] = [...new Set<EngineName>([defaultEngineName(), 'hash-wasm-baseline'])];
   return {
-    engines: values.engines === undefined ? ENGINE_NAMES : parseEngines(values.engines),
+    engines: values.engines !== undefined ? parseEngines(values.engines) : quick ? quickEngines : ENGINE_NAMES,
     workers: values.workers === undefined ? Array.from({ length: cores }, (_, i) => i + 1) : parseWorkers(values.workers),
-    seconds: values.seconds === undefined ? 5 : parseSeconds(values.seconds),
+    seconds: values.seconds !== undefined ? parseSeconds(values.seconds) : quick ? 1 : 5,
     json: values.json,
     native: !values['no-native'],
+    quick,
+    cancelRounds: quick ? 10 : 20,
+    handoverRounds: quick ? 10 : 20,
+    rangeOverhead: !quick,
     help: values.help,
   };
 }

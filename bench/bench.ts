@@ -1,24 +1,34 @@
 /**
  * `npm run bench`: hash rate of every mining engine at each worker count,
  * through the real pool, plus cancel latency, found-to-handover time, the cost
- * of the stop checks and a native OpenSSL yardstick. A table on stdout, or one
- * JSON object with --json; progress goes to stderr.
+ * of hashing in cancellable chunks and a native OpenSSL yardstick. A table on
+ * stdout, or one JSON object with --json; progress and warnings go to stderr.
  */
 import { describeError, isJbcError } from '../src/errors.js';
 import { defaultEngineName, defaultMinerOptions, type EngineName } from '../src/mining/index.js';
 import { parseBenchArgs, usage, type BenchOptions } from './args.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, loadNow, loadWarning } from './machine.js';
 import {
+  benchHeader,
   benchPrefix,
   measureCancelLatency,
+  measureChunkCost,
   measureHandover,
   measurePoolRate,
-  measureStopCheckCost,
 } from './measure.js';
 import { buildNative, runNative } from './native.js';
 import { renderTable, type BenchReport, type ResultRow } from './report.js';
 
 export const BASELINE: EngineName = 'hash-wasm-baseline';
+
+/**
+ * Nonces per call for the sensitivity row of the chunk cost: one call per
+ * nonce costs so much (a call and a flag check per hash, and three of the
+ * four SIMD lanes idle) that even a busy machine's noise cannot hide it. A
+ * 4-nonce chunk costs about 20% on an idle machine, which heavy load can
+ * drown.
+ */
+const SMALL_CHUNK = 1;
 
 async function main(argv: readonly string[]): Promise<number> {
   let options: BenchOptions;
@@ -37,6 +47,8 @@ async function main(argv: readonly string[]): Promise<number> {
   };
 
   const machine = await describeMachine();
+  const busyAtStart = loadWarning(machine.cores, [machine.loadAverage]);
+  if (busyAtStart !== undefined) progress(`warning: ${busyAtStart}`);
   const defaultEngine = defaultEngineName();
   const maxWorkers = Math.max(...options.workers);
   const minWorkers = Math.min(...options.workers);
@@ -62,7 +74,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const built = buildNative();
     if (built.ok) {
       try {
-        for (const workers of options.workers) {
+        // --quick: the one-worker row, which the native target compares against.
+        for (const workers of options.quick ? [minWorkers] : options.workers) {
           progress(`native-openssl reference, ${workers} process(es), ${options.seconds} s`);
           const run = await runNative(built.binary, benchPrefix(), workers, options.seconds);
           reference.push({ engine: 'native-openssl', workers, ...tidy({ ...run, hashesPerSecond: run.hashes / run.seconds }), reference: true });
@@ -84,24 +97,33 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // The rest concerns the engine the node mines with.
   const measured = options.engines.includes(defaultEngine) ? defaultEngine : options.engines[0]!;
-  progress(`cancel latency: ${measured}, ${maxWorkers} worker(s), 20 cancels`);
-  const cancelLatencyMs = await measureCancelLatency(measured, maxWorkers, 20);
-  progress(`found -> handover: ${measured}, ${maxWorkers} worker(s), 20 blocks`);
-  const handover = await measureHandover(measured, maxWorkers, 20, 4);
-  progress(`stop-check cost: ${measured}, in-thread`);
-  const stopCheckCost = await measureStopCheckCost(measured, options.seconds);
-  progress(`range overhead: ${measured}, 1 worker, range 2^${Math.log2(defaultMinerOptions.rangeSize)} vs 2^26`);
-  const small = await measurePoolRate(measured, 1, options.seconds);
-  const big = await measurePoolRate(measured, 1, options.seconds, 2 ** 26);
-  const rangeOverhead = {
-    engine: measured,
-    workers: 1,
-    rangeSize: defaultMinerOptions.rangeSize,
-    hashesPerSecond: Math.round(small.hashesPerSecond),
-    bigRangeSize: 2 ** 26,
-    bigRangeHashesPerSecond: Math.round(big.hashesPerSecond),
-    costPercent: round(((big.hashesPerSecond - small.hashesPerSecond) / big.hashesPerSecond) * 100, 1),
-  };
+  progress(`cancel latency: ${measured}, ${maxWorkers} worker(s), ${options.cancelRounds} cancels`);
+  const cancelLatencyMs = await measureCancelLatency(measured, maxWorkers, options.cancelRounds);
+  progress(`found -> handover: ${measured}, ${maxWorkers} worker(s), ${options.handoverRounds} blocks`);
+  const handover = await measureHandover(measured, maxWorkers, options.handoverRounds, 4);
+  progress(`chunked vs one-call kernel: ${measured}, in-thread, ${options.seconds} s`);
+  const chunkCost = await measureChunkCost(measured, options.seconds);
+  // The same measurement with chunks so small that their calls must show: proof the method can see a cost.
+  progress(`chunked vs one-call kernel, ${SMALL_CHUNK}-nonce chunks: ${measured}, in-thread, ${options.seconds / 2} s`);
+  const smallChunkCost = await measureChunkCost(measured, options.seconds / 2, SMALL_CHUNK);
+  let rangeOverhead: BenchReport['rangeOverhead'] = null;
+  if (options.rangeOverhead) {
+    progress(`range overhead: ${measured}, 1 worker, range 2^${Math.log2(defaultMinerOptions.rangeSize)} vs 2^26`);
+    const small = await measurePoolRate(measured, 1, options.seconds);
+    const big = await measurePoolRate(measured, 1, options.seconds, 2 ** 26);
+    rangeOverhead = {
+      engine: measured,
+      workers: 1,
+      rangeSize: defaultMinerOptions.rangeSize,
+      hashesPerSecond: Math.round(small.hashesPerSecond),
+      bigRangeSize: 2 ** 26,
+      bigRangeHashesPerSecond: Math.round(big.hashesPerSecond),
+      costPercent: round(((big.hashesPerSecond - small.hashesPerSecond) / big.hashesPerSecond) * 100, 1),
+    };
+  }
+  const loadAtEnd = loadNow();
+  const busy = loadWarning(machine.cores, [machine.loadAverage, loadAtEnd]);
+  if (busy !== undefined && busyAtStart === undefined) progress(`warning: ${busy}`);
 
   const rate = (engine: EngineName, workers: number): number | undefined =>
     results.find((r) => r.engine === engine && r.workers === workers && r.hashesPerSecond > 0)?.hashesPerSecond;
@@ -109,6 +131,10 @@ async function main(argv: readonly string[]): Promise<number> {
     a !== undefined && b !== undefined ? round(a / b, 2) : null;
   const report: BenchReport = {
     machine,
+    loadAverageAtEnd: loadAtEnd,
+    ...(busy !== undefined ? { loadWarning: busy } : {}),
+    quick: options.quick,
+    header: benchHeader(),
     seconds: options.seconds,
     defaultEngine,
     results,
@@ -116,7 +142,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(referenceNote !== undefined ? { referenceNote } : {}),
     cancelLatencyMs,
     foundToHandoverMs: { ...handover.handover, engine: handover.engine, workers: handover.workers, difficulty: handover.difficulty, mineMs: handover.mineMs },
-    stopCheckCost,
+    chunkCost,
+    smallChunkCost,
     rangeOverhead,
     targets: {
       defaultVsBaseline1Worker: { value: ratio(rate(defaultEngine, 1), rate(BASELINE, 1)), target: 6 },
@@ -130,7 +157,7 @@ async function main(argv: readonly string[]): Promise<number> {
         target: 0.9 * (maxWorkers / minWorkers),
       },
       cancelLatencyMaxMs: { value: cancelLatencyMs.maxMs, target: 20 },
-      stopCheckCostPercent: { value: stopCheckCost.costPercent, target: 1 },
+      chunkCostPercent: { value: chunkCost.costPercent, target: 1 },
     },
   };
   process.stdout.write(options.json ? JSON.stringify(report) + '\n' : renderTable(report));

@@ -1,6 +1,11 @@
 /** The machine a bench ran on, so figures are never quoted without it. */
 import { arch, availableParallelism, cpus, loadavg, platform, totalmem } from 'node:os';
 
+/** The 1-minute load average now, rounded to hundredths. */
+export function loadNow(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
+}
+
 export interface MachineInfo {
   readonly cpu: string;
   /** Logical CPUs the process may use. */
@@ -28,7 +33,7 @@ export async function describeMachine(): Promise<MachineInfo> {
     node: process.version,
     v8: process.versions.v8,
     date: new Date().toISOString(),
-    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    loadAverage: loadNow(),
   };
 }
 
@@ -47,4 +52,16 @@ async function interestingCpuFlags(): Promise<string[]> {
 export function describeMachineLine(m: MachineInfo): string {
   const flags = m.cpuFlags.length > 0 ? ` [${m.cpuFlags.join(' ')}]` : '';
   return `${m.cpu}${flags}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} ${m.arch}, Node ${m.node} (V8 ${m.v8}), ${m.date}, load average ${m.loadAverage} at start`;
+}
+
+/**
+ * A warning when other processes compete for the CPU (a 1-minute load
+ * average above the number of cores, at the start or the end of the run):
+ * the hash rates then come out low and the ratios noisy. Undefined when the
+ * machine looked free.
+ */
+export function loadWarning(cores: number, loads: readonly number[]): string | undefined {
+  const worst = Math.max(...loads);
+  if (worst <= cores) return undefined;
+  return `load average ${worst} on ${cores} cores: other processes compete for the CPU, so rates are low and ratios noisy; rerun on an idle machine before trusting a verdict`;
 }

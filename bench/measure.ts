@@ -1,12 +1,13 @@
 /**
  * The bench's measurements, each through the real worker pool (or, for the
- * stop-check cost, the engine itself in this thread).
+ * cost of chunked calls, the engine itself in this thread).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { BlockTemplate } from '../src/block.js';
 import { headerPrefix } from '../src/block.js';
-import { loadEngine, MiningCoordinator, type EngineName } from '../src/mining/index.js';
+import { defaultChunkSize, loadEngine, MiningCoordinator, type EngineName } from '../src/mining/index.js';
+import type { Engine } from '../src/mining/index.js';
 
 /** Difficulty no search reaches: the workers hash until cancelled. */
 export const UNREACHABLE = 64;
@@ -23,6 +24,12 @@ export function benchTemplate(serial = 0): BlockTemplate {
 
 export function benchPrefix(): string {
   return headerPrefix(benchTemplate());
+}
+
+/** What the bench hashes, for the report: the header up to the nonce, and where the nonces start. */
+export function benchHeader(): { readonly prefix: string; readonly prefixBytes: number; readonly nonces: string } {
+  const prefix = benchPrefix();
+  return { prefix, prefixBytes: new TextEncoder().encode(prefix).length, nonces: 'counting up from 0, appended as decimal digits' };
 }
 
 export interface RateMeasurement {
@@ -131,46 +138,90 @@ export async function measureHandover(
   }
 }
 
+export interface ChunkCost {
+  readonly engine: EngineName;
+  /** Nonces per kernel call on the chunked side (the stop flag is checked between calls). */
+  readonly chunkSize: number;
+  /** Nonces per timed run: the chunked side makes runSize / chunkSize calls, the other one. */
+  readonly runSize: number;
+  /** Interleaved pairs measured (one run each side). */
+  readonly pairs: number;
+  /** Median rate of each side, hashes per second. */
+  readonly chunkedHps: number;
+  readonly oneCallHps: number;
+  /** Median over the pairs of (one call - chunked) / one call, in percent: positive = chunking costs. */
+  readonly costPercent: number;
+  /** The middle half of the per-pair costs (25th and 75th percentile): how far one pair can be off. */
+  readonly spreadPercent: readonly [number, number];
+}
+
 /**
- * What the stop checks cost: the engine in this thread over the same ranges,
- * once with a stop flag to poll and once without. An engine that polls either
- * way shows a ratio near 1; the figure is reported as measured.
+ * What the production search pays for being cancellable: the engine hashing
+ * a range in chunks with the stop flag checked between them (what a worker
+ * does), against the same engine hashing the same range in one kernel call
+ * with no flag. Both sides run in this thread over the very same nonces, in
+ * pairs whose order alternates, so load from other processes and any trend
+ * in it falls on both sides alike; the spread of the per-pair figures shows
+ * how much of the result is noise.
  */
-export async function measureStopCheckCost(
-  engine: EngineName,
-  seconds: number,
-): Promise<{ engine: EngineName; withStopHps: number; withoutStopHps: number; costPercent: number }> {
-  const kernel = await loadEngine(engine);
+export async function measureChunkCost(engine: EngineName, seconds: number, chunkSize = defaultChunkSize[engine]): Promise<ChunkCost> {
+  const runSize = Math.max(CHUNK_COST_RUN, chunkSize);
+  const chunked = await loadEngine(engine, { chunkSize });
+  const oneCall = await loadEngine(engine, { chunkSize: runSize });
   const prefix = new TextEncoder().encode(benchPrefix());
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  // Several chunks per call, so the checks between chunks are part of what is timed.
-  const count = 2 ** 20;
-  const run = (withStop: boolean, budget: number): number => {
-    let hashes = 0;
-    let start = 0n;
+  const rate = (side: Engine, start: bigint): number => {
     const t0 = performance.now();
-    while (performance.now() - t0 < budget * 1000) {
-      const request = { prefix, start, count, difficulty: UNREACHABLE };
-      hashes += (withStop ? kernel.search(request, stop) : kernel.search(request)).hashes;
-      start += BigInt(count);
-    }
-    return (hashes * 1000) / (performance.now() - t0);
+    const result = side.search({ prefix, start, count: runSize, difficulty: UNREACHABLE }, side === chunked ? stop : undefined);
+    return (result.hashes * 1000) / (performance.now() - t0);
   };
-  run(true, 0.1);
-  run(false, 0.1);
-  // Interleaved halves, so a neighbour's load spike hits both sides alike.
-  let withStop = 0;
-  let withoutStop = 0;
-  for (let i = 0; i < 4; i++) {
-    withStop += run(true, seconds / 8);
-    withoutStop += run(false, seconds / 8);
+  rate(chunked, 0n);
+  rate(oneCall, 0n);
+  const costs: number[] = [];
+  const chunkedRates: number[] = [];
+  const oneCallRates: number[] = [];
+  const t0 = performance.now();
+  for (let pair = 0; pair < MIN_PAIRS || performance.now() - t0 < seconds * 1000; pair++) {
+    const start = BigInt(pair) * BigInt(runSize);
+    let c: number;
+    let o: number;
+    if (pair % 2 === 0) {
+      c = rate(chunked, start);
+      o = rate(oneCall, start);
+    } else {
+      o = rate(oneCall, start);
+      c = rate(chunked, start);
+    }
+    chunkedRates.push(c);
+    oneCallRates.push(o);
+    costs.push(((o - c) / o) * 100);
   }
-  withStop /= 4;
-  withoutStop /= 4;
+  const pct = (x: number): number => Math.round(x * 100) / 100;
   return {
     engine,
-    withStopHps: Math.round(withStop),
-    withoutStopHps: Math.round(withoutStop),
-    costPercent: Math.round(((withoutStop - withStop) / withoutStop) * 1000) / 10,
+    chunkSize,
+    runSize,
+    pairs: costs.length,
+    chunkedHps: Math.round(quantile(chunkedRates, 0.5)),
+    oneCallHps: Math.round(quantile(oneCallRates, 0.5)),
+    costPercent: pct(quantile(costs, 0.5)),
+    spreadPercent: [pct(quantile(costs, 0.25)), pct(quantile(costs, 0.75))],
   };
+}
+
+/** Fewest pairs a chunk-cost figure rests on, however short the time asked for. */
+const MIN_PAIRS = 10;
+/**
+ * Nonces per timed run of the chunk cost: 8 default SIMD chunks, about 17 ms
+ * on the reference machine. Short runs make many pairs, so the median shrugs
+ * off the runs another process preempted.
+ */
+const CHUNK_COST_RUN = 2 ** 18;
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
 }

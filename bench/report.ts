@@ -1,7 +1,7 @@
 /** The bench report: its JSON shape and the table printed by default. */
 import type { MachineInfo } from './machine.js';
 import { describeMachineLine } from './machine.js';
-import type { Summary } from './measure.js';
+import type { ChunkCost, Summary } from './measure.js';
 
 export interface ResultRow {
   readonly engine: string;
@@ -26,6 +26,14 @@ interface Target {
 
 export interface BenchReport {
   readonly machine: MachineInfo;
+  /** 1-minute load average when the bench ended (the start's is in `machine`). */
+  readonly loadAverageAtEnd: number;
+  /** Present when the machine was busy (load above the core count): the figures are then low and noisy. */
+  readonly loadWarning?: string;
+  /** True for a --quick run. */
+  readonly quick: boolean;
+  /** The header every measurement hashes: `prefix` + the nonce's decimal digits. */
+  readonly header: { readonly prefix: string; readonly prefixBytes: number; readonly nonces: string };
   readonly seconds: number;
   readonly defaultEngine: string;
   readonly results: ResultRow[];
@@ -33,8 +41,13 @@ export interface BenchReport {
   readonly referenceNote?: string;
   readonly cancelLatencyMs: Summary & { readonly engine: string; readonly workers: number };
   readonly foundToHandoverMs: Summary & { readonly engine: string; readonly workers: number; readonly difficulty: number; readonly mineMs: Summary };
-  readonly stopCheckCost: { readonly engine: string; readonly withStopHps: number; readonly withoutStopHps: number; readonly costPercent: number };
-  readonly rangeOverhead: {
+  /** The production search (chunks, stop flag between them) against one kernel call per range. */
+  readonly chunkCost: ChunkCost;
+  /** The same with tiny chunks: shows that the measurement can see a cost when there is one. */
+  readonly smallChunkCost: ChunkCost;
+  /** Null when skipped (--quick). */
+  readonly rangeOverhead: null | {
+    readonly workers: number;
     readonly engine: string;
     readonly rangeSize: number;
     readonly hashesPerSecond: number;
@@ -48,15 +61,17 @@ export interface BenchReport {
     readonly defaultVsNative1Worker: Target;
     readonly defaultScaling: Target & { readonly workers: readonly number[] };
     readonly cancelLatencyMaxMs: Target;
-    /** Throughput lost to the stop-flag checks, in percent. */
-    readonly stopCheckCostPercent: Target;
+    /** Throughput lost to hashing in cancellable chunks instead of one call, in percent (median of pairs). */
+    readonly chunkCostPercent: Target;
   };
 }
 
 export function renderTable(r: BenchReport): string {
   const lines: string[] = [];
-  lines.push(`jbc-ts hash-rate bench, ${r.seconds} s per row`);
-  lines.push(`machine: ${describeMachineLine(r.machine)}`);
+  lines.push(`jbc-ts hash-rate bench, ${r.seconds} s per row${r.quick ? ' (--quick)' : ''}`);
+  lines.push(`machine: ${describeMachineLine(r.machine)}, ${r.loadAverageAtEnd} at end`);
+  if (r.loadWarning !== undefined) lines.push(`WARNING: ${r.loadWarning}`);
+  lines.push(`header hashed: ${JSON.stringify(r.header.prefix)} (${r.header.prefixBytes} bytes) + nonce, ${r.header.nonces}`);
   lines.push('');
   const header = ['engine', 'workers', 'hashes', 'seconds', 'MH/s', 'vs baseline'];
   const rows = [...r.results, ...r.reference].map((row) => [
@@ -82,7 +97,8 @@ export function renderTable(r: BenchReport): string {
   const t = r.targets;
   const c = r.cancelLatencyMs;
   const h = r.foundToHandoverMs;
-  const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'ok' : 'BELOW TARGET');
+  const missed = r.loadWarning !== undefined ? 'BELOW TARGET (machine busy, see WARNING)' : 'BELOW TARGET';
+  const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'ok' : missed);
   lines.push('targets');
   const v1 = t.defaultVsBaseline1Worker.value;
   lines.push(
@@ -103,19 +119,36 @@ export function renderTable(r: BenchReport): string {
     `  cancel latency (${c.engine}, ${c.workers} workers, ${c.samples} cancels mid-range): median ${c.medianMs} ms, p90 ${c.p90Ms} ms, max ${c.maxMs} ms` +
       `  (target <= ${t.cancelLatencyMaxMs.target} ms)  ${verdict(c.maxMs <= t.cancelLatencyMaxMs.target)}`,
   );
-  const sc = r.stopCheckCost;
+  const cc = r.chunkCost;
   lines.push(
-    `  stop-flag checks (${sc.engine}, in-thread): ${(sc.withStopHps / 1e6).toFixed(3)} MH/s with, ${(sc.withoutStopHps / 1e6).toFixed(3)} MH/s without: cost ${sc.costPercent}%` +
-      `  (target < ${t.stopCheckCostPercent.target}%)  ${verdict(sc.costPercent < t.stopCheckCostPercent.target)}`,
+    `  cost of cancellable chunks (${cc.engine}, in-thread, ${cc.chunkSize}-nonce chunks vs one call per 2^${Math.log2(cc.runSize)}-nonce run, ${cc.pairs} interleaved pairs): ` +
+      `${(cc.chunkedHps / 1e6).toFixed(3)} vs ${(cc.oneCallHps / 1e6).toFixed(3)} MH/s, cost ${cc.costPercent}% (middle half of pairs ${cc.spreadPercent[0]}% .. ${cc.spreadPercent[1]}%)` +
+      `  (target < ${t.chunkCostPercent.target}%)  ${chunkVerdict(cc, t.chunkCostPercent.target, verdict)}`,
   );
   lines.push('');
   lines.push('also measured');
   lines.push(
     `  found -> block handed over (${h.engine}, ${h.workers} workers, ${h.samples} blocks at difficulty ${h.difficulty}): median ${h.medianMs} ms, max ${h.maxMs} ms; whole mine() median ${h.mineMs.medianMs} ms`,
   );
+  const sc = r.smallChunkCost;
+  lines.push(
+    `  sensitivity check, same measurement with ${sc.chunkSize}-nonce chunks: cost ${sc.costPercent}% (middle half ${sc.spreadPercent[0]}% .. ${sc.spreadPercent[1]}%, ${sc.pairs} pairs)`,
+  );
   const ro = r.rangeOverhead;
   lines.push(
-    `  bounded ranges (${ro.engine}, 1 worker): 2^${Math.log2(ro.rangeSize)} nonces ${(ro.hashesPerSecond / 1e6).toFixed(3)} MH/s vs 2^${Math.log2(ro.bigRangeSize)} ${(ro.bigRangeHashesPerSecond / 1e6).toFixed(3)} MH/s: cost ${ro.costPercent}%`,
+    ro === null
+      ? '  bounded ranges: skipped (--quick)'
+      : `  bounded ranges (${ro.engine}, 1 worker): 2^${Math.log2(ro.rangeSize)} nonces ${(ro.hashesPerSecond / 1e6).toFixed(3)} MH/s vs 2^${Math.log2(ro.bigRangeSize)} ${(ro.bigRangeHashesPerSecond / 1e6).toFixed(3)} MH/s: cost ${ro.costPercent}%`,
   );
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A chunk-cost verdict that owns up to noise: when the middle half of the
+ * pairs lies on both sides of the target, the median alone decides nothing.
+ */
+function chunkVerdict(cc: ChunkCost, target: number, verdict: (ok: boolean) => string): string {
+  const [low, high] = cc.spreadPercent;
+  if (low < target && high >= target) return `inconclusive: pairs spread ${low}% .. ${high}%, wider than the target`;
+  return verdict(cc.costPercent < target);
 }

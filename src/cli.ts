@@ -7,6 +7,10 @@ import { availableParallelism } from 'node:os';
 import { describeError, isJbcError, ErrorCode } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createNode, parseCommandLine, type CommandLine, type JbcNode } from './node/index.js';
+import { packageVersion } from './paths.js';
+
+/** A repeat of a stop signal sooner than this is the same request delivered twice. */
+const REPEAT_SIGNAL_MS = 500;
 
 async function main(): Promise<void> {
   let commandLine: CommandLine;
@@ -21,6 +25,10 @@ async function main(): Promise<void> {
     process.stdout.write(commandLine.text);
     return;
   }
+  if (commandLine.kind === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
 
   const logger = createLogger({ level: commandLine.log.level, pretty: commandLine.log.pretty });
   let node: JbcNode;
@@ -30,14 +38,18 @@ async function main(): Promise<void> {
     return failedToStart(logger, err);
   }
 
-  // Signals are handled from the first moment, so Ctrl-C during the startup
-  // sync stops the node cleanly too.
-  let stopping = false;
+  // Handlers go in before the node starts: Ctrl-C, or a process manager's
+  // SIGTERM, during the startup sync stops the node cleanly too.
+  let stoppingSince: number | undefined;
   const stop = (signal: string): void => {
-    if (stopping) {
-      process.exit(130); // a second Ctrl-C does not wait
+    if (stoppingSince !== undefined) {
+      // `npm start` passes the terminal's Ctrl-C on to the node, which then
+      // sees one press twice within milliseconds; only a later one is a
+      // second press, which does not wait (the store stays consistent).
+      if (performance.now() - stoppingSince > REPEAT_SIGNAL_MS) process.exit(130);
+      return;
     }
-    stopping = true;
+    stoppingSince = performance.now();
     logger.info({ signal }, 'shutting down');
     node.close().then(
       () => process.exit(0),

@@ -2,7 +2,8 @@
  * Where the compiled artefacts live. Worker threads and WASM kernels are
  * always loaded from the build output (`dist/`), whether the caller is the
  * compiled node or a vitest test running the TypeScript sources, so tests
- * exercise the very files production runs. The package root is found by
+ * exercise the very files production runs. The package's own version is
+ * read from the same package.json. The package root is found by
  * walking up from this module to the package.json named jbc-ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,6 +26,12 @@ export function packageRoot(): string {
     if (parent === dir) throw new JbcError(ErrorCode.INTERNAL, 'cannot find the jbc-ts package root');
     dir = parent;
   }
+}
+
+/** The `version` field of the package.json (what `--version` and `/status` report). */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
 }
 
 /** A path inside the build output, e.g. distPath('workers', 'worker.js'). */

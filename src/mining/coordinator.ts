@@ -252,7 +252,7 @@ export class MiningCoordinator implements BlockMiner {
     const error = isJbcError(err, ErrorCode.MINING_FAILED)
       ? err
       : new JbcError(ErrorCode.MINING_FAILED, `mining worker failed: ${describeError(err)}`, { engine: this.#runner.engine }, { cause: err });
-    this.#logger.error({ err: error.toObject() }, 'mining failed');
+    this.#logger.error({ err: error }, 'mining failed');
     if (this.#search === search) this.#search = null;
     search.finish({ error });
   }
@@ -274,7 +274,7 @@ async function startRunner(options: ResolvedMinerOptions, simdSupported: boolean
     const error = isJbcError(err, ErrorCode.MINING_FAILED)
       ? err
       : new JbcError(ErrorCode.MINING_FAILED, `cannot start the ${engine} miner: ${describeError(err)}`, { engine }, { cause: err });
-    logger.error({ err: error.toObject() }, 'mining engine failed to start');
+    logger.error({ code: error.code, err: describeError(error) }, 'mining engine failed to start');
     throw error;
   }
 }

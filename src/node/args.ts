@@ -23,9 +23,10 @@ export interface LogSettings {
 
 export type CommandLine =
   | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' }
   | { readonly kind: 'run'; readonly options: NodeOptions; readonly log: LogSettings };
 
-export const USAGE = `Usage: npm start -- [options]    (or: node dist/src/cli.js [options])
+export const USAGE = `Usage: npm start -- [options]    (or: npx jbc-ts [options], node dist/src/cli.js [options])
 
 Runs a jbc-ts node: loads its data dir, syncs from peers, serves the HTTP API
 and mines.
@@ -45,6 +46,7 @@ Options:
                       a longer download goes on in the background (default ${defaultNodeOptions.syncTimeoutMs / 1000})
   --log-level L       error | warn | info | debug | silent (default info)
   --log-format F      json (one JSON object per line) | pretty (default json)
+  --version           print the version and exit
   -h, --help          print this help and exit
 `;
 
@@ -75,6 +77,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   }
   const v = parsed.values;
   if (v.help === true) return { kind: 'help', text: USAGE };
+  if (v.version === true) return { kind: 'version' };
   if (v.mine === true && v['no-mine'] === true) throw bad('--no-mine', 'cannot be combined with --mine');
 
   const options: NodeOptions = {
@@ -139,6 +142,7 @@ function parseRaw(argv: readonly string[]) {
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
 }

@@ -6,7 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { distPath, packageRoot } from '../../src/paths.js';
-import { closeAll, http, trackedTempDir } from './helpers/nodes.js';
+import { closeAll, http, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { collectLines, exited, killAll, spawnTracked } from './helpers/processes.js';
 
 const cli = distPath('src', 'cli.js');
 
@@ -14,7 +15,10 @@ function runCli(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { cwd: packageRoot(), encoding: 'utf8', timeout: 20_000 });
 }
 
-afterEach(closeAll);
+afterEach(async () => {
+  await killAll();
+  await closeAll();
+});
 
 describe('cli', () => {
   it('prints the usage for --help and exits 0', () => {
@@ -71,5 +75,32 @@ describe('cli', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it.each([
+    ['its stdout', false],
+    ['its stdout and stderr (2>&1)', true],
+  ])('keeps running when the reader of the pipe on %s goes away (| head), and still stops cleanly', async (_, merged) => {
+    const dataDir = await trackedTempDir();
+    // debug: every HTTP request writes a line, so the requests below write into the closed pipe.
+    const args = [cli, '--port', '0', '--no-mine', '--peers', '', '--log-level', 'debug', '--data-dir', dataDir];
+    const child = merged
+      ? spawnTracked('sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, ...args], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'ignore'] })
+      : spawnTracked(process.execPath, args, { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const code = exited(child);
+    const stderr = merged ? [] : collectLines(child.stderr!);
+    const url = await new Promise<string>((resolve) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        if (record.msg === 'node ready') resolve(String(record.url));
+      });
+    });
+    child.stdout!.destroy(); // what `head` does after its lines
+
+    for (let i = 0; i < 5; i++) expect((await http(`${url}status`)).status).toBe(200);
+    if (!merged) await waitFor('the log failure to be reported on stderr', () => stderr.some((line) => /EPIPE/.test(line)));
+    expect((await http(`${url}status`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await code).toBe(0);
   });
 });

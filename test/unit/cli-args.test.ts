@@ -56,9 +56,14 @@ describe('command line', () => {
   it('answers --help and -h with the usage', () => {
     expect(parseCommandLine(['--help'], env)).toEqual({ kind: 'help', text: USAGE });
     expect(parseCommandLine(['-h', '--port', 'nonsense'], env).kind).toBe('help');
-    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--help']) {
+    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--help', '--version']) {
       expect(USAGE).toContain(flag);
     }
+  });
+
+  it('answers --version with a version request, whatever else is given', () => {
+    expect(parseCommandLine(['--version'], env)).toEqual({ kind: 'version' });
+    expect(parseCommandLine(['--version', '--port', 'nonsense'], env)).toEqual({ kind: 'version' });
   });
 
   it.each([

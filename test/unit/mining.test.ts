@@ -217,9 +217,9 @@ class ScriptedRunner implements SearchRunner {
   }
 }
 
-function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  const at = (level: string) => (_obj: unknown, msg: string) => void lines.push({ level, msg });
+function recordingLogger(): Logger & { lines: { level: string; msg: string; fields: Readonly<Record<string, unknown>> }[] } {
+  const lines: { level: string; msg: string; fields: Readonly<Record<string, unknown>> }[] = [];
+  const at = (level: string) => (fields: Readonly<Record<string, unknown>>, msg: string) => void lines.push({ level, msg, fields });
   const logger = { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: () => logger };
   return logger;
 }
@@ -316,7 +316,12 @@ describe('mining coordinator (scripted miner)', () => {
     // What Piscina does when a worker thread dies under a task.
     miner.fail(2, new Error('worker exited with code: 1'));
     await expect(mining).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED, message: /worker exited/ });
-    expect(logger.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    const errors = logger.lines.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    // `err` is the error itself in every log line of the node: pino writes it as one object with message, code, stack and cause.
+    const err = errors[0]!.fields.err;
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ code: ErrorCode.MINING_FAILED, message: expect.stringMatching(/worker exited/), cause: expect.any(Error) });
     for (const i of [0, 1, 3]) miner.answer(i, 'stopped', 1);
     await c.close();
   });
