@@ -7,7 +7,25 @@ import { checkBlock, blocksEqual, type Block } from './block.js';
 import { formatUint } from './codec.js';
 import { ErrorCode, JbcError } from './errors.js';
 
-export class Chain implements Iterable<Block> {
+/**
+ * The read side of a chain, synchronous: the in-memory Chain and the
+ * database-backed ChainDb both answer it, so queries and HTTP routes work on
+ * either.
+ */
+export interface ChainView {
+  /** Number of blocks. */
+  readonly length: number;
+  /** Index of the tip; -1n for the empty chain. */
+  readonly height: bigint;
+  /** The last block, or undefined for the empty chain. */
+  readonly tip: Block | undefined;
+  at(index: bigint): Block | undefined;
+  findByHash(hash: string): Block | undefined;
+  /** Blocks `from` .. `from + limit - 1` that exist. */
+  range(from: bigint, limit: number): Block[];
+}
+
+export class Chain implements Iterable<Block>, ChainView {
   readonly #blocks: Block[];
   readonly #byHash = new Map<string, Block>();
 

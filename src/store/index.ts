@@ -1,0 +1,13 @@
+/**
+ * The storage layer: the chain in an embedded database (ChainDb), the data
+ * directory's lock, the jbc block-file layout (import, mirror, export), and
+ * the file-only BlockStore the node still runs on. Other modules import from
+ * here, never from the files beside it.
+ */
+export type { ChainView, ChainStore, OpenReport } from './interface.js';
+export { ChainDb, openChainDb, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
+export { defaultChainDbOptions, type ChainDbOptions } from './options.js';
+export { exportJbcDir } from './export.js';
+export { DirLock, LOCK_FILE } from './dir-lock.js';
+export { blockFileName, serializeBlock, type QuarantinedFile } from './jbc-files.js';
+export { BlockStore, type OpenedStore, type StoreOptions } from './file-store.js';
