@@ -78,6 +78,7 @@ export class ChainDb implements ChainStore {
   #length: number;
   #tip: Block | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #snapshots = 0;
   #closed: Promise<void> | undefined;
 
   private constructor(init: {
@@ -194,14 +195,21 @@ export class ChainDb implements ChainStore {
     return blocks;
   }
 
+  /** Iterations in progress, each holding a read snapshot open (and so keeping LMDB from reusing pages freed since). */
+  get snapshots(): number {
+    return this.#snapshots;
+  }
+
   *iterate(from = 0n): Generator<Block> {
     if (!isStorableHeight(from)) return;
     const snapshot = this.#root.useReadTransaction();
+    this.#snapshots++;
     try {
       for (const { key, value } of this.#blocks.getRange({ start: heightKey(from), transaction: snapshot })) {
         yield decodeBlock(value, `block ${key.readBigUInt64BE()} of ${this.dir}`);
       }
     } finally {
+      this.#snapshots--;
       snapshot.done();
     }
   }
