@@ -12,7 +12,7 @@ import type { Block } from '../block.js';
 import { BLOCK_FILE, blockFileName, fsyncDir, io, listBlockFiles, serializeBlock, writeAtomic, type Quarantine } from './jbc-files.js';
 
 /** Files written at once: their fsyncs overlap, the order of the writes does not matter. */
-const PARALLEL_WRITES = 8;
+const PARALLEL_WRITES = 64;
 
 export class JbcMirror {
   readonly dir: string;
