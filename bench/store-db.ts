@@ -64,17 +64,31 @@ async function openLmdb(dir: string): Promise<Kv> {
   };
 }
 
+/** The part of classic-level's API used here, typed locally so the bench compiles without the package. */
+interface LevelDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  sublevel(name: string, options: object): LevelTable;
+  batch(): { put(key: Buffer, value: Buffer, options: { sublevel: LevelTable }): void; write(options: { sync: boolean }): Promise<void> };
+}
+interface LevelTable {
+  open(): Promise<void>;
+  getSync(key: Buffer): Buffer | undefined;
+  values(): AsyncIterable<Buffer>;
+}
+
 async function openLevel(dir: string): Promise<Kv | string> {
-  let ClassicLevel;
+  let ClassicLevel: new (path: string, options: object) => LevelDb;
   try {
-    ({ ClassicLevel } = await import('classic-level' as string) as typeof import('classic-level'));
+    const name = 'classic-level'; // not a dependency: see the header
+    ({ ClassicLevel } = (await import(name)) as { ClassicLevel: typeof ClassicLevel });
   } catch {
     return 'classic-level is not installed (npm install --no-save classic-level)';
   }
-  const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'level'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const db = new ClassicLevel(join(dir, 'level'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
-  const blocks = db.sublevel<Buffer, Buffer>('b', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  const hashes = db.sublevel<Buffer, Buffer>('h', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const blocks = db.sublevel('b', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const hashes = db.sublevel('h', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   // A sublevel created after its parent opened opens asynchronously; getSync needs it open.
   await Promise.all([blocks.open(), hashes.open()]);
   return {

@@ -25,7 +25,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { DirLock } from './dir-lock.js';
 import { decodeBlock, encodeBlock, hashKey, heightKey, isStorableHeight } from './encoding.js';
 import type { ChainStore, OpenReport } from './interface.js';
-import { io, loadJbcDir, quarantiner, type QuarantinedFile } from './jbc-files.js';
+import { io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { JbcMirror } from './jbc-mirror.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, type ChainDbOptions } from './options.js';
@@ -131,6 +131,17 @@ export class ChainDb implements ChainStore {
     const difficulty = recorded?.difficulty ?? options.difficulty;
     if (difficulty === undefined) {
       throw new JbcError(ErrorCode.BAD_OPTION, `${dir} holds no chain database yet; options.difficulty is needed to create one`, { dir });
+    }
+    if (recorded === undefined) {
+      // A jbc directory started at the wrong difficulty would otherwise be quarantined block by block.
+      const zeros = await lowerGenesisDifficulty(dir, difficulty);
+      if (zeros !== undefined) {
+        throw new JbcError(
+          ErrorCode.DIFFICULTY_MISMATCH,
+          `${dir} holds jbc block files whose block 0 has ${zeros} leading zeros, not ${difficulty}; start with --difficulty ${zeros} or lower, or another --data-dir`,
+          { dir, recorded: zeros, requested: difficulty },
+        );
+      }
     }
 
     let root: RootDatabase;

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockToJson, parseBlock, type Block } from '../block.js';
+import { blockToJson, computeHash, parseBlock, type Block } from '../block.js';
 import { longestValidPrefix } from '../chain.js';
 import { formatUint, parseJsonBytes } from '../codec.js';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
@@ -102,6 +102,24 @@ export async function loadJbcDir(dir: string, difficulty: number, logger: Logger
     await quarantine(entry.path, reason);
   }
   return { blocks, quarantined };
+}
+
+/**
+ * The leading zeros of block 0's hash when the directory's `000000.json` is a
+ * genuine block (its hash recomputes) that lacks `difficulty` zeros: a jbc
+ * directory mined at a lower difficulty. Undefined otherwise (no such file,
+ * a bad one, or enough zeros), so the import decides as usual.
+ */
+export async function lowerGenesisDifficulty(dir: string, difficulty: number): Promise<number | undefined> {
+  let block: Block;
+  try {
+    block = parseBlock(parseJsonBytes(await readFile(join(dir, blockFileName(0n)))));
+  } catch {
+    return undefined;
+  }
+  if (block.index !== 0n || (await computeHash(block, block.nonce)) !== block.hash) return undefined;
+  const zeros = /^0*/.exec(block.hash)![0].length;
+  return zeros < difficulty ? zeros : undefined;
 }
 
 /** Names of the block files (`<digits>.json`) directly in `dir`; [] when it does not exist. */

@@ -135,6 +135,17 @@ describe('the recorded difficulty', () => {
     expect(await snapshot(dir)).toEqual(before);
     expect((await openDb({ difficulty: 1 })).length).toBe(5);
   });
+
+  it('a jbc directory whose block 0 lacks the zeros is refused before anything is imported or quarantined', async () => {
+    await cp(join(FIXTURES, 'jbc-chaindata'), dir, { recursive: true });
+    const before = await snapshot(dir);
+    const zeros = /^0*/.exec(seed.chain[0]!.hash)![0].length;
+    await expect(openChainDb({ dir, difficulty: zeros + 1 })).rejects.toMatchObject({
+      code: ErrorCode.DIFFICULTY_MISMATCH,
+      message: expect.stringContaining(`start with --difficulty ${zeros} or lower`),
+    });
+    expect(await snapshot(dir)).toEqual(before);
+  });
 });
 
 describe('the data directory lock', () => {
