@@ -28,6 +28,8 @@ export interface ChainStore extends ChainView {
    * an abandoned iterator holds its snapshot open.
    */
   iterate(from?: bigint): Iterable<Block>;
+  /** `iterate`, with each block as its output-form JSON text (no decoding): for serving and exporting. */
+  iterateJson(from?: bigint): Iterable<string>;
   close(): Promise<void>;
 }
 

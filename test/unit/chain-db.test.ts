@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateChain } from '../../bench/chain-gen.js';
-import type { Block } from '../../src/block.js';
+import { blockToJson, type Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
 import { ErrorCode } from '../../src/errors.js';
 import { openChainDb, type ChainDb } from '../../src/store/index.js';
@@ -180,6 +180,20 @@ describe('iterate', () => {
     for (let r = iterator.next(); !r.done; r = iterator.next());
     expect(db.snapshots).toBe(0);
     for (const block of db.iterate()) if (block.index === 10n) break;
+    expect(db.snapshots).toBe(0);
+  });
+
+  it('iterateJson yields each block in output form, from its own snapshot', async () => {
+    const { main, bigint, difficulty } = await loadFixtures();
+    const db = await openDb({ difficulty });
+    await db.commit(0n, main);
+    const texts: string[] = [];
+    for (const text of db.iterateJson(10n)) {
+      texts.push(text);
+      if (texts.length === 1) await db.append(bigint);
+    }
+    expect(texts).toEqual(main.slice(10).map((b) => JSON.stringify(blockToJson(b))));
+    expect([...db.iterateJson(12n)]).toEqual([JSON.stringify(blockToJson(bigint))]);
     expect(db.snapshots).toBe(0);
   });
 
