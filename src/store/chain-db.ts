@@ -4,7 +4,8 @@
  * difficulty, length, tip hash) in one file, `<dir>/chain.mdb`.
  *
  * - Every commit is one LMDB write transaction, durable when it resolves
- *   (overlappingSync off: LMDB syncs before the commit returns). LMDB is
+ *   (overlappingSync off: LMDB syncs before the commit returns, and lmdb-js
+ *   resolves the commit promise after that, so it is also the flush). LMDB is
  *   copy-on-write with a two-meta-page commit, so a kill -9 at any instant
  *   leaves the old chain or the new one.
  * - Opening reads the length and tip from the metadata: no scan, no
@@ -65,7 +66,7 @@ export async function openChainDb(options: ChainDbOptions, modules: ChainDbModul
 export class ChainDb implements ChainStore {
   readonly dir: string;
   readonly difficulty: number;
-  readonly report: OpenReport;
+  #report: OpenReport = { imported: 0, quarantined: [], mirrorRepaired: 0 };
   readonly #root: RootDatabase;
   readonly #blocks: Database<Buffer, Buffer>;
   readonly #hashes: Database<Buffer, Buffer>;
@@ -99,7 +100,7 @@ export class ChainDb implements ChainStore {
     this.#mirror = init.mirror;
     this.#cache = new Lru(init.cacheBlocks);
     this.#view = this.#root.useReadTransaction();
-    const meta = readMeta(this.#meta, this.#view);
+    const meta = readMeta(this.dir, this.#meta, this.#view);
     if (meta === undefined) throw corrupt(this.dir, 'its metadata is missing');
     this.#length = meta.length;
     this.#tip = meta.length === 0 ? undefined : this.#read(BigInt(meta.length - 1));
@@ -107,7 +108,6 @@ export class ChainDb implements ChainStore {
     if (this.#blocks.get(heightKey(BigInt(meta.length)), { transaction: this.#view }) !== undefined) {
       throw corrupt(this.dir, `it holds blocks beyond its recorded length ${meta.length}`);
     }
-    this.report = { imported: 0, quarantined: [], mirrorRepaired: 0 };
   }
 
   /** The work of openChainDb once the directory is locked. */
@@ -115,7 +115,7 @@ export class ChainDb implements ChainStore {
     const { dir } = options;
     const path = join(dir, DB_FILE);
     // Checked read-only first, so a refused open writes nothing.
-    const recorded = existsSync(path) ? peekMeta(dir, path) : undefined;
+    const recorded = existsSync(path) ? await peekMeta(dir, path) : undefined;
     if (recorded !== undefined) {
       if (recorded.format > STORE_FORMAT) {
         throw corrupt(dir, `its format version ${recorded.format} is newer than this program's (${STORE_FORMAT})`);
@@ -168,9 +168,14 @@ export class ChainDb implements ChainStore {
       await root.close();
       throw err;
     }
-    Object.assign(db, { report: { imported, quarantined, mirrorRepaired } });
+    db.#report = { imported, quarantined, mirrorRepaired };
     logger.info({ dir, height: formatUint(db.height), difficulty, imported, quarantined: quarantined.length }, 'chain database opened');
     return db;
+  }
+
+  /** What opening found and did: blocks imported, files quarantined, mirror files rewritten. */
+  get report(): OpenReport {
+    return this.#report;
   }
 
   get length(): number {
@@ -200,8 +205,9 @@ export class ChainDb implements ChainStore {
 
   range(from: bigint, limit: number): Block[] {
     const blocks: Block[] = [];
-    if (from < 0n || limit <= 0) return blocks;
-    const end = BigInt(this.#length) < from + BigInt(limit) ? BigInt(this.#length) : from + BigInt(limit);
+    if (from < 0n || !(limit > 0)) return blocks;
+    const count = BigInt(Number.isFinite(limit) ? Math.floor(limit) : this.#length);
+    const end = BigInt(this.#length) < from + count ? BigInt(this.#length) : from + count;
     for (let index = from; index < end; index++) blocks.push(this.#read(index));
     return blocks;
   }
@@ -276,7 +282,6 @@ export class ChainDb implements ChainStore {
         }
         writeMeta(this.#meta, meta);
       });
-      await this.#root.flushed;
     } catch (err) {
       if (err instanceof JbcError) throw err;
       throw new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
@@ -352,13 +357,13 @@ function tables(root: RootDatabase) {
 
 const META_KEYS = ['format', 'difficulty', 'length', 'tip'] as const;
 
-function readMeta(meta: Database<unknown, string>, transaction?: Transaction): Meta | undefined {
+/** The metadata; undefined when none was ever committed. Throws STORE_CORRUPT when it is there but malformed. */
+function readMeta(dir: string, meta: Database<unknown, string>, transaction?: Transaction): Meta | undefined {
   const values = META_KEYS.map((key) => meta.get(key, transaction === undefined ? undefined : { transaction }));
   if (values.every((v) => v === undefined)) return undefined;
   const [format, difficulty, length, tip] = values;
-  if (typeof format !== 'number' || typeof difficulty !== 'number' || typeof length !== 'number' || typeof tip !== 'string') {
-    return { format: Number.NaN, difficulty: Number.NaN, length: Number.NaN, tip: '' };
-  }
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!count(format) || !count(difficulty) || !count(length) || typeof tip !== 'string') throw corrupt(dir, 'its metadata is unreadable');
   return { format, difficulty, length, tip };
 }
 
@@ -367,19 +372,17 @@ function writeMeta(meta: Database<unknown, string>, values: Meta): void {
 }
 
 /** The recorded metadata, read through a read-only environment that writes nothing. */
-function peekMeta(dir: string, path: string): Meta | undefined {
+async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
   let root: RootDatabase | undefined;
   try {
     root = open({ path, noSubdir: true, readOnly: true, maxDbs: 4 });
-    const meta = readMeta(root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }));
-    if (meta !== undefined && !Number.isInteger(meta.format)) throw corrupt(dir, 'its metadata is unreadable');
-    return meta;
+    return readMeta(dir, root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }));
   } catch (err) {
     if (err instanceof JbcError) throw err;
     // A database file whose first transaction never committed (a crash while it was created) holds no tables yet.
     return undefined;
   } finally {
-    void root?.close();
+    await root?.close();
   }
 }
 
@@ -399,7 +402,6 @@ async function create(root: RootDatabase, dir: string, difficulty: number, logge
     }
     writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip: loaded.blocks.at(-1)?.hash ?? '' });
   });
-  await root.flushed;
   if (loaded.blocks.length > 0 || loaded.quarantined.length > 0) {
     logger.info({ dir, imported: loaded.blocks.length, quarantined: loaded.quarantined.length }, 'jbc block files imported');
   }

@@ -78,11 +78,13 @@ export class JbcMirror {
   }
 }
 
-async function readOrUndefined(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+function readOrUndefined(path: string): Promise<string | undefined> {
+  return io(`read ${path}`, async () => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  });
 }

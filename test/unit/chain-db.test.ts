@@ -61,6 +61,8 @@ describe('reads', () => {
     expect(db.findByHash('not a hash')).toBeUndefined();
     expect(hashes(db.range(25n, 10))).toEqual(hashes(blocks.slice(25)));
     expect(db.range(30n, 10)).toEqual([]);
+    expect(hashes(db.range(27n, Infinity))).toEqual(hashes(blocks.slice(27)));
+    expect(db.range(0n, 0)).toEqual([]);
     expect(hashes(db.iterate(28n))).toEqual(hashes(blocks.slice(28)));
   });
 
