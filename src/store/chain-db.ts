@@ -48,19 +48,9 @@ export interface ChainDbModules {
   readonly logger?: Logger;
 }
 
-/** Opens (creating or importing when needed) the chain database of a data directory. */
-export async function openChainDb(options: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
-  checkChainDbOptions(options);
-  const logger = modules.logger ?? silentLogger;
-  const { dir } = options;
-  await io(`create data directory ${dir}`, () => mkdir(dir, { recursive: true }));
-  const lock = await DirLock.acquire(dir);
-  try {
-    return await ChainDb.open(options, logger, lock);
-  } catch (err) {
-    await lock.release();
-    throw err;
-  }
+/** Opens (creating or importing when needed) the chain database of a data directory: `ChainDb.open`. */
+export function openChainDb(options: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
+  return ChainDb.open(options, modules);
 }
 
 export class ChainDb implements ChainStore {
@@ -110,8 +100,25 @@ export class ChainDb implements ChainStore {
     }
   }
 
-  /** The work of openChainDb once the directory is locked. */
-  static async open(options: ChainDbOptions, logger: Logger, lock: DirLock): Promise<ChainDb> {
+  /**
+   * Creates the directory when missing, locks it (DATA_DIR_LOCKED when
+   * another process holds it), then opens, creates or imports its database.
+   */
+  static async open(options: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
+    checkChainDbOptions(options);
+    const logger = modules.logger ?? silentLogger;
+    const { dir } = options;
+    await io(`create data directory ${dir}`, () => mkdir(dir, { recursive: true }));
+    const lock = await DirLock.acquire(dir);
+    try {
+      return await ChainDb.#openLocked(options, logger, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  static async #openLocked(options: ChainDbOptions, logger: Logger, lock: DirLock): Promise<ChainDb> {
     const { dir } = options;
     const path = join(dir, DB_FILE);
     // Checked read-only first, so a refused open writes nothing.
