@@ -25,11 +25,6 @@ export interface ChainView {
   range(from: bigint, limit: number): Block[];
 }
 
-/**
- * A chain only ever grows in place: a reorg builds a new `Chain` (see
- * `withFork`). So the blocks below a length, once there, never change, and a
- * snapshot is the chain object plus the length it had.
- */
 export class Chain implements Iterable<Block>, ChainView {
   readonly #blocks: Block[];
   readonly #byHash = new Map<string, Block>();
@@ -93,10 +88,7 @@ export class Chain implements Iterable<Block>, ChainView {
 
   /** True when `block` would be the next block: next index, linked to the tip. */
   extendsTip(block: Block): boolean {
-    const tip = this.tip;
-    return tip === undefined
-      ? block.index === 0n && block.prevHash === ''
-      : block.index === tip.index + 1n && block.prevHash === tip.hash;
+    return extendsTip(this, block);
   }
 
   /** Appends a block that extends the tip; throws NOT_EXTENDING_TIP otherwise. */
@@ -119,28 +111,29 @@ export class Chain implements Iterable<Block>, ChainView {
   prefix(length: number): Chain {
     return new Chain(this.#blocks.slice(0, Math.max(0, length)));
   }
+}
 
-  /**
-   * A new chain: this chain's first `forkPoint` blocks followed by `blocks`.
-   * Throws NOT_EXTENDING_TIP when `blocks` do not link onto that prefix.
-   */
-  withFork(forkPoint: number, blocks: readonly Block[]): Chain {
-    const chain = this.prefix(forkPoint);
-    for (const block of blocks) chain.append(block);
-    return chain;
-  }
+/**
+ * `view` at the length it has now: blocks appended later do not show. Reads
+ * below that length go to `view` itself, so after a reorg they see the new
+ * chain's blocks; whoever acts on what it read must re-check against the
+ * chain as it is then (the chain state's adopt does).
+ */
+export function snapshotOf(view: ChainView): ChainView {
+  return new ChainSnapshot(view, view.length);
+}
 
-  /** This chain as it is now: later appends do not show in it. */
-  snapshot(): ChainView {
-    return new ChainSnapshot(this, this.#blocks.length);
-  }
+/** True when `block` would be the next block of `view`: next index, linked to the tip. */
+export function extendsTip(view: ChainView, block: Block): boolean {
+  const tip = view.tip;
+  return tip === undefined ? block.index === 0n && block.prevHash === '' : block.index === tip.index + 1n && block.prevHash === tip.hash;
 }
 
 class ChainSnapshot implements ChainView {
-  readonly #chain: Chain;
+  readonly #chain: ChainView;
   readonly length: number;
 
-  constructor(chain: Chain, length: number) {
+  constructor(chain: ChainView, length: number) {
     this.#chain = chain;
     this.length = length;
   }

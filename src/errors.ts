@@ -21,6 +21,12 @@ export const ErrorCode = {
   STORE_IO: 'STORE_IO',
   /** A block file that cannot be read, parsed or validated. */
   STORE_BAD_FILE: 'STORE_BAD_FILE',
+  /** A chain database whose contents contradict themselves or come from an unknown format version. */
+  STORE_CORRUPT: 'STORE_CORRUPT',
+  /** Another process (or another store in this one) holds the data directory. */
+  DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  /** The data directory holds a chain of another difficulty than the one asked for. */
+  DIFFICULTY_MISMATCH: 'DIFFICULTY_MISMATCH',
   /** A bad command-line option or options-object field. */
   BAD_OPTION: 'BAD_OPTION',
   /** A request that is malformed in a way not covered by a more specific code. */
@@ -38,6 +44,8 @@ export const ErrorCode = {
   PEER_BAD_RESPONSE: 'PEER_BAD_RESPONSE',
   /** The mining engine failed (kernel load, worker crash). */
   MINING_FAILED: 'MINING_FAILED',
+  /** The node is still opening its data directory; ask again in a moment. */
+  NOT_READY: 'NOT_READY',
   /** The data pool is at its entry or byte cap; nothing was dropped to make room. */
   POOL_FULL: 'POOL_FULL',
   /** Work given up because the node is shutting down or a deadline passed (AbortedError). */

@@ -39,7 +39,11 @@ Options:
   --difficulty D      leading zero hex digits a block hash needs (default ${defaultNodeOptions.difficulty})
   --peers URL,URL     peer base URLs, comma-separated; "" for none
                       (default http://localhost:5000/ .. 5003/ minus this node)
-  --data-dir DIR      block files directory (default chaindata/<port>, relative to cwd)
+  --data-dir DIR      the node's data directory: its chain database, and a
+                      jbc block-file directory imported on first start
+                      (default chaindata/<port>, relative to cwd)
+  --jbc-files         also keep one JSON file per block (000042.json) in the data
+                      dir beside the database, as the Python jbc node does
   --public-url URL    URL other nodes reach this node at (default http://<host>:<port>/)
   --sync-interval S   seconds between background syncs from every peer (default ${defaultNodeOptions.syncIntervalMs / 1000}; 0 disables)
   --sync-timeout S    seconds startup waits for its sync before the node is ready;
@@ -100,6 +104,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
     options.dataDir = v['data-dir'];
   }
   if (v['public-url'] !== undefined) options.publicUrl = v['public-url'];
+  if (v['jbc-files'] === true) options.jbcFiles = true;
   if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
   if (v['sync-timeout'] !== undefined) options.syncTimeoutMs = integer('--sync-timeout', v['sync-timeout'], 0, MAX_SECONDS) * 1000;
 
@@ -137,6 +142,7 @@ function parseRaw(argv: readonly string[]) {
       peers: { type: 'string' },
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
+      'jbc-files': { type: 'boolean' },
       'sync-interval': { type: 'string' },
       'sync-timeout': { type: 'string' },
       'log-level': { type: 'string' },

@@ -7,11 +7,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { checkBlock, type Block } from '../block.js';
-import { Chain, type ChainView } from '../chain.js';
+import { extendsTip, snapshotOf, type ChainView } from '../chain.js';
 import { formatUint } from '../codec.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
-import { BlockStore } from '../store.js';
+import { openChainDb, type ChainStore } from '../store/index.js';
 
 export type TipSource = 'mined' | 'peer' | 'sync';
 
@@ -53,28 +53,33 @@ export type AdoptResult =
 export interface ChainStateOptions {
   readonly dataDir: string;
   readonly difficulty: number;
+  /** Also keep the article's one-file-per-block layout beside the database. */
+  readonly jbcFiles: boolean;
 }
 
 export class ChainState {
-  readonly #store: BlockStore;
+  readonly #store: ChainStore;
   readonly #difficulty: number;
   readonly #logger: Logger;
   readonly #queue = new SerialQueue();
   readonly #events = new EventEmitter();
-  #chain: Chain;
 
-  private constructor(store: BlockStore, chain: Chain, difficulty: number, logger: Logger) {
+  private constructor(store: ChainStore, difficulty: number, logger: Logger) {
     this.#store = store;
-    this.#chain = chain;
     this.#difficulty = difficulty;
     this.#logger = logger;
     this.#events.setMaxListeners(0);
   }
 
-  /** Opens the data dir and loads its chain (quarantining what is not part of it). */
+  /**
+   * Opens (locks) the data dir's chain database: created on first use, with
+   * the jbc block files found there imported once. Throws DATA_DIR_LOCKED
+   * when another process holds the dir, DIFFICULTY_MISMATCH when it holds a
+   * chain of another difficulty.
+   */
   static async open(options: ChainStateOptions, modules: { logger: Logger }): Promise<ChainState> {
-    const { store, chain } = await BlockStore.open({ dir: options.dataDir, difficulty: options.difficulty }, modules);
-    return new ChainState(store, chain, options.difficulty, modules.logger);
+    const store = await openChainDb({ dir: options.dataDir, difficulty: options.difficulty, jbcFiles: options.jbcFiles }, modules);
+    return new ChainState(store, options.difficulty, modules.logger);
   }
 
   get difficulty(): number {
@@ -83,12 +88,17 @@ export class ChainState {
 
   /** The chain now. Read it synchronously; after an await, ask again. */
   get view(): ChainView {
-    return this.#chain;
+    return this.#store;
   }
 
-  /** The chain as it is now, unchanged by later appends or reorgs. */
+  /** The chain at its length now: later appends do not show (see `snapshotOf`). */
   snapshot(): ChainView {
-    return this.#chain.snapshot();
+    return snapshotOf(this.#store);
+  }
+
+  /** The whole chain as output-form JSON texts, one per block, from one consistent read. */
+  blocksJson(): Iterable<string> {
+    return this.#store.iterateJson();
   }
 
   /** Calls `listener` after every tip change; returns a function that unsubscribes. */
@@ -101,8 +111,8 @@ export class ChainState {
   receive(block: Block): Promise<BlockDecision> {
     checkBlock(block, this.#difficulty);
     return this.#queue.run(async (): Promise<BlockDecision> => {
-      const chain = this.#chain;
-      if (chain.extendsTip(block)) {
+      const chain = this.#store;
+      if (extendsTip(chain, block)) {
         await this.#append(block, 'peer');
         return { kind: 'accepted' };
       }
@@ -116,7 +126,7 @@ export class ChainState {
   /** A block this node mined; false when the tip moved on meanwhile (the block is dropped). */
   appendOwn(block: Block): Promise<boolean> {
     return this.#queue.run(async () => {
-      if (!this.#chain.extendsTip(block)) return false;
+      if (!extendsTip(this.#store, block)) return false;
       await this.#append(block, 'mined');
       return true;
     });
@@ -129,7 +139,7 @@ export class ChainState {
    */
   adopt(adoption: Adoption): Promise<AdoptResult> {
     return this.#queue.run(async (): Promise<AdoptResult> => {
-      const current = this.#chain;
+      const current = this.#store;
       const { forkPoint, blocks } = adoption;
       if (forkPoint > current.length) return { adopted: false, reason: 'diverged' };
       if (forkPoint > 0 && blocks.length > 0 && current.at(BigInt(forkPoint - 1))!.hash !== blocks[0]!.prevHash) {
@@ -141,13 +151,7 @@ export class ChainState {
       const from = forkPoint + same;
       const fresh = blocks.slice(same);
       const previousLength = current.length;
-      await this.#store.commit(from, fresh);
-      if (from === previousLength) {
-        for (const block of fresh) current.append(block);
-      } else {
-        // A reorg: a new chain object, so snapshots of the old one stay as they were.
-        this.#chain = current.withFork(from, fresh);
-      }
+      await this.#store.commit(BigInt(from), fresh);
       this.#emit('sync');
       return { adopted: true, forkPoint: from, written: fresh.length, abandoned: previousLength - from, previousLength };
     });
@@ -156,18 +160,17 @@ export class ChainState {
   /** Waits for every queued change to finish. */
   async close(): Promise<void> {
     await this.#queue.idle();
-    await this.#store.flush();
+    await this.#store.close();
   }
 
   async #append(block: Block, source: TipSource): Promise<void> {
     await this.#store.append(block);
-    this.#chain.append(block);
     this.#emit(source);
   }
 
   #emit(source: TipSource): void {
-    const change: TipChange = { tip: this.#chain.tip, source };
-    this.#logger.debug({ height: Number(this.#chain.height), source }, 'tip changed');
+    const change: TipChange = { tip: this.#store.tip, source };
+    this.#logger.debug({ height: Number(this.#store.height), source }, 'tip changed');
     this.#events.emit('tip', change);
   }
 }

@@ -10,7 +10,6 @@ import { Readable } from 'node:stream';
 import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { blockToJson, isHash, parseBlock } from '../block.js';
-import type { ChainView } from '../chain.js';
 import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -60,7 +59,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
 
   router.get('/blockchain.json', (ctx) => {
     ctx.type = 'application/json';
-    ctx.body = Readable.from(streamBlocks(node.chain()));
+    ctx.body = Readable.from(streamBlocks(node.chainJson()));
   });
 
   router.get('/blocks', (ctx) => {
@@ -142,24 +141,23 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
 }
 
 /**
- * The chain as one JSON array, a batch of blocks at a time. The length is
- * read once: blocks below it never change in the view taken (a reorg builds
- * a new chain), so the answer is one consistent chain.
+ * The chain as one JSON array, a batch of blocks at a time, from one
+ * consistent read of the database (so a reorg meanwhile never mixes two
+ * chains into one answer), in bounded memory however long the chain.
  */
-function* streamBlocks(view: ChainView): Generator<string> {
-  const length = BigInt(view.length);
-  if (length === 0n) {
-    yield '[]';
-    return;
+function* streamBlocks(blocks: Iterable<string>): Generator<string> {
+  let batch: string[] = [];
+  let first = true;
+  for (const json of blocks) {
+    batch.push(json);
+    if (batch.length === STREAM_BATCH) {
+      yield (first ? '[' : ',') + batch.join(',');
+      first = false;
+      batch = [];
+    }
   }
-  for (let i = 0n; i < length; i += BigInt(STREAM_BATCH)) {
-    const part = view
-      .range(i, Math.min(STREAM_BATCH, Number(length - i)))
-      .map((block) => JSON.stringify(blockToJson(block)))
-      .join(',');
-    yield (i === 0n ? '[' : ',') + part;
-  }
-  yield ']';
+  if (batch.length > 0) yield (first ? '[' : ',') + batch.join(',');
+  yield first && batch.length === 0 ? '[]' : ']';
 }
 
 function peerUrlFromBody(body: unknown): string {

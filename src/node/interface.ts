@@ -60,6 +60,8 @@ export interface NodeStatus {
 export interface NodeApi {
   /** The chain now (read it synchronously; after an await, ask again). */
   chain(): ChainView;
+  /** Every block's output-form JSON text, in order, from one consistent read. */
+  chainJson(): Iterable<string>;
   status(): NodeStatus;
   /** True once the startup sync is done. */
   ready(): boolean;

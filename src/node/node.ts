@@ -29,7 +29,7 @@ import { Gossip } from './gossip.js';
 import { createApp } from './http.js';
 import type { MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
 import { MiningLoop } from './mining-loop.js';
-import { resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
+import { dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
 import { PeerClient } from './peer-client.js';
 import { defaultSelfUrl, isSelfUrl, tryNormalizePeerUrl } from './peer-url.js';
 import { PeerSet, type AddPeerResult, type PeerState } from './peers.js';
@@ -79,6 +79,7 @@ export class JbcNode implements NodeApi {
   #gossip: Gossip | undefined;
   #miner: Promise<BlockMiner> | undefined;
   #mining: MiningLoop | undefined;
+  #dataDir: string | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -106,7 +107,17 @@ export class JbcNode implements NodeApi {
     const { config } = this;
     const stopping = this.#shutdown.signal;
     await initHashing();
-    this.#chain = await ChainState.open({ dataDir: config.dataDir, difficulty: config.difficulty }, { logger: this.#child('chain') });
+    // The port is bound first: a taken port fails before the data dir is
+    // touched, and port 0 resolves (its data dir is named after the real
+    // port). Until the chain is open the routes answer 503, and until the
+    // sync is done /readyz says so.
+    await this.#listen();
+    if (stopping.aborted) return;
+    this.#dataDir = dataDirFor(config, this.#port);
+    this.#chain = await ChainState.open(
+      { dataDir: this.#dataDir, difficulty: config.difficulty, jbcFiles: config.jbcFiles },
+      { logger: this.#child('chain') },
+    );
     if (stopping.aborted) return;
     const chain = this.#chain;
     this.#events = new EventStream(
@@ -120,11 +131,6 @@ export class JbcNode implements NodeApi {
         now: this.#modules.now,
       },
     );
-
-    // The port is bound before the sync so that a port conflict fails at once
-    // and port 0 resolves; until the sync is done /readyz says so.
-    await this.#listen();
-    if (stopping.aborted) return;
 
     this.#syncer = new Syncer(
       {
@@ -156,7 +162,7 @@ export class JbcNode implements NodeApi {
     this.#logger.info(
       {
         url: this.#selfUrl,
-        dataDir: config.dataDir,
+        dataDir: this.#dataDir,
         height: Number(this.#chain.view.height),
         difficulty: config.difficulty,
         peers: this.#peers.list(),
@@ -184,7 +190,7 @@ export class JbcNode implements NodeApi {
       url: defaultSelfUrl(this.config.host, this.#port),
       port: this.#port,
       config: this.config,
-      dataDir: this.config.dataDir,
+      dataDir: this.#dataDir!,
       chain: () => chain.view,
       status: () => this.status(),
       onTip: (listener) => chain.onTip(listener),
@@ -196,6 +202,10 @@ export class JbcNode implements NodeApi {
 
   chain(): ChainView {
     return this.#requireChain().view;
+  }
+
+  chainJson(): Iterable<string> {
+    return this.#requireChain().blocksJson();
   }
 
   ready(): boolean {
@@ -249,7 +259,8 @@ export class JbcNode implements NodeApi {
   }
 
   serveEvents(req: IncomingMessage, res: ServerResponse): boolean {
-    return this.#events?.attach(req, res) ?? false;
+    if (this.#events === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    return this.#events.attach(req, res);
   }
 
   // ---- lifecycle ----
@@ -318,7 +329,7 @@ export class JbcNode implements NodeApi {
   }
 
   #requireChain(): ChainState {
-    if (this.#chain === undefined) throw new JbcError(ErrorCode.INTERNAL, 'the chain is not open yet');
+    if (this.#chain === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
     return this.#chain;
   }
 }

@@ -25,8 +25,13 @@ export interface NodeOptions {
    * An explicit empty list means "no peers".
    */
   peers?: readonly string[];
-  /** The data directory. Default `chaindata/<port>` under the working directory. */
+  /**
+   * The data directory. Default `chaindata/<port>` under the working
+   * directory; with port 0, the port the node actually got.
+   */
   dataDir?: string;
+  /** Also keep the article's one-file-per-block layout (`000042.json`) beside the database. Default false. */
+  jbcFiles?: boolean;
   /**
    * The URL other nodes reach this node at, sent as `X-Jbc-Peer` with every
    * block this node posts and announced to peers. Default
@@ -67,9 +72,12 @@ export interface NodeOptions {
   cwd?: string;
 }
 
-export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'>>> & {
+export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd' | 'dataDir'>>> & {
   /** Undefined until the port is known; see `selfUrl` in the node. */
   readonly publicUrl: string | undefined;
+  /** Absolute; undefined with port 0 and no data dir given (see `dataDirFor`). */
+  readonly dataDir: string | undefined;
+  readonly cwd: string;
   /** True when `peers` came from the defaults (so this node's own port is dropped from them). */
   readonly defaultPeers: boolean;
 };
@@ -87,6 +95,7 @@ export const defaultNodeOptions = {
   host: '127.0.0.1',
   mine: true,
   difficulty: 5,
+  jbcFiles: false,
   hashrateLogIntervalMs: 10_000,
   peerTimeoutMs: 5_000,
   maxPeers: 32,
@@ -104,6 +113,11 @@ export const defaultNodeOptions = {
 /** The article's four local nodes. */
 export function defaultPeerList(): string[] {
   return [5000, 5001, 5002, 5003].map((port) => `http://localhost:${port}/`);
+}
+
+/** The data directory of a node listening on `port`: the one given, else `chaindata/<port>` under `cwd`. */
+export function dataDirFor(config: { readonly cwd: string; readonly dataDir: string | undefined }, port: number): string {
+  return resolve(config.cwd, config.dataDir ?? join('chaindata', String(port)));
 }
 
 export function defaultWorkers(): number {
@@ -126,7 +140,8 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
       throw badOption('peers', `has a bad URL (${err instanceof JbcError ? err.message : String(err)})`, url);
     }
   });
-  const dataDir = resolve(options.cwd ?? process.cwd(), options.dataDir ?? join('chaindata', String(port)));
+  const cwd = options.cwd ?? process.cwd();
+  const dataDir = options.dataDir !== undefined || port !== 0 ? dataDirFor({ cwd, dataDir: options.dataDir }, port) : undefined;
   let publicUrl: string | undefined;
   if (options.publicUrl !== undefined) {
     try {
@@ -144,6 +159,8 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     peers: Object.freeze([...new Set(peers)]),
     defaultPeers,
     dataDir,
+    jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
+    cwd,
     publicUrl,
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),

@@ -24,7 +24,7 @@ afterEach(async () => {
 async function localChain(blocks: readonly Block[]): Promise<ChainState> {
   const dir = await tempDir('jbc-sync-');
   dirs.push(dir);
-  const state = await ChainState.open({ dataDir: dir, difficulty: 2 }, { logger: silentLogger });
+  const state = await ChainState.open({ dataDir: dir, difficulty: 2, jbcFiles: false }, { logger: silentLogger });
   states.push(state);
   if (blocks.length > 0) await state.adopt({ peer: 'setup', forkPoint: 0, blocks });
   return state;

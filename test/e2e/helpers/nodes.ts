@@ -33,6 +33,8 @@ export async function startTestNode(options: NodeOptions = {}, modules: NodeModu
       peers: [],
       peerTimeoutMs: 1500,
       hashrateLogIntervalMs: 0,
+      // The article's file layout beside the database, so tests can look at the files as a user would.
+      jbcFiles: true,
       ...options,
       dataDir,
     },

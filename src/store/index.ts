@@ -1,0 +1,12 @@
+/**
+ * The storage layer: the chain in an embedded database (ChainDb), the data
+ * directory's lock, and the jbc block-file layout (import, mirror, export).
+ * Other modules import from
+ * here, never from the files beside it.
+ */
+export type { ChainView, ChainStore, OpenReport } from './interface.js';
+export { ChainDb, openChainDb, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
+export { defaultChainDbOptions, type ChainDbOptions } from './options.js';
+export { exportJbcDir } from './export.js';
+export { DirLock, LOCK_FILE } from './dir-lock.js';
+export { blockFileName, serializeBlock, type QuarantinedFile } from './jbc-files.js';

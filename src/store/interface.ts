@@ -1,0 +1,44 @@
+/** The types the node and its tools depend on; implementations live beside this file. */
+import type { Block } from '../block.js';
+import type { ChainView } from '../chain.js';
+import type { QuarantinedFile } from './jbc-files.js';
+
+export type { ChainView };
+
+/** The stored chain: synchronous reads, transactional writes. */
+export interface ChainStore extends ChainView {
+  /** The data directory, as given. */
+  readonly dir: string;
+  /** The chain's difficulty, as recorded in the directory. */
+  readonly difficulty: number;
+  /**
+   * One transaction: blocks at index >= forkPoint are dropped and `blocks`
+   * (starting at index forkPoint, linked to block forkPoint - 1) take their
+   * place. Resolves once durable. Checks linkage, not proof of work: verify
+   * blocks from outside first. Throws NOT_EXTENDING_TIP when blocks[0] does
+   * not fit, INVALID_CHAIN when the blocks do not link to each other.
+   */
+  commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void>;
+  /** commit(length, [block]). */
+  append(block: Block): Promise<void>;
+  /**
+   * Blocks from `from` (default 0) to the tip, in order, read from one
+   * snapshot taken when iteration starts: later commits do not show, and
+   * memory stays bounded however long the chain. Finish or break the loop:
+   * an abandoned iterator holds its snapshot open.
+   */
+  iterate(from?: bigint): Iterable<Block>;
+  /** `iterate`, with each block as its output-form JSON text (no decoding): for serving and exporting. */
+  iterateJson(from?: bigint): Iterable<string>;
+  close(): Promise<void>;
+}
+
+/** What opening a data directory found and did. */
+export interface OpenReport {
+  /** Blocks imported from jbc block files (first open of a jbc directory); 0 otherwise. */
+  readonly imported: number;
+  /** Files moved to `<dir>/quarantine/`, with the reason. */
+  readonly quarantined: readonly QuarantinedFile[];
+  /** Block files rewritten because the jbc mirror lagged the database. */
+  readonly mirrorRepaired: number;
+}

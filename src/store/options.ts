@@ -1,0 +1,41 @@
+/** Options of the chain database, with their defaults in one place. */
+import { ErrorCode, JbcError } from '../errors.js';
+
+export interface ChainDbOptions {
+  /** The data directory; created when missing. Holds the database, its lock, and any jbc block files. */
+  readonly dir: string;
+  /**
+   * Difficulty of the chain. Recorded when the directory's database is
+   * created; opening it later with another one fails with
+   * DIFFICULTY_MISMATCH and changes nothing. Undefined: the recorded one (an
+   * error for a directory without a database).
+   */
+  readonly difficulty?: number;
+  /** Keep the article's layout, one JSON file per block, beside the database, written after each commit. Default false. */
+  readonly jbcFiles?: boolean;
+  /** Decoded blocks kept in memory (most recently read). Default 1024. */
+  readonly cacheBlocks?: number;
+}
+
+export const defaultChainDbOptions = {
+  jbcFiles: false,
+  cacheBlocks: 1024,
+} as const satisfies Partial<ChainDbOptions>;
+
+export const MAX_DIFFICULTY = 64;
+
+/** Throws BAD_OPTION naming the first invalid field. */
+export function checkChainDbOptions(options: ChainDbOptions): void {
+  if (typeof options.dir !== 'string' || options.dir === '') throw badOption('options.dir must be a non-empty path');
+  const { difficulty, cacheBlocks } = options;
+  if (difficulty !== undefined && !(Number.isInteger(difficulty) && difficulty >= 0 && difficulty <= MAX_DIFFICULTY)) {
+    throw badOption(`options.difficulty must be an integer from 0 to ${MAX_DIFFICULTY}`);
+  }
+  if (cacheBlocks !== undefined && !(Number.isSafeInteger(cacheBlocks) && cacheBlocks >= 0)) {
+    throw badOption('options.cacheBlocks must be a non-negative integer');
+  }
+}
+
+function badOption(message: string): JbcError {
+  return new JbcError(ErrorCode.BAD_OPTION, message);
+}

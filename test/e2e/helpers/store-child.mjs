@@ -1,0 +1,47 @@
+// A child process for the store's crash and lock tests; runs the compiled store from dist/.
+// Progress goes to stdout one line at a time, so the parent can kill it at chosen moments.
+//   hold DIR D              open the store, print "open", wait to be killed
+//   commit DIR grow|reorg   open the store the parent prepared and make one large commit,
+//                           printing "start", then "tick N" while it runs, then "done"
+import { generateChain } from '../../../dist/bench/chain-gen.js';
+import { openChainDb } from '../../../dist/src/store/index.js';
+
+export const BASE = 1000;
+export const GROW = 20000;
+export const FORK_AT = 16000;
+export const FORK = 5001;
+
+/** The chains the parent and the child both build: deterministic, valid at difficulty 1. */
+export function chains() {
+  const base = [...generateChain(BASE, { tag: 'base' })];
+  const grow = [...generateChain(GROW, { after: base.at(-1), tag: 'grow' })];
+  const fork = [...generateChain(FORK, { after: grow[FORK_AT - BASE - 1], tag: 'fork' })];
+  return { base, grow, fork };
+}
+
+async function main([mode, dir, arg]) {
+  if (mode === 'hold') {
+    await openChainDb({ dir, difficulty: Number(arg) });
+    process.stdout.write('open\n');
+    setInterval(() => {}, 1 << 30);
+    return;
+  }
+  const { grow, fork } = chains();
+  const db = await openChainDb({ dir, difficulty: 1 });
+  let done = false;
+  let tick = 0;
+  const ticker = () => {
+    if (done) return;
+    process.stdout.write(`tick ${tick++}\n`);
+    setImmediate(ticker);
+  };
+  process.stdout.write('start\n');
+  const commit = arg === 'grow' ? db.commit(BigInt(BASE), grow) : db.commit(BigInt(FORK_AT), fork);
+  setImmediate(ticker);
+  await commit;
+  done = true;
+  process.stdout.write('done\n');
+  setInterval(() => {}, 1 << 30);
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) await main(process.argv.slice(2));

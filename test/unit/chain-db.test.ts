@@ -1,0 +1,227 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateChain } from '../../bench/chain-gen.js';
+import { blockToJson, type Block } from '../../src/block.js';
+import { verifyChain } from '../../src/chain.js';
+import { ErrorCode } from '../../src/errors.js';
+import { openChainDb, type ChainDb } from '../../src/store/index.js';
+import { loadFixtures } from '../e2e/helpers/fixtures.js';
+
+const D = 1;
+let dir: string;
+const open: ChainDb[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'jbc-chaindb-'));
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((db) => db.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openDb(options: { difficulty?: number; jbcFiles?: boolean; cacheBlocks?: number } = {}): Promise<ChainDb> {
+  const db = await openChainDb({ dir, difficulty: D, ...options });
+  open.push(db);
+  return db;
+}
+
+async function reopen(db: ChainDb, options: { difficulty?: number; cacheBlocks?: number } = {}): Promise<ChainDb> {
+  await db.close();
+  return openDb(options);
+}
+
+const hashes = (blocks: Iterable<Block>) => [...blocks].map((b) => b.hash);
+const chain = (n: number, options: { after?: Block; tag?: string } = {}) => [...generateChain(n, { difficulty: D, ...options })];
+
+describe('an empty store', () => {
+  it('has length 0, height -1 and no tip, and answers every query with nothing', async () => {
+    const db = await openDb();
+    expect([db.length, db.height, db.tip]).toEqual([0, -1n, undefined]);
+    expect(db.at(0n)).toBeUndefined();
+    expect(db.range(0n, 10)).toEqual([]);
+    expect([...db.iterate()]).toEqual([]);
+  });
+});
+
+describe('reads', () => {
+  it('answers by index, by hash and by range, and stops at the tip', async () => {
+    const blocks = chain(30);
+    const db = await openDb();
+    await db.commit(0n, blocks);
+    expect(db.length).toBe(30);
+    expect(db.height).toBe(29n);
+    expect(db.tip).toEqual(blocks[29]);
+    expect(db.at(7n)).toEqual(blocks[7]);
+    expect(db.at(30n)).toBeUndefined();
+    expect(db.at(-1n)).toBeUndefined();
+    expect(db.findByHash(blocks[12]!.hash)).toEqual(blocks[12]);
+    expect(db.findByHash('0'.repeat(64))).toBeUndefined();
+    expect(db.findByHash('not a hash')).toBeUndefined();
+    expect(hashes(db.range(25n, 10))).toEqual(hashes(blocks.slice(25)));
+    expect(db.range(30n, 10)).toEqual([]);
+    expect(hashes(db.range(27n, Infinity))).toEqual(hashes(blocks.slice(27)));
+    expect(db.range(0n, 0)).toEqual([]);
+    expect(hashes(db.iterate(28n))).toEqual(hashes(blocks.slice(28)));
+  });
+
+  it('20-digit timestamps and nonces beyond 2^64 read back exactly', async () => {
+    const { main, bigint, difficulty } = await loadFixtures();
+    const db = await openDb({ difficulty });
+    await db.commit(0n, [...main, bigint]);
+    const again = await reopen(db, { difficulty });
+    expect(again.tip).toEqual(bigint);
+    expect(again.tip!.timestamp).toBe(20231105123456789012n);
+    expect(again.tip!.nonce).toBe(18446744073709564663n);
+  });
+
+  it('after reopening, the same chain: length and tip from the metadata, blocks from the database', async () => {
+    const blocks = chain(50);
+    const db = await openDb();
+    await db.commit(0n, blocks.slice(0, 20));
+    for (const block of blocks.slice(20)) await db.append(block);
+    const again = await reopen(db, { cacheBlocks: 0 });
+    expect(again.length).toBe(50);
+    expect(again.tip).toEqual(blocks[49]);
+    expect(hashes(again.iterate())).toEqual(hashes(blocks));
+    await verifyChain([...again.iterate()], D);
+  });
+});
+
+describe('commit', () => {
+  it('a reorg drops the blocks above the fork point from every index', async () => {
+    const common = chain(10, { tag: 'common' });
+    const ours = chain(5, { after: common[9], tag: 'ours' });
+    const theirs = chain(8, { after: common[9], tag: 'theirs' });
+    const db = await openDb();
+    await db.commit(0n, [...common, ...ours]);
+    await db.commit(10n, theirs);
+    expect(hashes(db.iterate())).toEqual(hashes([...common, ...theirs]));
+    for (const block of ours) expect(db.findByHash(block.hash)).toBeUndefined();
+    expect(db.findByHash(theirs[2]!.hash)).toEqual(theirs[2]);
+    const again = await reopen(db);
+    expect(hashes(again.iterate())).toEqual(hashes([...common, ...theirs]));
+    expect(again.findByHash(ours[0]!.hash)).toBeUndefined();
+  });
+
+  it('to a shorter chain: commit with no blocks cuts the chain at the fork point', async () => {
+    const blocks = chain(10);
+    const db = await openDb();
+    await db.commit(0n, blocks);
+    await db.commit(4n, []);
+    expect(db.length).toBe(4);
+    expect(db.tip).toEqual(blocks[3]);
+    expect(db.findByHash(blocks[5]!.hash)).toBeUndefined();
+    expect((await reopen(db)).tip).toEqual(blocks[3]);
+  });
+
+  it('append is commit at the length; concurrent appends are written in call order', async () => {
+    const blocks = chain(20);
+    const db = await openDb();
+    await Promise.all(blocks.map((block) => db.append(block)));
+    expect(hashes((await reopen(db)).iterate())).toEqual(hashes(blocks));
+  });
+
+  it.each([
+    ['a block whose index is not the fork point', (mine: Block[]) => mine[4]!],
+    ['a block that does not link to the block before the fork point', (_mine: Block[], other: Block[]) => other[3]!],
+  ])('refuses %s with NOT_EXTENDING_TIP and writes nothing', async (_what, pick) => {
+    const blocks = chain(6);
+    const other = chain(6, { tag: 'other' });
+    const db = await openDb();
+    await db.commit(0n, blocks.slice(0, 3));
+    await expect(db.commit(3n, [pick(blocks, other)])).rejects.toMatchObject({ code: ErrorCode.NOT_EXTENDING_TIP });
+    expect(db.length).toBe(3);
+    expect((await reopen(db)).length).toBe(3);
+  });
+
+  it('refuses a fork point beyond the tip, and blocks that do not link to each other', async () => {
+    const blocks = chain(6);
+    const db = await openDb();
+    await db.commit(0n, blocks.slice(0, 3));
+    await expect(db.commit(4n, blocks.slice(4))).rejects.toMatchObject({ code: ErrorCode.NOT_EXTENDING_TIP });
+    await expect(db.commit(3n, [blocks[3]!, blocks[5]!])).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    await expect(db.append(chain(1)[0]!)).rejects.toMatchObject({ code: ErrorCode.NOT_EXTENDING_TIP });
+    expect(hashes((await reopen(db)).iterate())).toEqual(hashes(blocks.slice(0, 3)));
+  });
+
+  it('the first block of an empty store must be block 0 with an empty prev_hash', async () => {
+    const db = await openDb();
+    await expect(db.commit(0n, chain(3).slice(1))).rejects.toMatchObject({ code: ErrorCode.NOT_EXTENDING_TIP });
+    expect(db.length).toBe(0);
+  });
+});
+
+describe('iterate', () => {
+  it('yields the chain as it was when iteration started, while commits replace it', async () => {
+    const common = chain(100, { tag: 'common' });
+    const old = chain(400, { after: common[99], tag: 'old' });
+    const fresh = chain(500, { after: common[99], tag: 'new' });
+    const db = await openDb();
+    await db.commit(0n, [...common, ...old]);
+
+    const seen: Block[] = [];
+    for (const block of db.iterate()) {
+      seen.push(block);
+      if (seen.length === 50) await db.commit(100n, fresh);
+      if (seen.length === 300) await db.append(chain(1, { after: fresh.at(-1) })[0]!);
+    }
+    expect(hashes(seen)).toEqual(hashes([...common, ...old]));
+    expect(db.length).toBe(601);
+    expect(hashes(db.iterate(100n))).toEqual(hashes([...fresh, db.tip!]));
+  });
+
+  it('holds its snapshot only while iterating: released at the end and on break', async () => {
+    const db = await openDb();
+    await db.commit(0n, chain(200));
+    const iterator = db.iterate()[Symbol.iterator]();
+    expect(db.snapshots).toBe(0);
+    iterator.next();
+    expect(db.snapshots).toBe(1);
+    for (let r = iterator.next(); !r.done; r = iterator.next());
+    expect(db.snapshots).toBe(0);
+    for (const block of db.iterate()) if (block.index === 10n) break;
+    expect(db.snapshots).toBe(0);
+  });
+
+  it('iterateJson yields each block in output form, from its own snapshot', async () => {
+    const { main, bigint, difficulty } = await loadFixtures();
+    const db = await openDb({ difficulty });
+    await db.commit(0n, main);
+    const texts: string[] = [];
+    for (const text of db.iterateJson(10n)) {
+      texts.push(text);
+      if (texts.length === 1) await db.append(bigint);
+    }
+    expect(texts).toEqual(main.slice(10).map((b) => JSON.stringify(blockToJson(b))));
+    expect([...db.iterateJson(12n)]).toEqual([JSON.stringify(blockToJson(bigint))]);
+    expect(db.snapshots).toBe(0);
+  });
+
+  it('starts where asked and yields nothing past the tip', async () => {
+    const blocks = chain(20);
+    const db = await openDb();
+    await db.commit(0n, blocks);
+    expect(hashes(db.iterate(15n))).toEqual(hashes(blocks.slice(15)));
+    expect([...db.iterate(20n)]).toEqual([]);
+    expect([...db.iterate(2n ** 70n)]).toEqual([]);
+  });
+});
+
+describe('options', () => {
+  it.each([
+    [{ dir: '' }, 'options.dir'],
+    [{ dir: 'x', difficulty: 65 }, 'options.difficulty'],
+    [{ dir: 'x', difficulty: 1.5 }, 'options.difficulty'],
+    [{ dir: 'x', difficulty: 1, cacheBlocks: -1 }, 'options.cacheBlocks'],
+  ])('%j is a BAD_OPTION naming the field', async (options, field) => {
+    await expect(openChainDb(options)).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION, message: expect.stringContaining(field) });
+  });
+
+  it('a new directory needs a difficulty; an existing one opens with the recorded one', async () => {
+    await expect(openChainDb({ dir })).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION });
+    const db = await openDb({ difficulty: 3 });
+    expect((await reopen(db, { difficulty: undefined })).difficulty).toBe(3);
+  });
+});
