@@ -145,7 +145,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
  * consistent read of the database (so a reorg meanwhile never mixes two
  * chains into one answer), in bounded memory however long the chain.
  */
-function* streamBlocks(blocks: Iterable<string>): Generator<string> {
+async function* streamBlocks(blocks: Iterable<string>): AsyncGenerator<string> {
   let batch: string[] = [];
   let first = true;
   for (const json of blocks) {
@@ -154,6 +154,9 @@ function* streamBlocks(blocks: Iterable<string>): Generator<string> {
       yield (first ? '[' : ',') + batch.join(',');
       first = false;
       batch = [];
+      // A reader on a fast link would otherwise keep this loop going for the
+      // whole chain; other requests get their turn between batches.
+      await new Promise(setImmediate);
     }
   }
   if (batch.length > 0) yield (first ? '[' : ',') + batch.join(',');

@@ -131,7 +131,7 @@ export class ChainDb implements ChainStore {
       if (options.difficulty !== undefined && options.difficulty !== recorded.difficulty) {
         throw new JbcError(
           ErrorCode.DIFFICULTY_MISMATCH,
-          `${dir} holds a difficulty-${recorded.difficulty} chain; start with --difficulty ${recorded.difficulty} or another --data-dir`,
+          `${dir} holds a difficulty-${recorded.difficulty} chain; start with --difficulty ${recorded.difficulty} or another --data-dir (not --difficulty ${options.difficulty})`,
           { dir, recorded: recorded.difficulty, requested: options.difficulty },
         );
       }

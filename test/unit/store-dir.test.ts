@@ -130,7 +130,7 @@ describe('the recorded difficulty', () => {
     const before = await snapshot(dir);
     await expect(openChainDb({ dir, difficulty: 2, jbcFiles: true })).rejects.toMatchObject({
       code: ErrorCode.DIFFICULTY_MISMATCH,
-      message: `${dir} holds a difficulty-1 chain; start with --difficulty 1 or another --data-dir`,
+      message: `${dir} holds a difficulty-1 chain; start with --difficulty 1 or another --data-dir (not --difficulty 2)`,
     });
     expect(await snapshot(dir)).toEqual(before);
     expect((await openDb({ difficulty: 1 })).length).toBe(5);

@@ -1,0 +1,119 @@
+/**
+ * The node's data directory as a user meets it on the command line: one
+ * process per directory, the chain's difficulty recorded, the port checked
+ * before the directory is touched, and port 0 never sharing `chaindata/0`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateChain } from '../../bench/chain-gen.js';
+import { distPath, packageRoot } from '../../src/paths.js';
+import { openChainDb } from '../../src/store/index.js';
+import { freePort } from './helpers/fake-peers.js';
+import { closeAll, http, trackedTempDir } from './helpers/nodes.js';
+
+const cli = distPath('src', 'cli.js');
+const running: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const child of running.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+  await closeAll();
+});
+
+function runCli(args: string[], cwd = packageRoot()) {
+  return spawnSync(process.execPath, [cli, '--no-mine', '--peers', '', ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+}
+
+/** Starts the CLI and resolves with its URL once it logs "node ready". */
+async function startCli(args: string[], cwd = packageRoot()): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [cli, '--no-mine', '--peers', '', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.push(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`node exited with ${code} before it was ready`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const record = JSON.parse(line) as { msg?: string; url?: string };
+      if (record.msg === 'node ready') resolve(String(record.url));
+    });
+  });
+  return { child, url };
+}
+
+/** Every file below `dir` with its size and content hash: equal listings mean nothing was changed. */
+async function listing(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath ?? entry.path, entry.name);
+    // LMDB rewrites its reader table on any open, read-only ones included; it holds no chain data.
+    if (path.endsWith('-lock')) continue;
+    const bytes = await readFile(path);
+    out.push(`${path.slice(dir.length)} ${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`);
+  }
+  return out.sort();
+}
+
+async function chainDir(difficulty: number, blocks: number): Promise<string> {
+  const dir = await trackedTempDir();
+  const db = await openChainDb({ dir, difficulty });
+  await db.commit(0n, [...generateChain(blocks, { difficulty })]);
+  await db.close();
+  return dir;
+}
+
+describe('the data directory on the command line', () => {
+  it('refuses another --difficulty with exit 2, naming both, and changes nothing', async () => {
+    const dir = await chainDir(1, 20);
+    const before = await listing(dir);
+    const result = runCli(['--port', '0', '--difficulty', '3', '--data-dir', dir]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`${dir} holds a difficulty-1 chain; start with --difficulty 1 or another --data-dir`);
+    expect(result.stderr).toContain('--difficulty 3');
+    expect(await listing(dir)).toEqual(before);
+  });
+
+  it('refuses a second node on a directory in use with exit 2, before reading or writing it', async () => {
+    const dir = await chainDir(1, 20);
+    const first = await startCli(['--port', '0', '--difficulty', '1', '--data-dir', dir]);
+    const before = await listing(dir);
+    const second = runCli(['--port', '0', '--difficulty', '1', '--data-dir', dir]);
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(/in use|locked/);
+    expect(await listing(dir)).toEqual(before);
+    // The first node is unharmed.
+    expect((await http(`${first.url}status`)).json).toMatchObject({ length: 20 });
+  });
+
+  it('checks the port before touching the data directory', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const dir = join(await trackedTempDir(), 'never-created');
+      const result = runCli(['--port', String(port), '--difficulty', '1', '--data-dir', dir]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('EADDRINUSE');
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('with --port 0, keeps its chain in chaindata/<the port it got>, never in a shared chaindata/0', async () => {
+    const cwd = await trackedTempDir();
+    const { url } = await startCli(['--port', '0', '--difficulty', '1'], cwd);
+    const port = new URL(url).port;
+    expect((await stat(join(cwd, 'chaindata', port))).isDirectory()).toBe(true);
+    expect(existsSync(join(cwd, 'chaindata', '0'))).toBe(false);
+  });
+});
