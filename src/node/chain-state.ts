@@ -11,7 +11,7 @@ import { extendsTip, snapshotOf, type ChainView } from '../chain.js';
 import { formatUint } from '../codec.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
-import { openChainDb, type ChainStore } from '../store/index.js';
+import { openChainDb, type ChainStore, type EntryStore } from '../store/index.js';
 
 export type TipSource = 'mined' | 'peer' | 'sync';
 
@@ -94,6 +94,11 @@ export class ChainState {
   /** The chain at its length now: later appends do not show (see `snapshotOf`). */
   snapshot(): ChainView {
     return snapshotOf(this.#store);
+  }
+
+  /** The data pool's entries, kept in the chain's database so they move with its blocks. */
+  get entries(): EntryStore {
+    return this.#store;
   }
 
   /** The whole chain as output-form JSON texts, one per block, from one consistent read. */

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { blockToJson, isHash, parseBlock } from '../block.js';
+import { isEntryId } from '../entries.js';
 import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -26,6 +27,9 @@ export interface AppOptions {
   /** Where the explorer page's files are. Default: the build output. */
   readonly explorer?: ExplorerFilesOptions;
 }
+
+/** Most entries one GET /data answer lists. */
+const MAX_ENTRIES_PER_PAGE = 1000;
 
 /** Blocks per chunk written while streaming /blockchain.json. */
 const STREAM_BATCH = 256;
@@ -112,6 +116,31 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
     ctx.status = result === 'added' ? 201 : 200;
     ctx.body = result === 'added' ? { added: true, peers: node.peers() } : { added: false, reason: result, peers: node.peers() };
+  });
+
+  router.post('/data', async (ctx) => {
+    const body = await readJsonBody(ctx, options.maxBodyBytes);
+    if (!isJsonObject(body) || !('data' in body)) throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"data": "<text>"}', { field: 'data' });
+    const result = await node.submitData(body.data, tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined));
+    ctx.status = 202;
+    ctx.body = { id: result.id, state: result.state, added: result.added };
+  });
+
+  router.get('/data', (ctx) => {
+    const state = ctx.query.state ?? 'pending';
+    if (state !== 'pending') throw new JbcError(ErrorCode.BAD_REQUEST, 'state must be "pending" (confirmed entries are in the chain: GET /data/:id)');
+    const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_ENTRIES_PER_PAGE)), MAX_ENTRIES_PER_PAGE);
+    const after = ctx.query.after;
+    if (after !== undefined && (typeof after !== 'string' || !isEntryId(after))) {
+      throw new JbcError(ErrorCode.BAD_REQUEST, 'after must be an entry id (64 lowercase hex characters)', { field: 'after' });
+    }
+    ctx.body = node.pendingData(limit, after);
+  });
+
+  router.get('/data/:id', (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!isEntryId(id)) throw new JbcError(ErrorCode.BAD_REQUEST, 'an entry id is 64 lowercase hex characters (the SHA-256 of its data)');
+    ctx.body = found(node.dataEntry(id), `no entry ${id}`);
   });
 
   router.post('/mined', async (ctx) => {

@@ -3,7 +3,7 @@
  * options and handle. Other folders import from here only.
  */
 export { startNode, createNode, type JbcNode } from './node.js';
-export { blockData, formatRate } from './mining-loop.js';
+export { formatRate } from './mining-loop.js';
 export { parseCommandLine, USAGE, type CommandLine, type CommandLineEnv, type LogSettings } from './args.js';
 export {
   defaultNodeOptions,

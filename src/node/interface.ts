@@ -7,7 +7,9 @@ import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
 import type { Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
+import type { PendingEntry } from '../store/index.js';
 import type { TipChange } from './chain-state.js';
+import type { EntryView, SubmitResult } from './data-pool.js';
 import type { NodeConfig } from './options.js';
 import type { AddPeerResult, PeerState } from './peers.js';
 import type { SyncStatus } from './syncer.js';
@@ -73,6 +75,10 @@ export interface NodeApi {
   removePeer(url: string): boolean;
   /** Throws INVALID_BLOCK for a block without its proof of work. */
   receiveBlock(block: Block, sender: Sender): Promise<ReceiveResult>;
+  /** Adds a data entry (durable when it resolves); `from` is the peer that passed it on. */
+  submitData(data: unknown, from: string | undefined): Promise<SubmitResult>;
+  dataEntry(id: string): EntryView | undefined;
+  pendingData(limit: number, after?: string): { entries: PendingEntry[]; pool: { entries: number; bytes: number } };
   /** Streams Server-Sent Events on `res` until the client leaves; false (nothing written) when the streams are full. */
   serveEvents(req: IncomingMessage, res: ServerResponse): boolean;
 }

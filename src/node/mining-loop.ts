@@ -1,11 +1,13 @@
 /**
- * The mining loop: build a candidate on the tip, search, store the block,
+ * The mining loop: build a candidate on the tip (holding the oldest pending
+ * data entries that fit), search, store the block,
  * broadcast it, repeat. A tip change from anywhere else (a peer's block, a
  * sync) cancels the running search so the next one starts on the new tip. A
  * miner failure is logged and retried with a doubling back-off.
  */
 import { formatUint } from '../codec.js';
 import type { Block, BlockTemplate } from '../block.js';
+import { packBlockData, type Entry } from '../entries.js';
 import type { Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { wait } from '../wait.js';
@@ -20,7 +22,7 @@ export interface MiningLoopOptions {
   readonly difficulty: number;
   /** How often the hash rate is logged; 0 turns it off. */
   readonly hashrateLogIntervalMs: number;
-  /** The URL written into mined blocks' data. */
+  /** The URL written into mined blocks' data (it also keeps two nodes from searching the same header). */
   readonly minerUrl: () => string;
 }
 
@@ -28,18 +30,11 @@ export interface MiningLoopModules {
   readonly miner: BlockMiner;
   readonly chain: ChainState;
   readonly gossip: Gossip;
+  /** The pending data entries that fit the next block, oldest first. */
+  readonly entries: (miner: string) => readonly Entry[];
   readonly logger: Logger;
   /** Milliseconds since the epoch, for block timestamps. */
   readonly now: () => number;
-}
-
-/**
- * The data of the blocks this node mines: the article's "I block #n", plus
- * the miner's URL so that two nodes mining the same height in the same second
- * do not search the same header.
- */
-export function blockData(index: bigint, miner: string): string {
-  return `jbc-ts block #${formatUint(index)} mined by ${miner}`;
 }
 
 export class MiningLoop {
@@ -47,6 +42,7 @@ export class MiningLoop {
   readonly #miner: BlockMiner;
   readonly #chain: ChainState;
   readonly #gossip: Gossip;
+  readonly #entries: (miner: string) => readonly Entry[];
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #stop = new AbortController();
@@ -60,6 +56,7 @@ export class MiningLoop {
     this.#miner = modules.miner;
     this.#chain = modules.chain;
     this.#gossip = modules.gossip;
+    this.#entries = modules.entries;
     this.#logger = modules.logger;
     this.#now = modules.now;
     this.#unsubscribe = this.#chain.onTip(({ source }) => {
@@ -124,10 +121,11 @@ export class MiningLoop {
   #template(): BlockTemplate {
     const tip = this.#chain.view.tip;
     const index = tip === undefined ? 0n : tip.index + 1n;
+    const miner = this.#options.minerUrl();
     return {
       index,
       prevHash: tip?.hash ?? '',
-      data: blockData(index, this.#options.minerUrl()),
+      data: packBlockData(index, miner, this.#entries(miner)),
       timestamp: BigInt(Math.floor(this.#now() / 1000)),
     };
   }

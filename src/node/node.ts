@@ -23,8 +23,10 @@ import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { packageRoot } from '../paths.js';
+import type { PendingEntry } from '../store/index.js';
 import { ChainState, describeTip } from './chain-state.js';
 import { EventStream } from './events.js';
+import { DataPool, type EntryView, type SubmitResult } from './data-pool.js';
 import { Gossip } from './gossip.js';
 import { createApp } from './http.js';
 import type { MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
@@ -79,6 +81,7 @@ export class JbcNode implements NodeApi {
   #gossip: Gossip | undefined;
   #miner: Promise<BlockMiner> | undefined;
   #mining: MiningLoop | undefined;
+  #pool: DataPool | undefined;
   #dataDir: string | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
@@ -144,6 +147,22 @@ export class JbcNode implements NodeApi {
       },
       { chain: this.#chain, peers: this.#peers, client: this.#client, nodeId: this.#nodeId, logger: this.#child('sync'), signal: stopping },
     );
+    this.#pool = new DataPool(
+      {
+        maxEntries: config.maxPoolEntries,
+        maxBytes: config.maxPoolBytes,
+        maxEntryBytes: config.maxEntryBytes,
+        maxBlockDataBytes: config.maxBlockDataBytes,
+      },
+      {
+        store: this.#chain.entries,
+        chain: () => chain.view,
+        peers: this.#peers,
+        client: this.#client,
+        logger: this.#child('pool'),
+        now: this.#modules.now ?? Date.now,
+      },
+    );
     this.#gossip = new Gossip({
       chain: this.#chain,
       peers: this.#peers,
@@ -176,9 +195,17 @@ export class JbcNode implements NodeApi {
     if (this.#miner !== undefined) {
       const miner = await this.#miner;
       if (stopping.aborted) return;
+      const pool = this.#pool!;
       this.#mining = new MiningLoop(
         { difficulty: config.difficulty, hashrateLogIntervalMs: config.hashrateLogIntervalMs, minerUrl: () => this.#selfUrl! },
-        { miner, chain: this.#chain, gossip: this.#gossip, logger: this.#child('mining'), now: this.#modules.now ?? Date.now },
+        {
+          miner,
+          chain: this.#chain,
+          gossip: this.#gossip,
+          entries: (minerUrl) => pool.forBlock(minerUrl),
+          logger: this.#child('mining'),
+          now: this.#modules.now ?? Date.now,
+        },
       );
     }
     this.#logger.info({ url: this.#selfUrl, height: Number(this.#chain.view.height), mining: config.mine }, 'node ready');
@@ -263,6 +290,24 @@ export class JbcNode implements NodeApi {
     return this.#events.attach(req, res);
   }
 
+  submitData(data: unknown, from: string | undefined): Promise<SubmitResult> {
+    return this.#requirePool().submit(data, from);
+  }
+
+  dataEntry(id: string): EntryView | undefined {
+    return this.#requirePool().get(id);
+  }
+
+  pendingData(limit: number, after?: string): { entries: PendingEntry[]; pool: { entries: number; bytes: number } } {
+    const pool = this.#requirePool();
+    return { entries: pool.pending(limit, after), pool: pool.size };
+  }
+
+  #requirePool(): DataPool {
+    if (this.#pool === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    return this.#pool;
+  }
+
   // ---- lifecycle ----
 
   close(): Promise<void> {
@@ -280,6 +325,7 @@ export class JbcNode implements NodeApi {
     else await (await this.#miner?.catch(() => undefined))?.close();
     await this.#syncer?.close();
     await this.#gossip?.close();
+    await this.#pool?.close();
     const server = this.#server;
     if (server !== undefined) {
       await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defaultEntryLimits } from '../entries.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { normalizePeerUrl } from './peer-url.js';
 
@@ -68,6 +69,14 @@ export interface NodeOptions {
   syncProgressLogIntervalMs?: number;
   /** Most Server-Sent Event streams (`GET /events`) open at once; one more gets 503. Default 32. */
   maxEventClients?: number;
+  /** Most pending data entries (POST /data); past it new ones are refused with 503, none dropped. Default 10 000. */
+  maxPoolEntries?: number;
+  /** Most bytes of pending entry data. Default 32 MiB. */
+  maxPoolBytes?: number;
+  /** Largest data entry, in UTF-8 bytes. Default 16 KiB. */
+  maxEntryBytes?: number;
+  /** Largest `data` of a block this node mines (entries are packed up to it). Default 64 KiB. */
+  maxBlockDataBytes?: number;
   /** Working directory the default data dir is resolved against. Default process.cwd(). */
   cwd?: string;
 }
@@ -96,6 +105,10 @@ export const defaultNodeOptions = {
   mine: true,
   difficulty: 5,
   jbcFiles: false,
+  maxPoolEntries: 10_000,
+  maxPoolBytes: 32 * 1024 * 1024,
+  maxEntryBytes: defaultEntryLimits.maxEntryBytes,
+  maxBlockDataBytes: defaultEntryLimits.maxBlockDataBytes,
   hashrateLogIntervalMs: 10_000,
   peerTimeoutMs: 5_000,
   maxPeers: 32,
@@ -160,6 +173,10 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     defaultPeers,
     dataDir,
     jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
+    maxPoolEntries: checkInt('maxPoolEntries', options.maxPoolEntries ?? defaultNodeOptions.maxPoolEntries, 0, 10_000_000),
+    maxPoolBytes: checkInt('maxPoolBytes', options.maxPoolBytes ?? defaultNodeOptions.maxPoolBytes, 0, 2 ** 40),
+    maxEntryBytes: checkInt('maxEntryBytes', options.maxEntryBytes ?? defaultNodeOptions.maxEntryBytes, 1, 512 * 1024),
+    maxBlockDataBytes: checkInt('maxBlockDataBytes', options.maxBlockDataBytes ?? defaultNodeOptions.maxBlockDataBytes, 256, 512 * 1024),
     cwd,
     publicUrl,
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),

@@ -20,6 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { isHash, type Block } from '../block.js';
+import type { Entry } from '../entries.js';
 import { formatUint } from '../codec.js';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -28,6 +29,7 @@ import { DirLock } from './dir-lock.js';
 import { decodeBlock, encodeBlock, hashKey, heightKey, isStorableHeight } from './encoding.js';
 import type { ChainStore, OpenReport } from './interface.js';
 import { io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
+import { EntryIndex, type EntryRecord, type PendingEntry } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, type ChainDbOptions } from './options.js';
@@ -67,6 +69,7 @@ export class ChainDb implements ChainStore {
   readonly #mirror: JbcMirror | undefined;
   readonly #cache: Lru<bigint, Block>;
   #view: Transaction;
+  readonly #entries: EntryIndex;
   #length: number;
   #tip: Block | undefined;
   readonly #writes = new SerialQueue();
@@ -90,7 +93,9 @@ export class ChainDb implements ChainStore {
     this.#logger = init.logger;
     this.#mirror = init.mirror;
     this.#cache = new Lru(init.cacheBlocks);
+    this.#entries = new EntryIndex(this.#root);
     this.#view = this.#root.useReadTransaction();
+    this.#entries.load(this.#view);
     const meta = readMeta(this.dir, this.#meta, this.#view);
     if (meta === undefined) throw corrupt(this.dir, 'its metadata is missing');
     this.#length = meta.length;
@@ -154,7 +159,7 @@ export class ChainDb implements ChainStore {
 
     let root: RootDatabase;
     try {
-      root = open({ path, noSubdir: true, overlappingSync: false, maxDbs: 4 });
+      root = open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8 });
     } catch (err) {
       throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
     }
@@ -281,23 +286,28 @@ export class ChainDb implements ChainStore {
         for (let height = forkPoint; height < BigInt(oldLength); height++) {
           const key = heightKey(height);
           const old = this.#blocks.getBinary(key);
-          if (old !== undefined) this.#hashes.remove(hashKey(decodeBlock(old, `block ${height} of ${this.dir}`).hash));
+          if (old !== undefined) {
+            const block = decodeBlock(old, `block ${height} of ${this.dir}`);
+            this.#hashes.remove(hashKey(block.hash));
+            this.#entries.blockRemoved(block, height);
+          }
           this.#blocks.remove(key);
         }
-        for (const row of rows) {
+        for (const [i, row] of rows.entries()) {
           this.#blocks.put(row.height, row.value);
           this.#hashes.put(row.hash, row.height);
+          this.#entries.blockAdded(blocks[i]!);
         }
         writeMeta(this.#meta, meta);
       });
+      this.#entries.committed();
     } catch (err) {
+      this.#entries.abandoned();
       if (err instanceof JbcError) throw err;
       throw new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
     }
     // The new chain becomes visible to readers all at once, here.
-    const previous = this.#view;
-    this.#view = this.#root.useReadTransaction();
-    previous.done();
+    this.#renewView();
     this.#cache.deleteWhere((height) => height >= forkPoint);
     this.#length = newLength;
     this.#tip = newLength === 0 ? undefined : (blocks.at(-1) ?? this.#read(BigInt(newLength - 1)));
@@ -336,6 +346,48 @@ export class ChainDb implements ChainStore {
       }
       prev = block;
     }
+  }
+
+  // ---- the data pool's entries (EntryStore) ----
+
+  get pendingCount(): number {
+    return this.#entries.pendingCount;
+  }
+
+  get pendingBytes(): number {
+    return this.#entries.pendingBytes;
+  }
+
+  addPending(entry: Entry, now: number): Promise<'added' | 'pending' | 'confirmed'> {
+    return this.#writes.run(async () => {
+      if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
+      let outcome: 'added' | 'pending' | 'confirmed' = 'pending';
+      try {
+        await this.#root.transaction(() => {
+          outcome = this.#entries.add(entry, now);
+        });
+        this.#entries.committed();
+      } catch (err) {
+        this.#entries.abandoned();
+        throw new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
+      }
+      this.#renewView();
+      return outcome;
+    });
+  }
+
+  pending(limit: number, after?: string): PendingEntry[] {
+    return this.#entries.pending(this.#view, limit, after);
+  }
+
+  entry(id: string): EntryRecord | undefined {
+    return this.#entries.entry(this.#view, id, (height) => this.at(height));
+  }
+
+  #renewView(): void {
+    const previous = this.#view;
+    this.#view = this.#root.useReadTransaction();
+    previous.done();
   }
 
   #read(index: bigint): Block {
@@ -378,7 +430,7 @@ function writeMeta(meta: Database<unknown, string>, values: Meta): void {
 async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
   let root: RootDatabase | undefined;
   try {
-    root = open({ path, noSubdir: true, readOnly: true, maxDbs: 4 });
+    root = open({ path, noSubdir: true, readOnly: true, maxDbs: 8 });
     return readMeta(dir, root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }));
   } catch (err) {
     if (err instanceof JbcError) throw err;

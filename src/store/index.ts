@@ -5,6 +5,7 @@
  * here, never from the files beside it.
  */
 export type { ChainView, ChainStore, OpenReport } from './interface.js';
+export type { EntryRecord, EntryStore, PendingEntry } from './entry-index.js';
 export { ChainDb, openChainDb, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
 export { defaultChainDbOptions, type ChainDbOptions } from './options.js';
 export { exportJbcDir } from './export.js';

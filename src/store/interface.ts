@@ -1,12 +1,13 @@
 /** The types the node and its tools depend on; implementations live beside this file. */
 import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
+import type { EntryStore } from './entry-index.js';
 import type { QuarantinedFile } from './jbc-files.js';
 
 export type { ChainView };
 
 /** The stored chain: synchronous reads, transactional writes. */
-export interface ChainStore extends ChainView {
+export interface ChainStore extends ChainView, EntryStore {
   /** The data directory, as given. */
   readonly dir: string;
   /** The chain's difficulty, as recorded in the directory. */

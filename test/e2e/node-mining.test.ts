@@ -13,7 +13,8 @@ import { blockToJson, type Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
 import { blocksOf, hashesOf } from '../helpers/fixtures.js';
 import { distPath } from '../../src/paths.js';
-import { PEER_HEADER, blockData } from '../../src/node/index.js';
+import { packBlockData } from '../../src/entries.js';
+import { PEER_HEADER } from '../../src/node/index.js';
 import { fakeHttpPeer } from './helpers/fake-peers.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
@@ -39,7 +40,7 @@ describe('mining loop (scripted miner)', () => {
     const changes: string[] = [];
     node.onTip((change) => changes.push(`${change.source} ${change.tip?.index}`));
     const first = await miner.searches(1);
-    expect(first).toEqual({ index: 0n, prevHash: '', data: blockData(0n, node.url), timestamp: 1_700_000_123n });
+    expect(first).toEqual({ index: 0n, prevHash: '', data: packBlockData(0n, node.url, []), timestamp: 1_700_000_123n });
     expect(first.data).toBe(`jbc-ts block #0 mined by ${node.url}`);
     const block0 = await miner.solve();
     const second = await miner.searches(2);
