@@ -70,6 +70,13 @@ export class ChainDb implements ChainStore {
   readonly #cache: Lru<bigint, Block>;
   #view: Transaction;
   readonly #entries: EntryIndex;
+  /** Entries waiting for the next pool write. */
+  readonly #adds: Array<{
+    entry: Entry;
+    now: number;
+    resolve: (outcome: 'added' | 'pending' | 'confirmed') => void;
+    reject: (err: unknown) => void;
+  }> = [];
   #length: number;
   #tip: Block | undefined;
   readonly #writes = new SerialQueue();
@@ -358,13 +365,26 @@ export class ChainDb implements ChainStore {
     return this.#entries.pendingBytes;
   }
 
+  /**
+   * Adds `entry` to the pool; resolves once durable. Entries that arrive
+   * while a write is under way wait for it and then go in together, one
+   * transaction (and one fsync) for the lot.
+   */
   addPending(entry: Entry, now: number): Promise<'added' | 'pending' | 'confirmed'> {
-    return this.#writes.run(async () => {
+    return new Promise((resolve, reject) => {
+      this.#adds.push({ entry, now, resolve, reject });
+      if (this.#adds.length === 1) void this.#writes.run(() => this.#writeAdds());
+    });
+  }
+
+  async #writeAdds(): Promise<void> {
+    const batch = this.#adds.splice(0);
+    try {
       if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
-      let outcome: 'added' | 'pending' | 'confirmed' = 'pending';
+      let outcomes: Array<'added' | 'pending' | 'confirmed'> = [];
       try {
         await this.#root.transaction(() => {
-          outcome = this.#entries.add(entry, now);
+          outcomes = batch.map(({ entry, now }) => this.#entries.add(entry, now));
         });
         this.#entries.committed();
       } catch (err) {
@@ -372,8 +392,10 @@ export class ChainDb implements ChainStore {
         throw new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
       }
       this.#renewView();
-      return outcome;
-    });
+      batch.forEach((add, i) => add.resolve(outcomes[i]!));
+    } catch (err) {
+      for (const add of batch) add.reject(err);
+    }
   }
 
   pending(limit: number, after?: string): PendingEntry[] {
