@@ -38,7 +38,10 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     const started = performance.now();
     try {
       await next();
-      if (ctx.body === undefined && ctx.status >= 400) {
+      if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.response.get('Allow') !== '') {
+        // The router answers OPTIONS with 200 and an empty body, which is not JSON; nothing at all is.
+        ctx.status = 204;
+      } else if (ctx.body === undefined && ctx.status >= 400) {
         // A bare status from Koa or the router (no route: 404, wrong method: 405).
         const status = ctx.status;
         ctx.body = { error: { code: codeForStatus(status), message: `${ctx.method} ${ctx.path}: ${ctx.message}` } };
@@ -169,7 +172,8 @@ function queryUint(ctx: Context, name: string): bigint | undefined {
 }
 
 /**
- * The request body as parsed JSON: 415 unless the content type is JSON, 413
+ * The request body as parsed JSON: 415 unless the content type is JSON and
+ * the body is not encoded (compressed), 413
  * past `maxBytes` (announced or actual), 400 when it does not parse.
  */
 async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
@@ -177,6 +181,11 @@ async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
   if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
   if (type === false) {
     throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content type must be application/json, got ${ctx.get('content-type') || 'none'}`);
+  }
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    // Decoding would need its own cap on the inflated size; peers never compress a block.
+    throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send the body uncompressed`);
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);

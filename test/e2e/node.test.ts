@@ -11,20 +11,14 @@ import { blockToJson, sealBlock, type Block } from '../../src/block.js';
 import { hashesOf } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
 import { apiPeer, fakeHttpPeer, garbagePeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
-import { FIXTURES, loadFixtures, tampered, toJson, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { FIXTURES, loadFixtures, tampered, toJson, type ChainFixtures } from './helpers/fixtures.js';
+import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
   f = await loadFixtures();
 });
 afterEach(closeAll);
-
-async function nodeWith(blocks: readonly Block[], options: Parameters<typeof startTestNode>[0] = {}) {
-  const dataDir = await trackedTempDir();
-  await writeDataDir(dataDir, blocks);
-  return startTestNode({ dataDir, ...options });
-}
 
 /** POSTs JSON in chunks with Transfer-Encoding: chunked (no Content-Length). */
 function postChunked(url: string, chunks: string[]): Promise<{ status: number; body: string }> {

@@ -5,7 +5,8 @@
  */
 import { createLogger, silentLogger, type Logger, type LogLevel } from '../../../src/log.js';
 import { startNode, type NodeHandle, type NodeModules, type NodeOptions } from '../../../src/node/index.js';
-import { removeDir, tempDir } from './fixtures.js';
+import type { Block } from '../../../src/block.js';
+import { removeDir, tempDir, writeDataDir } from './fixtures.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 const dirs: string[] = [];
@@ -39,6 +40,13 @@ export async function startTestNode(options: NodeOptions = {}, modules: NodeModu
   );
   open.push(handle);
   return handle;
+}
+
+/** Starts a test node whose data dir holds `blocks` as jbc block files. */
+export async function nodeWith(blocks: readonly Block[], options: NodeOptions = {}): Promise<NodeHandle> {
+  const dataDir = await trackedTempDir();
+  await writeDataDir(dataDir, blocks);
+  return startTestNode({ dataDir, ...options });
 }
 
 /** Registers anything with close() (fake peers, servers) for closeAll. */
