@@ -32,6 +32,8 @@ export const ErrorCode = {
   PEER_TIMEOUT: 'PEER_TIMEOUT',
   /** A peer that could not be reached at all. */
   PEER_UNREACHABLE: 'PEER_UNREACHABLE',
+  /** A peer URL whose address this node does not contact (link-local, unspecified, multicast, or outside --peer-allow). */
+  PEER_ADDRESS_REFUSED: 'PEER_ADDRESS_REFUSED',
   /** A peer that answered with an error status, garbage, or an oversized body. */
   PEER_BAD_RESPONSE: 'PEER_BAD_RESPONSE',
   /** The mining engine failed (kernel load, worker crash). */

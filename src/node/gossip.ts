@@ -5,11 +5,11 @@
  * in the background; close() waits for them.
  */
 import type { Block } from '../block.js';
-import { isAborted } from '../errors.js';
+import { ErrorCode, JbcError, isAborted } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ChainState } from './chain-state.js';
 import type { ReceiveResult, Sender } from './interface.js';
-import type { PeerClient } from './peer-client.js';
+import { PEER_HEADER, type PeerClient } from './peer-client.js';
 import { peerKey } from './peer-url.js';
 import type { PeerSet } from './peers.js';
 import type { Syncer } from './syncer.js';
@@ -22,6 +22,8 @@ export interface GossipModules {
   readonly logger: Logger;
   /** True for a URL that names this node. */
   readonly isSelf: (url: string) => boolean;
+  /** Why this node will not contact a URL (its address), or undefined. */
+  readonly refusal: (url: string) => string | undefined;
 }
 
 export class Gossip {
@@ -31,6 +33,7 @@ export class Gossip {
   readonly #syncer: Syncer;
   readonly #logger: Logger;
   readonly #isSelf: (url: string) => boolean;
+  readonly #refusal: (url: string) => string | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(modules: GossipModules) {
@@ -40,6 +43,7 @@ export class Gossip {
     this.#syncer = modules.syncer;
     this.#logger = modules.logger;
     this.#isSelf = modules.isSelf;
+    this.#refusal = modules.refusal;
   }
 
   /**
@@ -49,6 +53,11 @@ export class Gossip {
    * tip starts a sync from its sender.
    */
   async receive(block: Block, received: Sender): Promise<ReceiveResult> {
+    const refusal = received.url === undefined ? undefined : this.#refusal(received.url);
+    if (refusal !== undefined) {
+      // The header would make this node sync from, and relay to, an address it must not contact.
+      throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `${PEER_HEADER} refused: ${refusal}`, { url: received.url });
+    }
     const decision = await this.#chain.receive(block);
     // The sender under the name it is listed as (it may call itself 127.0.0.1 where the list says localhost).
     const senderUrl = received.url === undefined ? undefined : (this.#peers.resolve(received.url) ?? received.url);

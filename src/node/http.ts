@@ -109,10 +109,16 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.post('/peers', async (ctx) => {
-    const result = node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes)));
+    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes)));
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
-    ctx.status = result === 'added' ? 201 : 200;
-    ctx.body = result === 'added' ? { added: true, peers: node.peers() } : { added: false, reason: result, peers: node.peers() };
+    if (result === 'refused') throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, 'peer URL refused');
+    ctx.status = result === 'added' ? 201 : result === 'checking' ? 202 : 200;
+    ctx.body =
+      result === 'added'
+        ? { added: true, peers: node.peers() }
+        : result === 'checking'
+          ? { added: false, reason: 'checking: the URL becomes a peer once it answers like a node', peers: node.peers() }
+          : { added: false, reason: result, peers: node.peers() };
   });
 
   router.post('/mined', async (ctx) => {

@@ -25,12 +25,14 @@ import { packageRoot } from '../paths.js';
 import { ChainState, describeTip } from './chain-state.js';
 import { Gossip } from './gossip.js';
 import { createApp } from './http.js';
-import type { MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
+import type { AddPeerAnswer, MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
 import { MiningLoop } from './mining-loop.js';
-import { resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
+import { addressPolicy, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
+import type { PeerAddressPolicy } from './peer-address.js';
 import { PeerClient } from './peer-client.js';
-import { defaultSelfUrl, isSelfUrl, tryNormalizePeerUrl } from './peer-url.js';
-import { PeerSet, type AddPeerResult, type PeerState } from './peers.js';
+import { defaultSelfUrl, isSelfUrl, normalizePeerUrl, peerKey } from './peer-url.js';
+import { PeerSet, type PeerState } from './peers.js';
+import { wait } from '../wait.js';
 import { Syncer } from './syncer.js';
 
 /**
@@ -66,8 +68,11 @@ export class JbcNode implements NodeApi {
   readonly #version = readVersion();
   /** Aborted by close(): ends syncs, requests to peers and waits. */
   readonly #shutdown = new AbortController();
+  readonly #addressPolicy: PeerAddressPolicy;
   readonly #peers: PeerSet;
   readonly #client: PeerClient;
+  /** URLs posted to /peers that are being asked whether they are nodes, by peerKey. */
+  readonly #probes = new Map<string, Promise<AddPeerAnswer>>();
   #chain: ChainState | undefined;
   #server: Server | undefined;
   #port = 0;
@@ -84,8 +89,18 @@ export class JbcNode implements NodeApi {
     this.#modules = modules;
     this.#logger = modules.logger ?? silentLogger;
     // This node's own URL is dropped from the list here (by --port) and again once the real port is known.
-    this.#peers = new PeerSet({ max: config.maxPeers, isSelf: (url) => this.#isSelf(url, config.port), now: modules.now }, config.peers);
+    this.#addressPolicy = addressPolicy(config.peerAllow);
+    this.#peers = new PeerSet(
+      {
+        max: config.maxPeers,
+        isSelf: (url) => this.#isSelf(url, config.port),
+        now: modules.now,
+        refusal: (url) => this.#addressPolicy.urlRefusal(url),
+      },
+      config.peers,
+    );
     this.#client = new PeerClient({
+      addressPolicy: this.#addressPolicy,
       timeoutMs: config.peerTimeoutMs,
       maxResponseBytes: config.maxPeerResponseBytes,
       selfUrl: () => this.#selfUrl,
@@ -130,6 +145,7 @@ export class JbcNode implements NodeApi {
       syncer: this.#syncer,
       logger: this.#child('gossip'),
       isSelf: (url) => this.#isSelf(url, this.#port),
+      refusal: (url) => this.#addressPolicy.urlRefusal(url),
     });
     // The worker pool starts while the sync runs.
     if (config.mine) {
@@ -212,13 +228,49 @@ export class JbcNode implements NodeApi {
     return this.#peers.states();
   }
 
-  addPeer(url: string): AddPeerResult {
+  async addPeer(input: string): Promise<AddPeerAnswer> {
+    const url = normalizePeerUrl(input);
+    if (this.#isSelf(url, this.#port)) throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
+    const refusal = this.#addressPolicy.urlRefusal(url);
+    if (refusal !== undefined) throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `peer URL refused: ${refusal}`, { url });
+    const known = this.#peers.resolve(url);
+    if (known !== undefined) {
+      // One that announces itself again may have moved on: its /status tells.
+      this.#syncer?.request([known], 'peer announced again');
+      return 'known';
+    }
+    const key = peerKey(url);
+    let probe = this.#probes.get(key);
+    if (probe === undefined) {
+      probe = this.#admit(url);
+      this.#probes.set(key, probe);
+      void probe.then(
+        () => this.#probes.delete(key),
+        (err: unknown) => {
+          this.#probes.delete(key);
+          this.#logger.info({ peer: url, err }, 'posted peer does not answer like a node; not added');
+        },
+      );
+    }
+    // A slow URL does not hold the request: the check goes on and the peer is added if it passes.
+    const timer = new AbortController();
+    const answer = await Promise.race([probe, wait(PEER_CHECK_ANSWER_MS, timer.signal).then(() => 'checking' as const)]);
+    timer.abort();
+    return answer;
+  }
+
+  /** Adds `url` once it answered like a node, and syncs from it (it may be ahead). */
+  async #admit(url: string): Promise<AddPeerAnswer> {
+    const probe = await this.#client.probe(url, this.#shutdown.signal);
+    if (probe.kind === 'jbc-ts' && probe.status.nodeId === this.#nodeId) {
+      this.#peers.markSelf(url);
+      throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
+    }
     const result = this.#peers.add(url, 'announced');
-    const peer = this.#peers.resolve(url) ?? tryNormalizePeerUrl(url);
-    if (peer === undefined) return result;
-    if (result === 'added') this.#logger.info({ peer }, 'peer added');
-    // A new peer may be ahead of us, and one that announces itself again may have moved on: its /status tells.
-    if (result === 'added' || result === 'known') this.#syncer?.request([peer], result === 'added' ? 'new peer' : 'peer announced again');
+    if (result === 'added') {
+      this.#logger.info({ peer: url, kind: probe.kind }, 'peer added');
+      this.#syncer?.request([url], 'new peer');
+    }
     return result;
   }
 
@@ -306,6 +358,9 @@ async function defaultCreateMiner(options: { workers: number }, modules: { logge
   const { MiningCoordinator } = await import('../mining/index.js');
   return MiningCoordinator.create({ workers: options.workers }, modules);
 }
+
+/** How long POST /peers waits for the posted URL to answer before it answers 202 (the check goes on). */
+const PEER_CHECK_ANSWER_MS = 1000;
 
 function readVersion(): string {
   try {

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCode, JbcError } from '../errors.js';
+import { PeerAddressPolicy, parseCidr, type Cidr } from './peer-address.js';
 import { normalizePeerUrl } from './peer-url.js';
 
 export interface NodeOptions {
@@ -37,6 +38,13 @@ export interface NodeOptions {
   hashrateLogIntervalMs?: number;
   /** Time limit for one request to a peer, whole answer included. Default 5000 ms. */
   peerTimeoutMs?: number;
+  /**
+   * Address ranges (CIDR, e.g. `10.0.0.0/8`, `fd00::/8`, or single addresses)
+   * peers must be in. Default empty: any address but link-local, unspecified
+   * and multicast ones, which are refused always (loopback and private
+   * networks included). Host names are checked as they resolve.
+   */
+  peerAllow?: readonly string[];
   /** Most peers kept (configured ones always are). Default 32. */
   maxPeers?: number;
   /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
@@ -87,6 +95,7 @@ export const defaultNodeOptions = {
   difficulty: 5,
   hashrateLogIntervalMs: 10_000,
   peerTimeoutMs: 5_000,
+  peerAllow: [],
   maxPeers: 32,
   maxBodyBytes: 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
@@ -116,12 +125,23 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
   const workers = checkInt('workers', options.workers ?? defaultWorkers(), 1, 1024);
   const difficulty = checkInt('difficulty', options.difficulty ?? defaultNodeOptions.difficulty, 0, MAX_DIFFICULTY);
   const defaultPeers = options.peers === undefined;
-  const peers = (options.peers ?? defaultPeerList()).map((url) => {
+  const peerAllow = (options.peerAllow ?? defaultNodeOptions.peerAllow).map((text) => {
+    if (typeof text !== 'string' || parseCidr(text) === undefined) throw badOption('peerAllow', 'must be CIDR ranges such as 10.0.0.0/8 or fd00::/8', text);
+    return text.trim();
+  });
+  const policy = addressPolicy(peerAllow);
+  const peers = (options.peers ?? defaultPeerList()).flatMap((url) => {
+    let normal: string;
     try {
-      return normalizePeerUrl(url);
+      normal = normalizePeerUrl(url);
     } catch (err) {
       throw badOption('peers', `has a bad URL (${err instanceof JbcError ? err.message : String(err)})`, url);
     }
+    const refusal = policy.urlRefusal(normal);
+    if (refusal === undefined) return [normal];
+    // The default list is a convenience; only peers the user named are worth an error.
+    if (defaultPeers) return [];
+    throw badOption('peers', `has a URL this node will not contact (${refusal})`, url);
   });
   const dataDir = resolve(options.cwd ?? process.cwd(), options.dataDir ?? join('chaindata', String(port)));
   let publicUrl: string | undefined;
@@ -139,6 +159,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     mine: options.mine ?? defaultNodeOptions.mine,
     difficulty,
     peers: Object.freeze([...new Set(peers)]),
+    peerAllow: Object.freeze(peerAllow),
     defaultPeers,
     dataDir,
     publicUrl,
@@ -159,6 +180,11 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
       MAX_TIMER_MS,
     ),
   });
+}
+
+/** The address rules for peers, from `peerAllow` as the config holds it (already checked). */
+export function addressPolicy(peerAllow: readonly string[]): PeerAddressPolicy {
+  return new PeerAddressPolicy(peerAllow.map((text) => parseCidr(text) as Cidr));
 }
 
 function checkInt(option: string, value: unknown, min: number, max: number): number {

@@ -11,6 +11,7 @@ import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
 import { isJsonObject, parseJsonBytes, parseUint } from '../codec.js';
 import { AbortedError, ErrorCode, JbcError, describeError } from '../errors.js';
+import { REFUSED_LOOKUP_CODE, type PeerAddressPolicy } from './peer-address.js';
 import { tryNormalizePeerUrl } from './peer-url.js';
 
 /** Header naming the sender's base URL on every block this node posts (see README, "Decisions where the spec is silent"). */
@@ -39,7 +40,12 @@ export interface PeerClientOptions {
   /** This node's base URL, sent as X-Jbc-Peer; undefined before it is known. */
   readonly selfUrl: () => string | undefined;
   readonly userAgent: string;
+  /** Which addresses requests may go to; checked before each request and on each DNS lookup. */
+  readonly addressPolicy: PeerAddressPolicy;
 }
+
+/** What a URL answered when asked whether it is a node. */
+export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus } | { readonly kind: 'jbc'; readonly length: number };
 
 /** Small answers (status, peers, POST replies) are capped lower than block downloads. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
@@ -101,6 +107,17 @@ export class PeerClient {
     return parseBlocks(peer, 'blockchain.json', answer);
   }
 
+  /**
+   * Whether `peer` answers like a node: a jbc-ts /status, or (a plain jbc
+   * node has no /status) a /blockchain.json that is a list of blocks. Throws
+   * the peer error when it does not.
+   */
+  async probe(peer: string, signal?: AbortSignal): Promise<ProbeResult> {
+    const status = await this.status(peer, signal);
+    if (status !== undefined) return { kind: 'jbc-ts', status };
+    return { kind: 'jbc', length: (await this.blockchain(peer, signal)).length };
+  }
+
   /** The peer's peer list, normalised; entries that are not peer URLs are dropped. */
   async peers(peer: string, signal?: AbortSignal): Promise<string[]> {
     const answer = await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), signal });
@@ -140,6 +157,8 @@ export class PeerClient {
     opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
     const url = new URL(path, peer).href;
+    const refusal = this.#options.addressPolicy.urlRefusal(url);
+    if (refusal !== undefined) throw refused(peer, url, refusal);
     const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
     const self = this.#options.selfUrl();
     if (self !== undefined) headers[PEER_HEADER] = self;
@@ -156,6 +175,7 @@ export class PeerClient {
       followRedirect: false,
       retry: { limit: 0 },
       timeout: { request: this.#options.timeoutMs },
+      dnsLookup: this.#options.addressPolicy.lookup,
       signal,
     });
     request.on('downloadProgress', (progress) => {
@@ -211,6 +231,10 @@ function badResponse(peer: string, path: string, reason: string): JbcError {
   return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${new URL(path, peer).href}: ${reason}`, { peer });
 }
 
+function refused(peer: string, url: string, reason: string): JbcError {
+  return new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `${url}: not contacted, ${reason}`, { peer, url });
+}
+
 function tooLargeError(peer: string, url: string, maxBytes: number): JbcError {
   return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent more than ${maxBytes} bytes`, { peer, url, maxBytes });
 }
@@ -231,6 +255,7 @@ function toPeerError(err: unknown, peer: string, url: string, tooLargeLimit: num
       status: err.response.statusCode,
     });
   }
+  if (err instanceof RequestError && err.code === REFUSED_LOOKUP_CODE) return refused(peer, url, err.message);
   if (err instanceof RequestError) {
     // Errors while reading or decoding the answer are the peer's fault; errors
     // before any answer (refused, reset, DNS, aborted) mean it is unreachable.

@@ -324,6 +324,7 @@ export function logPeerFailure(logger: Logger, peer: string, err: unknown): void
   else if (code === ErrorCode.PEER_TIMEOUT) logger.warn(fields, 'peer timed out, skipped');
   else if (code === ErrorCode.INVALID_CHAIN) logger.warn(fields, 'peer sent an invalid chain, skipped');
   else if (code === ErrorCode.PEER_BAD_RESPONSE) logger.warn(fields, 'peer sent a bad answer, skipped');
+  else if (code === ErrorCode.PEER_ADDRESS_REFUSED) logger.warn(fields, 'peer address refused, skipped');
   // Not the peer's doing: this node's disk, or a bug.
   else logger.error(fields, 'sync failed');
 }

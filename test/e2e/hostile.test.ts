@@ -7,9 +7,11 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockToJson, type Block } from '../../src/block.js';
 import { ErrorCode } from '../../src/errors.js';
+import { PeerAddressPolicy } from '../../src/node/peer-address.js';
 import { PeerClient } from '../../src/node/peer-client.js';
 import { mineBlock } from '../helpers/fixtures.js';
-import { apiPeer } from './helpers/fake-peers.js';
+import { PEER_HEADER } from '../../src/node/index.js';
+import { apiPeer, fakeHttpPeer, hungPeer, plainJbcPeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, nodeWith, postJson, startTestNode, track } from './helpers/nodes.js';
 
@@ -20,7 +22,13 @@ beforeAll(async () => {
 afterEach(closeAll);
 
 function testClient(): PeerClient & { close(): void } {
-  return new PeerClient({ timeoutMs: 2000, maxResponseBytes: 64 * 1024 * 1024, selfUrl: () => undefined, userAgent: 'test' });
+  return new PeerClient({
+    timeoutMs: 2000,
+    maxResponseBytes: 64 * 1024 * 1024,
+    selfUrl: () => undefined,
+    userAgent: 'test',
+    addressPolicy: new PeerAddressPolicy(),
+  });
 }
 
 /** A block on `after` whose data, as sent, is the JSON text `dataJson` (escapes kept as written). */
@@ -88,5 +96,73 @@ describe('requests outside the JSON protocol', () => {
     const node = await nodeWith(f.main.slice(0, -1));
     const answer = await postJson(`${node.url}mined`, blockToJson(f.main.at(-1)!), { 'content-encoding': 'identity' });
     expect(answer.json).toEqual({ received: true, accepted: true });
+  });
+});
+
+describe('URLs the node is told to fetch', () => {
+  const refused: Array<[string, string]> = [
+    ['http://169.254.169.254/', 'link-local'],
+    ['http://[fe80::1]:5000/', 'link-local'],
+    ['http://[::ffff:169.254.169.254]/', 'link-local'],
+    ['http://0.0.0.0:5000/', 'unspecified'],
+    ['http://[::]:5000/', 'unspecified'],
+    ['http://224.0.0.1:5000/', 'multicast'],
+    ['http://[ff02::1]:5000/', 'multicast'],
+  ];
+
+  it.each(refused)('POST /peers %s is refused with 400 naming it %s, before any request', async (url, reason) => {
+    const node = await startTestNode();
+    const answer = await postJson(`${node.url}peers`, { url });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toMatchObject({ code: ErrorCode.PEER_ADDRESS_REFUSED, message: expect.stringContaining(reason) });
+    expect(node.status().peers).toEqual([]);
+  });
+
+  it('a block whose X-Jbc-Peer names a refused address is refused with 400, and no sync starts', async () => {
+    const node = await nodeWith(f.main.slice(0, 5));
+    const answer = await postJson(`${node.url}mined`, blockToJson(f.main[8]!), { [PEER_HEADER]: 'http://169.254.169.254/' });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toMatchObject({ code: ErrorCode.PEER_ADDRESS_REFUSED, message: expect.stringContaining('link-local') });
+    expect(node.status().peers).toEqual([]);
+    expect(node.status().sync).toBeNull();
+  });
+
+  it('a posted URL becomes a peer only once it answers like a node (jbc-ts /status or plain jbc /blockchain.json)', async () => {
+    const node = await startTestNode({ syncIntervalMs: 0 });
+    const notANode = track(await fakeHttpPeer((_req, res) => res.writeHead(404).end('<h1>Not Found</h1>')));
+    const refusedAnswer = await postJson(`${node.url}peers`, { url: notANode.url });
+    expect(refusedAnswer.status).toBe(502);
+    expect(refusedAnswer.json.error.code).toBe(ErrorCode.PEER_BAD_RESPONSE);
+    expect(notANode.requests).toEqual(['GET /status', 'GET /blockchain.json']);
+    expect(node.status().peers).toEqual([]);
+
+    const api = track(await apiPeer(f.main.slice(0, 3)));
+    const jbc = track(await plainJbcPeer(f.main.slice(0, 3)));
+    expect((await postJson(`${node.url}peers`, { url: api.url })).status).toBe(201);
+    expect((await postJson(`${node.url}peers`, { url: jbc.url })).status).toBe(201);
+    expect(node.status().peers).toEqual([api.url, jbc.url]);
+  });
+
+  it('a posted URL that does not answer at once gets 202, and is not a peer while it does not answer', async () => {
+    const node = await startTestNode();
+    const hung = track(await hungPeer());
+    const answer = await postJson(`${node.url}peers`, { url: hung.url });
+    expect(answer.status).toBe(202);
+    expect(answer.json).toMatchObject({ added: false, reason: expect.stringMatching(/^checking/) });
+    expect(hung.requests).toEqual(['connection']);
+    expect(node.status().peers).toEqual([]);
+  });
+
+  it('--peer-allow limits peers to its ranges: an IP literal outside is refused at once, a name as it resolves', async () => {
+    const node = await startTestNode({ peerAllow: ['10.0.0.0/8'] });
+    const api = track(await apiPeer(f.main.slice(0, 3)));
+    const literal = await postJson(`${node.url}peers`, { url: api.url });
+    expect(literal.status).toBe(400);
+    expect(literal.json.error.message).toContain('--peer-allow');
+    const named = await postJson(`${node.url}peers`, { url: api.url.replace('127.0.0.1', 'localhost') });
+    expect(named.status).toBe(400);
+    expect(named.json.error).toMatchObject({ code: ErrorCode.PEER_ADDRESS_REFUSED, message: expect.stringContaining('--peer-allow') });
+    expect(api.requests).toEqual([]);
+    expect(node.status().peers).toEqual([]);
   });
 });
