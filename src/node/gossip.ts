@@ -1,14 +1,15 @@
 /**
  * Blocks between this node and its peers: a block a peer sends (decide,
  * relay once, or catch up from the sender when it is ahead), blocks this node
- * mined (broadcast), and telling peers this node exists (announce). Posts run
- * in the background; close() waits for them.
+ * mined (broadcast, bounded per peer by the outbox), and telling peers this
+ * node exists (announce). Posts run in the background; close() waits for them.
  */
 import type { Block } from '../block.js';
 import { ErrorCode, JbcError, isAborted } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ChainState } from './chain-state.js';
 import type { ReceiveResult, Sender } from './interface.js';
+import { BlockOutbox } from './outbox.js';
 import { PEER_HEADER, type PeerClient } from './peer-client.js';
 import { peerKey } from './peer-url.js';
 import type { PeerSet } from './peers.js';
@@ -24,6 +25,8 @@ export interface GossipModules {
   readonly isSelf: (url: string) => boolean;
   /** Why this node will not contact a URL (its address), or undefined. */
   readonly refusal: (url: string) => string | undefined;
+  /** Back-off after a failed post to a peer (it doubles with each failure in a row). */
+  readonly backoffMs: number;
 }
 
 export class Gossip {
@@ -35,6 +38,7 @@ export class Gossip {
   readonly #isSelf: (url: string) => boolean;
   readonly #refusal: (url: string) => string | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #outbox: BlockOutbox;
 
   constructor(modules: GossipModules) {
     this.#chain = modules.chain;
@@ -44,6 +48,23 @@ export class Gossip {
     this.#logger = modules.logger;
     this.#isSelf = modules.isSelf;
     this.#refusal = modules.refusal;
+    this.#outbox = new BlockOutbox(
+      { backoffMs: modules.backoffMs },
+      {
+        post: (peer, block) => this.#client.postMined(peer, block),
+        onSent: (peer, block, reply) => {
+          if (this.#peers.markOk(peer)) this.#logger.info({ peer }, 'peer is back');
+          this.#logger.debug({ peer, index: Number(block.index), accepted: reply.accepted, reason: reply.reason }, 'block sent');
+        },
+        onFailed: (peer, block, err) => {
+          if (isAborted(err)) return;
+          const first = this.#peers.markFailed(peer);
+          const fields = { peer, index: Number(block.index), err };
+          if (first) this.#logger.warn(fields, 'could not send block to peer');
+          else this.#logger.debug(fields, 'could not send block to peer');
+        },
+      },
+    );
   }
 
   /**
@@ -89,27 +110,17 @@ export class Gossip {
     }
   }
 
-  /** POSTs a block to every peer but `except`, in the background. */
+  /** POSTs a block to every peer but `except`, in the background, bounded per peer (see outbox.ts). */
   broadcast(block: Block, except: string | undefined): void {
     const skip = except === undefined ? undefined : peerKey(except);
     for (const peer of this.#peers.list()) {
-      if (peerKey(peer) === skip) continue;
-      this.#track(
-        this.#client.postMined(peer, block).then(
-          (reply) => {
-            if (this.#peers.markOk(peer)) this.#logger.info({ peer }, 'peer is back');
-            this.#logger.debug({ peer, index: Number(block.index), accepted: reply.accepted, reason: reply.reason }, 'block sent');
-          },
-          (err: unknown) => {
-            if (isAborted(err)) return;
-            const first = this.#peers.markFailed(peer);
-            const fields = { peer, index: Number(block.index), err };
-            if (first) this.#logger.warn(fields, 'could not send block to peer');
-            else this.#logger.debug(fields, 'could not send block to peer');
-          },
-        ),
-      );
+      if (peerKey(peer) !== skip) this.#outbox.send(peer, block);
     }
+  }
+
+  /** Drops what waits for a peer that left the list. */
+  forget(peer: string): void {
+    this.#outbox.forget(peer);
   }
 
   /** Tells every peer this node's URL (POST /peers), in the background. */
@@ -126,7 +137,7 @@ export class Gossip {
 
   /** Waits for the posts in flight (the client's shutdown ends them). */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled([...this.#inFlight, this.#outbox.close()]);
   }
 
   #notAdopted(block: Block, from: string | undefined, reason: string): ReceiveResult {

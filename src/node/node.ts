@@ -146,6 +146,7 @@ export class JbcNode implements NodeApi {
       logger: this.#child('gossip'),
       isSelf: (url) => this.#isSelf(url, this.#port),
       refusal: (url) => this.#addressPolicy.urlRefusal(url),
+      backoffMs: config.peerBackoffMs,
     });
     // The worker pool starts while the sync runs.
     if (config.mine) {
@@ -276,6 +277,7 @@ export class JbcNode implements NodeApi {
 
   removePeer(url: string): boolean {
     const removed = this.#peers.remove(url);
+    if (removed) this.#gossip?.forget(url);
     if (removed) this.#logger.info({ peer: url }, 'peer removed');
     return removed;
   }

@@ -45,6 +45,11 @@ export interface NodeOptions {
    * networks included). Host names are checked as they resolve.
    */
   peerAllow?: readonly string[];
+  /**
+   * After a failed post of a block to a peer, no block is posted to it for
+   * this long; each further failure in a row doubles it, up to 60 s. Default 1000 ms.
+   */
+  peerBackoffMs?: number;
   /** Most peers kept (configured ones always are). Default 32. */
   maxPeers?: number;
   /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
@@ -96,6 +101,7 @@ export const defaultNodeOptions = {
   hashrateLogIntervalMs: 10_000,
   peerTimeoutMs: 5_000,
   peerAllow: [],
+  peerBackoffMs: 1_000,
   maxPeers: 32,
   maxBodyBytes: 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
@@ -165,6 +171,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     publicUrl,
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
+    peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
     maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),

@@ -11,9 +11,9 @@ import { PeerAddressPolicy } from '../../src/node/peer-address.js';
 import { PeerClient } from '../../src/node/peer-client.js';
 import { mineBlock } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
-import { apiPeer, fakeHttpPeer, hungPeer, plainJbcPeer } from './helpers/fake-peers.js';
+import { apiPeer, fakeHttpPeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, nodeWith, postJson, startTestNode, track } from './helpers/nodes.js';
+import { closeAll, http, nodeWith, postJson, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
@@ -164,5 +164,36 @@ describe('URLs the node is told to fetch', () => {
     expect(named.json.error).toMatchObject({ code: ErrorCode.PEER_ADDRESS_REFUSED, message: expect.stringContaining('--peer-allow') });
     expect(api.requests).toEqual([]);
     expect(node.status().peers).toEqual([]);
+  });
+});
+
+describe('broadcast to peers that do not answer', () => {
+  it('holds at most two posts per peer; a newer block replaces the one waiting, and is sent once a post ends', async () => {
+    const node = await nodeWith(f.main.slice(0, 2), { peerTimeoutMs: 30_000 });
+    const held = [track(await heldMinedPeer()), track(await heldMinedPeer())];
+    for (const peer of held) expect((await postJson(`${node.url}peers`, { url: peer.url })).status).toBe(201);
+    for (const block of f.main.slice(2)) expect((await postJson(`${node.url}mined`, blockToJson(block))).json.accepted).toBe(true);
+    for (const peer of held) await waitFor('two posts in flight', () => peer.minedIndexes().length >= 2);
+    held[0]!.release();
+    // Blocks 4..10 never leave: block 11 took the waiting slot of each in turn.
+    await waitFor('the newest block to follow', () => held[0]!.minedIndexes().length >= 3);
+    expect(held[0]!.minedIndexes()).toEqual(['2', '3', '11']);
+    expect(held[1]!.minedIndexes()).toEqual(['2', '3']);
+  });
+
+  it('skips a peer whose post failed until its back-off has passed', async () => {
+    // Accepts each connection and hangs up at once: every post to it fails.
+    const failing = track(await rawPeer(''));
+    const healthy = track(await heldMinedPeer());
+    healthy.release();
+    const { logger, lines } = recordingLogger();
+    const options = { peers: [failing.url, healthy.url], peerBackoffMs: 60_000, syncIntervalMs: 0 };
+    const node = await nodeWith(f.main.slice(0, 2), options, { logger });
+    await postJson(`${node.url}mined`, blockToJson(f.main[2]!));
+    await waitFor('the post of block 2 to fail', () => lines.some((l) => l.msg === 'could not send block to peer' && l.fields.index === 2));
+    const connections = failing.requests.length;
+    for (const block of f.main.slice(3, 7)) await postJson(`${node.url}mined`, blockToJson(block));
+    await waitFor('the healthy peer to get block 6', () => healthy.minedIndexes().includes('6'));
+    expect(failing.requests.length).toBe(connections);
   });
 });
