@@ -40,6 +40,7 @@ Options:
                       (default http://localhost:5000/ .. 5003/ minus this node)
   --data-dir DIR      block files directory (default chaindata/<port>, relative to cwd)
   --public-url URL    URL other nodes reach this node at (default http://<host>:<port>/)
+  --max-connections N most client connections open at once (default ${defaultNodeOptions.maxConnections})
   --peer-allow CIDR,CIDR
                       address ranges peers must be in (default: any but link-local,
                       unspecified and multicast addresses, which are always refused)
@@ -66,6 +67,7 @@ const FLAG: Readonly<Record<string, string>> = {
   dataDir: '--data-dir',
   publicUrl: '--public-url',
   peerAllow: '--peer-allow',
+  maxConnections: '--max-connections',
   syncIntervalMs: '--sync-interval',
   syncTimeoutMs: '--sync-timeout',
 };
@@ -98,6 +100,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
     options.dataDir = v['data-dir'];
   }
   if (v['public-url'] !== undefined) options.publicUrl = v['public-url'];
+  if (v['max-connections'] !== undefined) options.maxConnections = integer('--max-connections', v['max-connections'], 1, 1_000_000);
   if (v['peer-allow'] !== undefined) options.peerAllow = commaList(v['peer-allow']);
   if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
   if (v['sync-timeout'] !== undefined) options.syncTimeoutMs = integer('--sync-timeout', v['sync-timeout'], 0, MAX_SECONDS) * 1000;
@@ -137,6 +140,7 @@ function parseRaw(argv: readonly string[]) {
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
       'peer-allow': { type: 'string' },
+      'max-connections': { type: 'string' },
       'sync-interval': { type: 'string' },
       'sync-timeout': { type: 'string' },
       'log-level': { type: 'string' },

@@ -17,6 +17,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
+  REQUEST_TIMEOUT: 408,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PEER_TIMEOUT: 504,
   PEER_UNREACHABLE: 502,
@@ -53,6 +54,8 @@ export function codeForStatus(status: number): string {
       return ErrorCode.NOT_FOUND;
     case 405:
       return 'METHOD_NOT_ALLOWED';
+    case 408:
+      return ErrorCode.REQUEST_TIMEOUT;
     case 413:
       return ErrorCode.PAYLOAD_TOO_LARGE;
     case 415:

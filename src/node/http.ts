@@ -22,6 +22,8 @@ import { normalizePeerUrl, tryNormalizePeerUrl } from './peer-url.js';
 
 export interface AppOptions {
   readonly maxBodyBytes: number;
+  /** Time a request body has to arrive once reading it starts. */
+  readonly bodyTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -51,6 +53,8 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       const { status, body } = errorResponse(err);
       ctx.status = status;
       ctx.body = body;
+      // The rest of a body that came too slowly is not waited for: the connection goes.
+      if (status === 408) ctx.set('Connection', 'close');
       if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
     }
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
@@ -103,13 +107,13 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.delete('/peers', async (ctx) => {
-    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes));
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options));
     if (!node.removePeer(normalizePeerUrl(url))) throw new JbcError(ErrorCode.NOT_FOUND, `${url} is not a peer`);
     ctx.body = { removed: true, peers: node.peers() };
   });
 
   router.post('/peers', async (ctx) => {
-    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes)));
+    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options)));
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
     if (result === 'refused') throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, 'peer URL refused');
     ctx.status = result === 'added' ? 201 : result === 'checking' ? 202 : 200;
@@ -122,7 +126,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.post('/mined', async (ctx) => {
-    const block = parseBlock(await readJsonBody(ctx, options.maxBodyBytes));
+    const block = parseBlock(await readJsonBody(ctx, options));
     const result = await node.receiveBlock(block, {
       url: tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined),
       remoteAddress: ctx.req.socket.remoteAddress,
@@ -182,7 +186,8 @@ function queryUint(ctx: Context, name: string): bigint | undefined {
  * the body is not encoded (compressed), 413
  * past `maxBytes` (announced or actual), 400 when it does not parse.
  */
-async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
+async function readJsonBody(ctx: Context, options: AppOptions): Promise<unknown> {
+  const maxBytes = options.maxBodyBytes;
   const type = ctx.request.is('application/json', '+json');
   if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
   if (type === false) {
@@ -195,19 +200,26 @@ async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
-  return parseJsonBytes(await readRaw(ctx.req, maxBytes), 'request body');
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs), 'request body');
 }
 
 /**
  * Reads the body up to `maxBytes`. Past that it stops keeping data and
  * rejects; Node discards the rest of the upload once the 413 is sent, so the
- * client still reads the answer.
+ * client still reads the answer. A body not complete within `deadlineMs`
+ * rejects with REQUEST_TIMEOUT (a client trickling bytes would otherwise hold
+ * the connection and its buffers for as long as it likes).
  */
-function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new JbcError(ErrorCode.REQUEST_TIMEOUT, `request body did not arrive within ${deadlineMs} ms`, { deadlineMs }));
+    }, deadlineMs);
     const cleanup = (): void => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

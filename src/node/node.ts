@@ -314,8 +314,21 @@ export class JbcNode implements NodeApi {
   }
 
   async #listen(): Promise<void> {
-    const app = createApp(this, { maxBodyBytes: this.config.maxBodyBytes, logger: this.#child('http') });
-    const server = createServer(app.callback());
+    const { maxBodyBytes, bodyTimeoutMs, maxConnections } = this.config;
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, logger: this.#child('http') });
+    const server = createServer(
+      {
+        // Node's own limits are the backstop for requests no route reads (http.ts answers a slow body first, as JSON).
+        headersTimeout: bodyTimeoutMs,
+        requestTimeout: bodyTimeoutMs * 2,
+        // Node checks those limits this often (30 s by default, far too coarse for them).
+        connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
+      },
+      app.callback(),
+    );
+    // Connections past the cap are closed as they arrive, so a flood cannot hold memory or starve clients already in.
+    server.maxConnections = maxConnections;
+    server.on('drop', (info) => this.#logger.debug({ remote: info?.remoteAddress }, 'connection refused: too many open'));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {

@@ -54,6 +54,14 @@ export interface NodeOptions {
   maxPeers?: number;
   /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Time a client has to send a whole request body once its headers are in
+   * (and, from the start, its headers); a slower one gets 408 and the
+   * connection is closed. Default 10 000 ms.
+   */
+  bodyTimeoutMs?: number;
+  /** Most client connections open at once; more are closed as they arrive. Default 256. */
+  maxConnections?: number;
   /** Largest peer answer read; a bigger one is a bad response. Default 64 MiB. */
   maxPeerResponseBytes?: number;
   /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
@@ -104,6 +112,8 @@ export const defaultNodeOptions = {
   peerBackoffMs: 1_000,
   maxPeers: 32,
   maxBodyBytes: 1024 * 1024,
+  bodyTimeoutMs: 10_000,
+  maxConnections: 256,
   maxPeerResponseBytes: 64 * 1024 * 1024,
   syncPageSize: MAX_BLOCKS_PER_PAGE,
   syncBatchSize: 5_000,
@@ -174,6 +184,8 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
+    bodyTimeoutMs: checkInt('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs, 1, MAX_TIMER_MS / 2),
+    maxConnections: checkInt('maxConnections', options.maxConnections ?? defaultNodeOptions.maxConnections, 1, 1_000_000),
     maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),
     syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),
     syncBatchSize: checkInt('syncBatchSize', options.syncBatchSize ?? defaultNodeOptions.syncBatchSize, 1, 1_000_000),

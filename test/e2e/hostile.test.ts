@@ -3,6 +3,7 @@
  * real fake peer or real sockets on 127.0.0.1, and each test fails when the
  * defence it names is removed.
  */
+import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockToJson, type Block } from '../../src/block.js';
@@ -195,5 +196,43 @@ describe('broadcast to peers that do not answer', () => {
     for (const block of f.main.slice(3, 7)) await postJson(`${node.url}mined`, blockToJson(block));
     await waitFor('the healthy peer to get block 6', () => healthy.minedIndexes().includes('6'));
     expect(failing.requests.length).toBe(connections);
+  });
+});
+
+/** A raw TCP connection to a node, with everything it received and whether it was closed. */
+async function rawConnection(nodeUrl: string): Promise<{ socket: Socket; received: () => string; closed: Promise<void>; close(): Promise<void> }> {
+  const { hostname, port } = new URL(nodeUrl);
+  const socket = connect(Number(port), hostname);
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return { socket, received: () => text, closed, close: async () => void socket.destroy() };
+}
+
+describe('connections', () => {
+  it('closes connections past --max-connections at once, while a client already connected is still answered', async () => {
+    const node = await startTestNode({ maxConnections: 4 });
+    const good = track(await rawConnection(node.url));
+    for (let i = 0; i < 3; i++) track(await rawConnection(node.url));
+    const extra = track(await rawConnection(node.url));
+    extra.socket.write(`GET /status HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await extra.closed;
+    expect(extra.received()).toBe('');
+    good.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor('the good client to be answered', () => good.received().includes('{"ok":true}'));
+    expect(good.received()).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('answers a request body that trickles past its deadline with a JSON 408 and closes the connection', async () => {
+    const node = await startTestNode({ bodyTimeoutMs: 300 });
+    const slow = track(await rawConnection(node.url));
+    slow.socket.write('POST /mined HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n');
+    await slow.closed;
+    const [head = '', body = ''] = slow.received().split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(body).error.code).toBe(ErrorCode.REQUEST_TIMEOUT);
   });
 });
