@@ -27,7 +27,12 @@ export interface GossipModules {
   readonly refusal: (url: string) => string | undefined;
   /** Back-off after a failed post to a peer (it doubles with each failure in a row). */
   readonly backoffMs: number;
+  /** Least time between two syncs that blocks ahead of the tip from one sender start. */
+  readonly aheadSyncIntervalMs: number;
 }
+
+/** Senders remembered for the ahead-sync limit before old entries are dropped. */
+const MAX_AHEAD_SENDERS = 1024;
 
 export class Gossip {
   readonly #chain: ChainState;
@@ -39,6 +44,9 @@ export class Gossip {
   readonly #refusal: (url: string) => string | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #outbox: BlockOutbox;
+  readonly #aheadSyncIntervalMs: number;
+  /** When each sender last made this node sync (performance.now()). */
+  readonly #aheadSyncs = new Map<string, number>();
 
   constructor(modules: GossipModules) {
     this.#chain = modules.chain;
@@ -48,6 +56,7 @@ export class Gossip {
     this.#logger = modules.logger;
     this.#isSelf = modules.isSelf;
     this.#refusal = modules.refusal;
+    this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
     this.#outbox = new BlockOutbox(
       { backoffMs: modules.backoffMs },
       {
@@ -97,14 +106,17 @@ export class Gossip {
       case 'stale':
         return this.#notAdopted(block, from, `stale: the chain already has a different block ${block.index} (tip is ${decision.height})`);
       case 'ahead': {
+        const behind = `ahead: block ${block.index} does not extend tip ${decision.height}`;
+        const sender = senderUrl ?? `address ${received.remoteAddress ?? 'unknown'}`;
+        if (!this.#mayTriggerSync(sender)) {
+          return this.#notAdopted(block, from, `${behind}; a sync it asked for started less than ${this.#aheadSyncIntervalMs} ms ago`);
+        }
         const peers = this.#senderPeers({ url: senderUrl, remoteAddress: received.remoteAddress });
         this.#syncer.request(peers, `block ${block.index} ahead of tip`);
         return this.#notAdopted(
           block,
           from,
-          peers.length > 0
-            ? `ahead: block ${block.index} does not extend tip ${decision.height}; syncing from ${senderUrl ?? peers.join(', ')}`
-            : `ahead: block ${block.index} does not extend tip ${decision.height}, and the sender is not known`,
+          peers.length > 0 ? `${behind}; syncing from ${senderUrl ?? peers.join(', ')}` : `${behind}, and the sender is not known`,
         );
       }
     }
@@ -138,6 +150,22 @@ export class Gossip {
   /** Waits for the posts in flight (the client's shutdown ends them). */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#inFlight, this.#outbox.close()]);
+  }
+
+  /**
+   * One sync per sender per aheadSyncIntervalMs: a sender posting "ahead"
+   * blocks in a loop would otherwise keep this node downloading from it (or,
+   * unnamed, asking every peer) without end.
+   */
+  #mayTriggerSync(sender: string): boolean {
+    const now = performance.now();
+    const last = this.#aheadSyncs.get(sender);
+    if (last !== undefined && now - last < this.#aheadSyncIntervalMs) return false;
+    if (this.#aheadSyncs.size >= MAX_AHEAD_SENDERS) {
+      for (const [key, at] of this.#aheadSyncs) if (now - at >= this.#aheadSyncIntervalMs) this.#aheadSyncs.delete(key);
+    }
+    this.#aheadSyncs.set(sender, now);
+    return true;
   }
 
   #notAdopted(block: Block, from: string | undefined, reason: string): ReceiveResult {

@@ -147,6 +147,7 @@ export class JbcNode implements NodeApi {
       isSelf: (url) => this.#isSelf(url, this.#port),
       refusal: (url) => this.#addressPolicy.urlRefusal(url),
       backoffMs: config.peerBackoffMs,
+      aheadSyncIntervalMs: config.aheadSyncIntervalMs,
     });
     // The worker pool starts while the sync runs.
     if (config.mine) {

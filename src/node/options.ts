@@ -50,6 +50,12 @@ export interface NodeOptions {
    * this long; each further failure in a row doubles it, up to 60 s. Default 1000 ms.
    */
   peerBackoffMs?: number;
+  /**
+   * Least time between two syncs that blocks "ahead" of the tip from one
+   * sender may start; a sender posting such blocks faster gets `accepted:
+   * false` without a sync. Default 5000 ms.
+   */
+  aheadSyncIntervalMs?: number;
   /** Most peers kept (configured ones always are). Default 32. */
   maxPeers?: number;
   /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
@@ -96,6 +102,8 @@ export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'
 export const DEFAULT_PORT = 5000;
 /** Most blocks one `GET /blocks` answer holds. */
 export const MAX_BLOCKS_PER_PAGE = 1000;
+/** A `GET /blocks` page stops before it passes this many bytes (it always holds at least one block). */
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 /** setTimeout's limit. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Above this a hash search is hopeless and the number is surely a typo. */
@@ -110,6 +118,7 @@ export const defaultNodeOptions = {
   peerTimeoutMs: 5_000,
   peerAllow: [],
   peerBackoffMs: 1_000,
+  aheadSyncIntervalMs: 5_000,
   maxPeers: 32,
   maxBodyBytes: 1024 * 1024,
   bodyTimeoutMs: 10_000,
@@ -182,6 +191,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
     peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
+    aheadSyncIntervalMs: checkInt('aheadSyncIntervalMs', options.aheadSyncIntervalMs ?? defaultNodeOptions.aheadSyncIntervalMs, 0, MAX_TIMER_MS),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
     bodyTimeoutMs: checkInt('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs, 1, MAX_TIMER_MS / 2),

@@ -9,8 +9,9 @@
 import { setMaxListeners } from 'node:events';
 import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
-import { isJsonObject, parseJsonBytes, parseUint } from '../codec.js';
+import { isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
 import { AbortedError, ErrorCode, JbcError, describeError } from '../errors.js';
+import { MAX_PAGE_BYTES } from './options.js';
 import { REFUSED_LOOKUP_CODE, type PeerAddressPolicy } from './peer-address.js';
 import { tryNormalizePeerUrl } from './peer-url.js';
 
@@ -49,6 +50,12 @@ export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus
 
 /** Small answers (status, peers, POST replies) are capped lower than block downloads. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
+/** What one block of a /blocks page may weigh on average before the page is suspect. */
+export const PAGE_BYTES_PER_BLOCK = 16 * 1024;
+/** Every page may weigh this much: one block of the largest size a node accepts fits, with room. */
+export const MIN_PAGE_CAP_BYTES = 2 * 1024 * 1024;
+/** A jbc-ts server's page budget plus one largest block: no honest page is bigger. */
+export const MAX_PAGE_CAP_BYTES = MAX_PAGE_BYTES + 1024 * 1024 + 64 * 1024;
 
 export class PeerClient {
   readonly #options: PeerClientOptions;
@@ -87,11 +94,15 @@ export class PeerClient {
     }
   }
 
-  /** Blocks from .. from + limit - 1 of the peer's chain (fewer when it has fewer). */
+  /**
+   * Blocks from .. from + limit - 1 of the peer's chain (fewer when it has
+   * fewer, or when its page hit its byte budget). The answer may be at most
+   * `pageBytesCap(limit)` bytes.
+   */
   async blocks(peer: string, from: bigint, limit: number, signal?: AbortSignal): Promise<Block[]> {
     const path = `blocks?from=${from}&limit=${limit}`;
-    const answer = await this.#request(peer, path, { maxBytes: this.#options.maxResponseBytes, signal });
-    const blocks = parseBlocks(peer, path, answer);
+    const body = await this.#fetch(peer, path, { maxBytes: this.pageBytesCap(limit), signal });
+    const blocks = await parseBlocks(peer, path, body!);
     if (blocks.length > limit) throw badResponse(peer, path, `sent ${blocks.length} blocks for a limit of ${limit}`);
     blocks.forEach((block, i) => {
       if (block.index !== from + BigInt(i)) {
@@ -101,10 +112,21 @@ export class PeerClient {
     return blocks;
   }
 
-  /** The peer's whole chain (what every jbc node answers). */
+  /** The peer's whole chain (what every jbc node answers), up to maxResponseBytes. */
   async blockchain(peer: string, signal?: AbortSignal): Promise<Block[]> {
-    const answer = await this.#request(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal });
-    return parseBlocks(peer, 'blockchain.json', answer);
+    const body = await this.#fetch(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal });
+    return parseBlocks(peer, 'blockchain.json', body!);
+  }
+
+  /**
+   * Largest answer accepted for a page of `limit` blocks: what such a page
+   * can honestly weigh (PAGE_BYTES_PER_BLOCK a block, at least
+   * MIN_PAGE_CAP_BYTES so that one block of any accepted size fits), and
+   * never more than a server's page budget allows, so a hostile peer cannot
+   * make one page cost more than a few megabytes to read and parse.
+   */
+  pageBytesCap(limit: number): number {
+    return Math.min(this.#options.maxResponseBytes, MAX_PAGE_CAP_BYTES, Math.max(MIN_PAGE_CAP_BYTES, limit * PAGE_BYTES_PER_BLOCK));
   }
 
   /**
@@ -156,6 +178,22 @@ export class PeerClient {
     path: string,
     opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
+    const body = await this.#fetch(peer, path, opts);
+    if (body === undefined) return undefined;
+    const url = new URL(path, peer).href;
+    try {
+      return parseJsonBytes(body, url);
+    } catch (err) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
+    }
+  }
+
+  /** The answer's bytes (undefined for a 404 when `notFoundIsUndefined`); every failure a coded peer error. */
+  async #fetch(
+    peer: string,
+    path: string,
+    opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
+  ): Promise<Buffer | undefined> {
     const url = new URL(path, peer).href;
     const refusal = this.#options.addressPolicy.urlRefusal(url);
     if (refusal !== undefined) throw refused(peer, url, refusal);
@@ -200,11 +238,7 @@ export class PeerClient {
       throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} answered HTTP ${status}`, { peer, url, status });
     }
     if (body.length > opts.maxBytes) throw tooLargeError(peer, url, opts.maxBytes);
-    try {
-      return parseJsonBytes(body, url);
-    } catch (err) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
-    }
+    return body;
   }
 }
 
@@ -216,15 +250,22 @@ function aborted(url: string, shutdown: AbortSignal, signal: AbortSignal): Abort
   return new AbortedError(`${url}: request dropped (${why})`, { url }, { cause: reason });
 }
 
-function parseBlocks(peer: string, path: string, answer: unknown): Block[] {
-  if (!Array.isArray(answer)) throw badResponse(peer, path, 'the answer is not a JSON array of blocks');
-  return answer.map((item, i) => {
+/** A list of blocks, parsed a block at a time (see parseJsonArray): the first bad element ends it. */
+async function parseBlocks(peer: string, path: string, body: Buffer): Promise<Block[]> {
+  const url = new URL(path, peer).href;
+  const item = (value: unknown, i: number): Block => {
     try {
-      return parseBlock(item);
+      return parseBlock(value);
     } catch (err) {
       throw badResponse(peer, path, `block ${i} of the answer is malformed: ${describeError(err)}`);
     }
-  });
+  };
+  try {
+    return await parseJsonArray(body, url, item);
+  } catch (err) {
+    if (err instanceof JbcError && err.code === ErrorCode.PEER_BAD_RESPONSE) throw err;
+    throw badResponse(peer, path, `the answer is not a JSON array of blocks: ${describeError(err)}`);
+  }
 }
 
 function badResponse(peer: string, path: string, reason: string): JbcError {

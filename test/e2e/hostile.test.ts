@@ -12,7 +12,7 @@ import { PeerAddressPolicy } from '../../src/node/peer-address.js';
 import { PeerClient } from '../../src/node/peer-client.js';
 import { mineBlock } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
-import { apiPeer, fakeHttpPeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
+import { apiPeer, fakeHttpPeer, garbagePeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, nodeWith, postJson, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
 
@@ -234,5 +234,38 @@ describe('connections', () => {
     const [head = '', body = ''] = slow.received().split('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 408/);
     expect(JSON.parse(body).error.code).toBe(ErrorCode.REQUEST_TIMEOUT);
+  });
+});
+
+describe('answers that cost too much', () => {
+  it('caps a /blocks answer by the page asked for, and rejects a list whose first element is not a block', async () => {
+    // 3 MiB of empty objects: under the 64 MiB whole-chain cap, over what a page of 10 blocks may weigh.
+    const peer = track(await garbagePeer(`[${'{},'.repeat(1024 * 1024)}{}]`));
+    const client = testClient();
+    try {
+      expect(client.pageBytesCap(10)).toBeLessThan(3 * 1024 * 1024);
+      await expect(client.blocks(peer.url, 0n, 10)).rejects.toMatchObject({
+        code: ErrorCode.PEER_BAD_RESPONSE,
+        message: expect.stringContaining(`more than ${client.pageBytesCap(10)} bytes`),
+      });
+      await expect(client.blockchain(peer.url)).rejects.toMatchObject({
+        code: ErrorCode.PEER_BAD_RESPONSE,
+        message: expect.stringContaining('block 0 of the answer is malformed'),
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('starts at most one sync per sender per interval for blocks ahead of the tip', async () => {
+    // Claims a longer chain but sends no blocks past ours: every sync from it fails, so the node stays behind.
+    const liar = track(await apiPeer(f.main.slice(0, 3), { length: 12, height: 11 }));
+    const node = await nodeWith(f.main.slice(0, 3), { aheadSyncIntervalMs: 60_000, syncIntervalMs: 0 });
+    const post = (block: Block) => postJson(`${node.url}mined`, blockToJson(block), { [PEER_HEADER]: liar.url });
+    expect((await post(f.main[8]!)).json.reason).toMatch(/syncing from/);
+    await waitFor('the sync to ask for blocks', () => liar.requests.some((r) => r.startsWith('GET /blocks')));
+    const second = await post(f.main[9]!);
+    expect(second.json).toMatchObject({ accepted: false, reason: expect.stringContaining('less than 60000 ms ago') });
+    expect(liar.requests.filter((r) => r === 'GET /status')).toHaveLength(1);
   });
 });
