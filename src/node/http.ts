@@ -16,7 +16,7 @@ import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
 import type { NodeApi } from './interface.js';
-import { MAX_BLOCKS_PER_PAGE } from './options.js';
+import { MAX_BLOCKS_PER_PAGE, MAX_PAGE_BYTES } from './options.js';
 import { PEER_HEADER } from './peer-client.js';
 import { normalizePeerUrl, tryNormalizePeerUrl } from './peer-url.js';
 
@@ -27,8 +27,9 @@ export interface AppOptions {
   readonly logger: Logger;
 }
 
-/** Blocks per chunk written while streaming /blockchain.json. */
+/** Blocks per chunk written while streaming /blockchain.json (a chunk is also cut at STREAM_CHUNK_BYTES). */
 const STREAM_BATCH = 256;
+const STREAM_CHUNK_BYTES = 1024 * 1024;
 
 export function createApp(node: NodeApi, options: AppOptions): Koa {
   const app = new Koa();
@@ -70,7 +71,20 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   router.get('/blocks', (ctx) => {
     const from = queryUint(ctx, 'from') ?? 0n;
     const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_BLOCKS_PER_PAGE)), MAX_BLOCKS_PER_PAGE);
-    ctx.body = node.chain().range(from, limit).map(blockToJson);
+    // Serialised here, inside the error middleware, and cut at a byte budget
+    // (always one block at least): a page of a thousand 1 MiB blocks would
+    // neither fit a peer's cap nor, past V8's string limit, serialise at all.
+    const parts: string[] = [];
+    let bytes = 2;
+    for (const block of node.chain().range(from, limit)) {
+      const json = JSON.stringify(blockToJson(block));
+      const size = Buffer.byteLength(json) + 1;
+      if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
+      parts.push(json);
+      bytes += size;
+    }
+    ctx.type = 'application/json';
+    ctx.body = `[${parts.join(',')}]`;
   });
 
   router.get('/blocks/hash/:hash', (ctx) => {
@@ -127,6 +141,16 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
 
   router.post('/mined', async (ctx) => {
     const block = parseBlock(await readJsonBody(ctx, options));
+    // Integers sent as JSON numbers grow by their quotes in the output form: a
+    // block accepted here must fit the body limit of the peers it is relayed to.
+    const outputBytes = Buffer.byteLength(JSON.stringify(blockToJson(block)));
+    if (outputBytes > options.maxBodyBytes) {
+      throw new JbcError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `the block's output form is ${outputBytes} bytes, more than the ${options.maxBodyBytes} a peer accepts`,
+        { maxBytes: options.maxBodyBytes, outputBytes },
+      );
+    }
     const result = await node.receiveBlock(block, {
       url: tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined),
       remoteAddress: ctx.req.socket.remoteAddress,
@@ -150,14 +174,17 @@ function* streamBlocks(view: ChainView): Generator<string> {
     yield '[]';
     return;
   }
+  let chunk = '[';
   for (let i = 0n; i < length; i += BigInt(STREAM_BATCH)) {
-    const part = view
-      .range(i, Math.min(STREAM_BATCH, Number(length - i)))
-      .map((block) => JSON.stringify(blockToJson(block)))
-      .join(',');
-    yield (i === 0n ? '[' : ',') + part;
+    for (const block of view.range(i, Math.min(STREAM_BATCH, Number(length - i)))) {
+      chunk += (chunk === '[' ? '' : ',') + JSON.stringify(blockToJson(block));
+      if (chunk.length >= STREAM_CHUNK_BYTES) {
+        yield chunk;
+        chunk = '';
+      }
+    }
   }
-  yield ']';
+  yield `${chunk}]`;
 }
 
 function peerUrlFromBody(body: unknown): string {

@@ -277,7 +277,7 @@ function refused(peer: string, url: string, reason: string): JbcError {
 }
 
 function tooLargeError(peer: string, url: string, maxBytes: number): JbcError {
-  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent more than ${maxBytes} bytes`, { peer, url, maxBytes });
+  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent more than ${maxBytes} bytes`, { peer, url, maxBytes, tooLarge: true });
 }
 
 /** got's error classes, mapped onto the peer codes. Nothing from got leaves this module. */

@@ -6,12 +6,13 @@
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockToJson, type Block } from '../../src/block.js';
+import { blockToJson, sealBlock, type Block } from '../../src/block.js';
 import { ErrorCode } from '../../src/errors.js';
 import { PeerAddressPolicy } from '../../src/node/peer-address.js';
 import { PeerClient } from '../../src/node/peer-client.js';
 import { mineBlock } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
+import { MAX_PAGE_BYTES } from '../../src/node/options.js';
 import { apiPeer, fakeHttpPeer, garbagePeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, nodeWith, postJson, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
@@ -267,5 +268,57 @@ describe('answers that cost too much', () => {
     const second = await post(f.main[9]!);
     expect(second.json).toMatchObject({ accepted: false, reason: expect.stringContaining('less than 60000 ms ago') });
     expect(liar.requests.filter((r) => r === 'GET /status')).toHaveLength(1);
+  });
+});
+
+/** A chain valid at difficulty 0 whose blocks carry `dataBytes` of data each. */
+function bigChain(length: number, dataBytes: number): Block[] {
+  const blocks: Block[] = [];
+  for (let i = 0n; i < BigInt(length); i++) {
+    const data = `${i}:`.padEnd(dataBytes, 'x');
+    blocks.push(sealBlock({ index: i, prevHash: blocks.at(-1)?.hash ?? '', data, timestamp: 1_700_000_000n + i }, i));
+  }
+  return blocks;
+}
+
+describe('big blocks', () => {
+  it('cuts a /blocks page at its byte budget (one block at least), and a node syncs such pages whole', async () => {
+    const big = bigChain(9, 1_000_000);
+    const server = await nodeWith(big, { difficulty: 0 });
+    const first = await http(`${server.url}blocks?from=0&limit=1000`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toMatch(/application\/json/);
+    expect(Buffer.byteLength(first.text)).toBeLessThanOrEqual(MAX_PAGE_BYTES);
+    expect(first.json.length).toBeGreaterThan(0);
+    expect(first.json.length).toBeLessThan(9);
+    const follower = await startTestNode({ difficulty: 0, peers: [server.url] });
+    expect(follower.chain().length).toBe(9);
+  });
+
+  it('asks a peer that does not cut its pages for fewer blocks when a page is over the cap', async () => {
+    const big = bigChain(50, 200_000);
+    // apiPeer answers every block asked for: 10 MB for the first page.
+    const peer = track(await apiPeer(big));
+    const node = await startTestNode({ difficulty: 0, peers: [peer.url], maxPeerResponseBytes: 4 * 1024 * 1024 });
+    expect(node.chain().length).toBe(50);
+    expect(peer.requests.filter((r) => r.startsWith('GET /blocks')).length).toBeGreaterThan(1);
+  });
+
+  it('refuses with 413 a block whose output form would not fit a peer\'s body limit, though its body did', async () => {
+    const node = await startTestNode({ difficulty: 0 });
+    const limit = node.config.maxBodyBytes;
+    const [zero] = bigChain(1, 1);
+    const numeric = (block: Block) =>
+      JSON.stringify({ ...blockToJson(block), index: 'I', timestamp: 'T', nonce: 'N' })
+        .replace('"I"', String(block.index))
+        .replace('"T"', String(block.timestamp))
+        .replace('"N"', String(block.nonce));
+    const overhead = Buffer.byteLength(numeric(zero!)) - 1;
+    const block = bigChain(1, limit - overhead)[0]!;
+    expect(Buffer.byteLength(numeric(block))).toBeLessThanOrEqual(limit);
+    const answer = await postJson(`${node.url}mined`, numeric(block));
+    expect(answer.status).toBe(413);
+    expect(answer.json.error).toMatchObject({ code: ErrorCode.PAYLOAD_TOO_LARGE, message: expect.stringContaining('output form') });
+    expect(node.chain().length).toBe(0);
   });
 });
