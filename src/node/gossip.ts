@@ -6,6 +6,7 @@
  */
 import type { Block } from '../block.js';
 import { ErrorCode, JbcError, isAborted } from '../errors.js';
+import { wait } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { ChainState } from './chain-state.js';
 import type { ReceiveResult, Sender } from './interface.js';
@@ -29,7 +30,12 @@ export interface GossipModules {
   readonly backoffMs: number;
   /** Least time between two syncs that blocks ahead of the tip from one sender start. */
   readonly aheadSyncIntervalMs: number;
+  /** Longest a sender waits for the decision on its block before the answer is "queued". */
+  readonly answerMs: number;
 }
+
+/** Received blocks waiting for the chain's queue at once; more are turned away (a flood, not a network). */
+const MAX_WAITING_BLOCKS = 256;
 
 /** Senders remembered for the ahead-sync limit before old entries are dropped. */
 const MAX_AHEAD_SENDERS = 1024;
@@ -45,6 +51,9 @@ export class Gossip {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #outbox: BlockOutbox;
   readonly #aheadSyncIntervalMs: number;
+  readonly #answerMs: number;
+  /** Hashes of received blocks waiting for the chain's queue. */
+  readonly #waiting = new Set<string>();
   /** When each sender last made this node sync (performance.now()). */
   readonly #aheadSyncs = new Map<string, number>();
 
@@ -57,6 +66,7 @@ export class Gossip {
     this.#isSelf = modules.isSelf;
     this.#refusal = modules.refusal;
     this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
+    this.#answerMs = modules.answerMs;
     this.#outbox = new BlockOutbox(
       { backoffMs: modules.backoffMs },
       {
@@ -81,6 +91,11 @@ export class Gossip {
    * proof of work. A block that extends the tip is stored and relayed, and
    * its sender (when it named itself) becomes a peer; a block ahead of the
    * tip starts a sync from its sender.
+   *
+   * The decision waits its turn in the chain's queue, which a reorg may hold
+   * for many seconds; a sender is not kept waiting that long. After
+   * `answerMs` the answer is "queued" and the block is decided (stored,
+   * relayed...) when its turn comes.
    */
   async receive(block: Block, received: Sender): Promise<ReceiveResult> {
     const refusal = received.url === undefined ? undefined : this.#refusal(received.url);
@@ -88,6 +103,27 @@ export class Gossip {
       // The header would make this node sync from, and relay to, an address it must not contact.
       throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `${PEER_HEADER} refused: ${refusal}`, { url: received.url });
     }
+    if (this.#waiting.has(block.hash)) return { accepted: false, reason: `queued: block ${block.index} is already waiting its turn` };
+    if (this.#waiting.size >= MAX_WAITING_BLOCKS) {
+      return { accepted: false, reason: `busy: ${this.#waiting.size} blocks are waiting for the chain; this one was not queued` };
+    }
+    // Throws at once for a block without its proof of work (checked before the queue).
+    const decided = this.#decide(block, received);
+    this.#waiting.add(block.hash);
+    const settled = decided.finally(() => this.#waiting.delete(block.hash));
+    const timer = new AbortController();
+    const answer = await Promise.race([settled, wait(this.#answerMs, timer.signal).then(() => undefined)]);
+    timer.abort();
+    if (answer !== undefined) return answer;
+    this.#track(
+      settled.catch((err: unknown) => {
+        if (!isAborted(err)) this.#logger.warn({ index: Number(block.index), hash: block.hash, err }, 'queued block could not be processed');
+      }),
+    );
+    return { accepted: false, reason: `queued: the chain is busy (a sync or reorg is being written); block ${block.index} is processed when its turn comes` };
+  }
+
+  async #decide(block: Block, received: Sender): Promise<ReceiveResult> {
     const decision = await this.#chain.receive(block);
     // The sender under the name it is listed as (it may call itself 127.0.0.1 where the list says localhost).
     const senderUrl = received.url === undefined ? undefined : (this.#peers.resolve(received.url) ?? received.url);

@@ -148,6 +148,7 @@ export class JbcNode implements NodeApi {
       refusal: (url) => this.#addressPolicy.urlRefusal(url),
       backoffMs: config.peerBackoffMs,
       aheadSyncIntervalMs: config.aheadSyncIntervalMs,
+      answerMs: config.minedAnswerMs,
     });
     // The worker pool starts while the sync runs.
     if (config.mine) {

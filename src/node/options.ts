@@ -56,6 +56,13 @@ export interface NodeOptions {
    * false` without a sync. Default 5000 ms.
    */
   aheadSyncIntervalMs?: number;
+  /**
+   * Longest POST /mined waits for its block's turn in the chain's queue (a
+   * reorg being written holds it); then it answers `accepted: false` with
+   * reason `queued: …` and the block is processed when its turn comes.
+   * Default 1000 ms.
+   */
+  minedAnswerMs?: number;
   /** Most peers kept (configured ones always are). Default 32. */
   maxPeers?: number;
   /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
@@ -119,6 +126,7 @@ export const defaultNodeOptions = {
   peerAllow: [],
   peerBackoffMs: 1_000,
   aheadSyncIntervalMs: 5_000,
+  minedAnswerMs: 1_000,
   maxPeers: 32,
   maxBodyBytes: 1024 * 1024,
   bodyTimeoutMs: 10_000,
@@ -192,6 +200,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
     peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
     aheadSyncIntervalMs: checkInt('aheadSyncIntervalMs', options.aheadSyncIntervalMs ?? defaultNodeOptions.aheadSyncIntervalMs, 0, MAX_TIMER_MS),
+    minedAnswerMs: checkInt('minedAnswerMs', options.minedAnswerMs ?? defaultNodeOptions.minedAnswerMs, 0, MAX_TIMER_MS),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
     bodyTimeoutMs: checkInt('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs, 1, MAX_TIMER_MS / 2),

@@ -3,7 +3,9 @@
  * real fake peer or real sockets on 127.0.0.1, and each test fails when the
  * defence it names is removed.
  */
+import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockToJson, sealBlock, type Block } from '../../src/block.js';
@@ -320,5 +322,22 @@ describe('big blocks', () => {
     expect(answer.status).toBe(413);
     expect(answer.json.error).toMatchObject({ code: ErrorCode.PAYLOAD_TOO_LARGE, message: expect.stringContaining('output form') });
     expect(node.chain().length).toBe(0);
+  });
+});
+
+describe('POST /mined while the chain is busy', () => {
+  it('answers "queued" while a long sync is being written, and processes the block when its turn comes', async () => {
+    const long = bigChain(2000, 10);
+    const next = sealBlock({ index: 2000n, prevHash: long.at(-1)!.hash, data: 'after the sync', timestamp: 1_800_000_000n }, 0n);
+    const peer = track(await apiPeer(long));
+    const node = await startTestNode({ difficulty: 0, minedAnswerMs: 100, syncIntervalMs: 0, syncTimeoutMs: 0 });
+    await postJson(`${node.url}peers`, { url: peer.url });
+    // The sync writes its blocks into pending/ first, holding the chain's queue until all are in place.
+    await waitFor('the sync to start writing', () => existsSync(join(node.dataDir, 'pending')));
+    const answer = await postJson(`${node.url}mined`, blockToJson(next));
+    expect(node.chain().length).toBe(0);
+    expect(answer.json).toMatchObject({ received: true, accepted: false, reason: expect.stringMatching(/^queued/) });
+    await waitFor('the queued block to be stored after the sync', () => node.chain().length === 2001);
+    expect(node.chain().tip?.hash).toBe(next.hash);
   });
 });
