@@ -42,6 +42,8 @@ export const ErrorCode = {
   MINING_FAILED: 'MINING_FAILED',
   /** Work given up because the node is shutting down or a deadline passed (AbortedError). */
   ABORTED: 'ABORTED',
+  /** The node has as much of some work in progress as it takes (request bodies being read, peer checks); try again later. */
+  BUSY: 'BUSY',
   /** Something that should not happen; a bug, never client input. */
   INTERNAL: 'INTERNAL',
 } as const;

@@ -27,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   STORE_BAD_FILE: 500,
   MINING_FAILED: 500,
   ABORTED: 503,
+  BUSY: 503,
   INTERNAL: 500,
 };
 

@@ -24,6 +24,8 @@ export interface AppOptions {
   readonly maxBodyBytes: number;
   /** Time a request body has to arrive once reading it starts. */
   readonly bodyTimeoutMs: number;
+  /** Bytes of request bodies held at once, all requests together. */
+  readonly maxBodyBytesInFlight: number;
   readonly logger: Logger;
 }
 
@@ -31,8 +33,15 @@ export interface AppOptions {
 const STREAM_BATCH = 256;
 const STREAM_CHUNK_BYTES = 1024 * 1024;
 
+/** Bytes of request bodies being read right now, against their cap. */
+interface BodyBudget {
+  used: number;
+  readonly max: number;
+}
+
 export function createApp(node: NodeApi, options: AppOptions): Koa {
   const app = new Koa();
+  const budget: BodyBudget = { used: 0, max: options.maxBodyBytesInFlight };
   const { logger } = options;
   // Errors are answered and logged by our middleware; Koa's default handler would print them again.
   app.silent = true;
@@ -54,8 +63,8 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       const { status, body } = errorResponse(err);
       ctx.status = status;
       ctx.body = body;
-      // The rest of a body that came too slowly is not waited for: the connection goes.
-      if (status === 408) ctx.set('Connection', 'close');
+      // The rest of a body that came too slowly, or that there was no room for, is not waited for: the connection goes.
+      if (status === 408 || status === 503) ctx.set('Connection', 'close');
       if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
     }
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
@@ -121,13 +130,13 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.delete('/peers', async (ctx) => {
-    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options));
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options, budget));
     if (!node.removePeer(normalizePeerUrl(url))) throw new JbcError(ErrorCode.NOT_FOUND, `${url} is not a peer`);
     ctx.body = { removed: true, peers: node.peers() };
   });
 
   router.post('/peers', async (ctx) => {
-    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options)));
+    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options, budget)));
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
     if (result === 'refused') throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, 'peer URL refused');
     ctx.status = result === 'added' ? 201 : result === 'checking' ? 202 : 200;
@@ -140,7 +149,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.post('/mined', async (ctx) => {
-    const block = parseBlock(await readJsonBody(ctx, options));
+    const block = parseBlock(await readJsonBody(ctx, options, budget));
     // Integers sent as JSON numbers grow by their quotes in the output form: a
     // block accepted here must fit the body limit of the peers it is relayed to.
     const outputBytes = Buffer.byteLength(JSON.stringify(blockToJson(block)));
@@ -213,7 +222,7 @@ function queryUint(ctx: Context, name: string): bigint | undefined {
  * the body is not encoded (compressed), 413
  * past `maxBytes` (announced or actual), 400 when it does not parse.
  */
-async function readJsonBody(ctx: Context, options: AppOptions): Promise<unknown> {
+async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudget): Promise<unknown> {
   const maxBytes = options.maxBodyBytes;
   const type = ctx.request.is('application/json', '+json');
   if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
@@ -227,7 +236,7 @@ async function readJsonBody(ctx: Context, options: AppOptions): Promise<unknown>
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
-  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs), 'request body');
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget), 'request body');
 }
 
 /**
@@ -235,9 +244,11 @@ async function readJsonBody(ctx: Context, options: AppOptions): Promise<unknown>
  * rejects; Node discards the rest of the upload once the 413 is sent, so the
  * client still reads the answer. A body not complete within `deadlineMs`
  * rejects with REQUEST_TIMEOUT (a client trickling bytes would otherwise hold
- * the connection and its buffers for as long as it likes).
+ * the connection and its buffers for as long as it likes). All bodies being
+ * read share `budget`: a chunk that does not fit rejects with BUSY, so many
+ * connections each sending most of a body cannot add up to gigabytes.
  */
-function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number): Promise<Buffer> {
+function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -247,21 +258,30 @@ function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number): Pr
     }, deadlineMs);
     const cleanup = (): void => {
       clearTimeout(timer);
+      budget.used -= size;
+      size = 0;
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
     };
     const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > maxBytes) {
+      if (size + chunk.length > maxBytes) {
         cleanup();
         req.resume();
         reject(tooLarge(maxBytes));
-      } else chunks.push(chunk);
+      } else if (budget.used + chunk.length > budget.max) {
+        cleanup();
+        reject(new JbcError(ErrorCode.BUSY, 'too many request bodies are being received; try again later', { maxBytesInFlight: budget.max }));
+      } else {
+        size += chunk.length;
+        budget.used += chunk.length;
+        chunks.push(chunk);
+      }
     };
     const onEnd = (): void => {
+      const body = Buffer.concat(chunks);
       cleanup();
-      resolve(Buffer.concat(chunks));
+      resolve(body);
     };
     const onError = (err: Error): void => {
       cleanup();

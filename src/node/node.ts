@@ -244,6 +244,9 @@ export class JbcNode implements NodeApi {
     }
     const key = peerKey(url);
     let probe = this.#probes.get(key);
+    if (probe === undefined && this.#probes.size >= MAX_PEER_CHECKS) {
+      throw new JbcError(ErrorCode.BUSY, `${this.#probes.size} posted peers are being checked already; try again later`);
+    }
     if (probe === undefined) {
       probe = this.#admit(url);
       this.#probes.set(key, probe);
@@ -316,8 +319,8 @@ export class JbcNode implements NodeApi {
   }
 
   async #listen(): Promise<void> {
-    const { maxBodyBytes, bodyTimeoutMs, maxConnections } = this.config;
-    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, logger: this.#child('http') });
+    const { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger: this.#child('http') });
     const server = createServer(
       {
         // Node's own limits are the backstop for requests no route reads (http.ts answers a slow body first, as JSON).
@@ -378,6 +381,8 @@ async function defaultCreateMiner(options: { workers: number }, modules: { logge
 
 /** How long POST /peers waits for the posted URL to answer before it answers 202 (the check goes on). */
 const PEER_CHECK_ANSWER_MS = 1000;
+/** Posted URLs checked at once: each check is requests to a URL a stranger chose. */
+const MAX_PEER_CHECKS = 16;
 
 function readVersion(): string {
   try {

@@ -75,6 +75,11 @@ export interface NodeOptions {
   bodyTimeoutMs?: number;
   /** Most client connections open at once; more are closed as they arrive. Default 256. */
   maxConnections?: number;
+  /**
+   * Bytes of request bodies held at once, all connections together; a body
+   * that finds no room gets 503 BUSY. Default 32 MiB.
+   */
+  maxBodyBytesInFlight?: number;
   /** Largest peer answer read; a bigger one is a bad response. Default 64 MiB. */
   maxPeerResponseBytes?: number;
   /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
@@ -131,6 +136,7 @@ export const defaultNodeOptions = {
   maxBodyBytes: 1024 * 1024,
   bodyTimeoutMs: 10_000,
   maxConnections: 256,
+  maxBodyBytesInFlight: 32 * 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
   syncPageSize: MAX_BLOCKS_PER_PAGE,
   syncBatchSize: 5_000,
@@ -204,6 +210,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
     bodyTimeoutMs: checkInt('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs, 1, MAX_TIMER_MS / 2),
+    maxBodyBytesInFlight: checkInt('maxBodyBytesInFlight', options.maxBodyBytesInFlight ?? defaultNodeOptions.maxBodyBytesInFlight, 1, 2 ** 40),
     maxConnections: checkInt('maxConnections', options.maxConnections ?? defaultNodeOptions.maxConnections, 1, 1_000_000),
     maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),
     syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),

@@ -157,6 +157,16 @@ describe('URLs the node is told to fetch', () => {
     expect(node.status().peers).toEqual([]);
   });
 
+  it('checks at most 16 posted URLs at once; more get a JSON 503 meanwhile', async () => {
+    const node = await startTestNode({ peerTimeoutMs: 30_000 });
+    const hung = track(await hungPeer());
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => postJson(`${node.url}peers`, { url: `${hung.url}p${i}/` })));
+    expect(answers.map((a) => a.status)).toEqual(Array(16).fill(202));
+    const more = await postJson(`${node.url}peers`, { url: `${hung.url}more/` });
+    expect(more.status).toBe(503);
+    expect(more.json.error.code).toBe(ErrorCode.BUSY);
+  });
+
   it('--peer-allow limits peers to its ranges: an IP literal outside is refused at once, a name as it resolves', async () => {
     const node = await startTestNode({ peerAllow: ['10.0.0.0/8'] });
     const api = track(await apiPeer(f.main.slice(0, 3)));
@@ -227,6 +237,20 @@ describe('connections', () => {
     good.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
     await waitFor('the good client to be answered', () => good.received().includes('{"ok":true}'));
     expect(good.received()).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('turns a body away with a JSON 503 while other bodies being received hold the shared budget, and takes it once they are gone', async () => {
+    const node = await startTestNode({ maxBodyBytesInFlight: 1000 });
+    const hog = await rawConnection(node.url);
+    hog.socket.write(`POST /mined HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n${' '.repeat(800)}\r\n`);
+    const post = () => postJson(`${node.url}mined`, `{"pad": "${'x'.repeat(400)}"}`);
+    const refused = await waitFor('a body to find no room', async () => {
+      const answer = await post();
+      return answer.status === 503 && answer;
+    });
+    expect(refused.json.error.code).toBe(ErrorCode.BUSY);
+    await hog.close();
+    await waitFor('the budget to be free again', async () => (await post()).status === 400);
   });
 
   it('answers a request body that trickles past its deadline with a JSON 408 and closes the connection', async () => {
