@@ -6,7 +6,7 @@
  */
 import type { Block } from '../block.js';
 import { ErrorCode, JbcError, isAborted } from '../errors.js';
-import { wait } from '../wait.js';
+import { within } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { ChainState } from './chain-state.js';
 import type { ReceiveResult, Sender } from './interface.js';
@@ -111,9 +111,7 @@ export class Gossip {
     const decided = this.#decide(block, received);
     this.#waiting.add(block.hash);
     const settled = decided.finally(() => this.#waiting.delete(block.hash));
-    const timer = new AbortController();
-    const answer = await Promise.race([settled, wait(this.#answerMs, timer.signal).then(() => undefined)]);
-    timer.abort();
+    const answer = await within(settled, this.#answerMs);
     if (answer !== undefined) return answer;
     this.#track(
       settled.catch((err: unknown) => {

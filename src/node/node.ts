@@ -8,6 +8,7 @@
  *   HTTP server  the routes (http.ts), listening before the sync starts
  *   syncer       startup, catch-up and periodic sync from peers
  *   gossip       blocks from and to peers
+ *   admission    posted peer URLs, added once they answer like a node
  *   mining loop  the miner on the tip
  */
 import { randomUUID } from 'node:crypto';
@@ -30,9 +31,9 @@ import { MiningLoop } from './mining-loop.js';
 import { addressPolicy, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
 import type { PeerAddressPolicy } from './peer-address.js';
 import { PeerClient } from './peer-client.js';
-import { defaultSelfUrl, isSelfUrl, normalizePeerUrl, peerKey } from './peer-url.js';
+import { PeerAdmission } from './peer-admission.js';
+import { defaultSelfUrl, isSelfUrl } from './peer-url.js';
 import { PeerSet, type PeerState } from './peers.js';
-import { wait } from '../wait.js';
 import { Syncer } from './syncer.js';
 
 /**
@@ -71,14 +72,13 @@ export class JbcNode implements NodeApi {
   readonly #addressPolicy: PeerAddressPolicy;
   readonly #peers: PeerSet;
   readonly #client: PeerClient;
-  /** URLs posted to /peers that are being asked whether they are nodes, by peerKey. */
-  readonly #probes = new Map<string, Promise<AddPeerAnswer>>();
   #chain: ChainState | undefined;
   #server: Server | undefined;
   #port = 0;
   #selfUrl: string | undefined;
   #syncer: Syncer | undefined;
   #gossip: Gossip | undefined;
+  #admission: PeerAdmission | undefined;
   #miner: Promise<BlockMiner> | undefined;
   #mining: MiningLoop | undefined;
   #started: Promise<void> | undefined;
@@ -150,6 +150,20 @@ export class JbcNode implements NodeApi {
       aheadSyncIntervalMs: config.aheadSyncIntervalMs,
       answerMs: config.minedAnswerMs,
     });
+    const syncer = this.#syncer;
+    this.#admission = new PeerAdmission(
+      { answerMs: PEER_CHECK_ANSWER_MS },
+      {
+        peers: this.#peers,
+        client: this.#client,
+        addressPolicy: this.#addressPolicy,
+        isSelf: (url) => this.#isSelf(url, this.#port),
+        nodeId: this.#nodeId,
+        requestSync: (peer, reason) => syncer.request([peer], reason),
+        logger: this.#child('peers'),
+        signal: stopping,
+      },
+    );
     // The worker pool starts while the sync runs.
     if (config.mine) {
       const create = this.#modules.createMiner ?? defaultCreateMiner;
@@ -231,53 +245,9 @@ export class JbcNode implements NodeApi {
     return this.#peers.states();
   }
 
-  async addPeer(input: string): Promise<AddPeerAnswer> {
-    const url = normalizePeerUrl(input);
-    if (this.#isSelf(url, this.#port)) throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
-    const refusal = this.#addressPolicy.urlRefusal(url);
-    if (refusal !== undefined) throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `peer URL refused: ${refusal}`, { url });
-    const known = this.#peers.resolve(url);
-    if (known !== undefined) {
-      // One that announces itself again may have moved on: its /status tells.
-      this.#syncer?.request([known], 'peer announced again');
-      return 'known';
-    }
-    const key = peerKey(url);
-    let probe = this.#probes.get(key);
-    if (probe === undefined && this.#probes.size >= MAX_PEER_CHECKS) {
-      throw new JbcError(ErrorCode.BUSY, `${this.#probes.size} posted peers are being checked already; try again later`);
-    }
-    if (probe === undefined) {
-      probe = this.#admit(url);
-      this.#probes.set(key, probe);
-      void probe.then(
-        () => this.#probes.delete(key),
-        (err: unknown) => {
-          this.#probes.delete(key);
-          this.#logger.info({ peer: url, err }, 'posted peer does not answer like a node; not added');
-        },
-      );
-    }
-    // A slow URL does not hold the request: the check goes on and the peer is added if it passes.
-    const timer = new AbortController();
-    const answer = await Promise.race([probe, wait(PEER_CHECK_ANSWER_MS, timer.signal).then(() => 'checking' as const)]);
-    timer.abort();
-    return answer;
-  }
-
-  /** Adds `url` once it answered like a node, and syncs from it (it may be ahead). */
-  async #admit(url: string): Promise<AddPeerAnswer> {
-    const probe = await this.#client.probe(url, this.#shutdown.signal);
-    if (probe.kind === 'jbc-ts' && probe.status.nodeId === this.#nodeId) {
-      this.#peers.markSelf(url);
-      throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
-    }
-    const result = this.#peers.add(url, 'announced');
-    if (result === 'added') {
-      this.#logger.info({ peer: url, kind: probe.kind }, 'peer added');
-      this.#syncer?.request([url], 'new peer');
-    }
-    return result;
+  addPeer(url: string): Promise<AddPeerAnswer> {
+    if (this.#admission === undefined) throw new JbcError(ErrorCode.INTERNAL, 'peer posted before the node was wired');
+    return this.#admission.add(url);
   }
 
   removePeer(url: string): boolean {
@@ -381,8 +351,6 @@ async function defaultCreateMiner(options: { workers: number }, modules: { logge
 
 /** How long POST /peers waits for the posted URL to answer before it answers 202 (the check goes on). */
 const PEER_CHECK_ANSWER_MS = 1000;
-/** Posted URLs checked at once: each check is requests to a URL a stranger chose. */
-const MAX_PEER_CHECKS = 16;
 
 function readVersion(): string {
   try {
