@@ -159,7 +159,9 @@ export class Gossip {
   /** POSTs a block to every peer but `except`, in the background, bounded per peer (see outbox.ts). */
   broadcast(block: Block, except: string | undefined): void {
     const skip = except === undefined ? undefined : peerKey(except);
-    for (const peer of this.#peers.list()) {
+    const peers = this.#peers.list();
+    this.#outbox.retain(peers);
+    for (const peer of peers) {
       if (peerKey(peer) !== skip) this.#outbox.send(peer, block);
     }
   }

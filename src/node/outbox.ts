@@ -75,6 +75,13 @@ export class BlockOutbox {
     this.#queues.delete(peerKey(peer));
   }
 
+  /** Forgets every peer but `peers` (peers evicted from the list leave no state behind). */
+  retain(peers: readonly string[]): void {
+    if (this.#queues.size <= peers.length) return;
+    const keep = new Set(peers.map(peerKey));
+    for (const key of this.#queues.keys()) if (!keep.has(key)) this.#queues.delete(key);
+  }
+
   /** Waits for the posts in flight (the client's shutdown ends them). */
   async close(): Promise<void> {
     this.#closed = true;

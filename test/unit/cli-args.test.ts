@@ -60,10 +60,15 @@ describe('command line', () => {
     expect(run(['--peer-allow', '10.0.0.0/8']).config.peers).toEqual(['http://localhost:5000/', 'http://localhost:5001/', 'http://localhost:5002/', 'http://localhost:5003/']);
   });
 
+  it('reads --max-connections', () => {
+    expect(run(['--max-connections', '64']).config.maxConnections).toBe(64);
+    expect(run([]).config.maxConnections).toBe(256);
+  });
+
   it('answers --help and -h with the usage', () => {
     expect(parseCommandLine(['--help'], env)).toEqual({ kind: 'help', text: USAGE });
     expect(parseCommandLine(['-h', '--port', 'nonsense'], env).kind).toBe('help');
-    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--peer-allow', '--help']) {
+    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--peer-allow', '--max-connections', '--help']) {
       expect(USAGE).toContain(flag);
     }
   });
@@ -84,6 +89,8 @@ describe('command line', () => {
     [['--peers', 'http://169.254.169.254/'], '--peers'],
     [['--peer-allow', '10.0.0.0/8', '--peers', 'http://192.168.1.1:5000/'], '--peers'],
     [['--peer-allow', '10.0.0.0/40'], '--peer-allow'],
+    [['--max-connections', '0'], '--max-connections'],
+    [['--max-connections', 'many'], '--max-connections'],
     [['--peer-allow', 'example.com'], '--peer-allow'],
     [['--data-dir', ''], '--data-dir'],
     [['--host', ''], '--host'],
