@@ -303,6 +303,9 @@ export class JbcNode implements NodeApi {
     );
     // Connections past the cap are closed as they arrive, so a flood cannot hold memory or starve clients already in.
     server.maxConnections = maxConnections;
+    // A connection that sends nothing at all is not covered by the header timeout; without this, idle
+    // sockets could hold every slot. Longer than the body deadline, so a slow body gets its 408 first.
+    server.timeout = bodyTimeoutMs * 2;
     server.on('drop', (info) => this.#logger.debug({ remote: info?.remoteAddress }, 'connection refused: too many open'));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {

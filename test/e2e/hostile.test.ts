@@ -239,6 +239,15 @@ describe('connections', () => {
     expect(good.received()).toMatch(/^HTTP\/1\.1 200/);
   });
 
+  it('closes connections that send nothing, so idle sockets cannot hold every slot', async () => {
+    const node = await startTestNode({ maxConnections: 2, bodyTimeoutMs: 300 });
+    const idle = [await rawConnection(node.url), await rawConnection(node.url)];
+    await Promise.all(idle.map((connection) => connection.closed));
+    const client = track(await rawConnection(node.url));
+    client.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor('the client to be answered', () => client.received().includes('{"ok":true}'));
+  });
+
   it('turns a body away with a JSON 503 while other bodies being received hold the shared budget, and takes it once they are gone', async () => {
     const node = await startTestNode({ maxBodyBytesInFlight: 1000 });
     const hog = await rawConnection(node.url);
