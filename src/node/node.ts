@@ -303,9 +303,11 @@ export class JbcNode implements NodeApi {
     );
     // Connections past the cap are closed as they arrive, so a flood cannot hold memory or starve clients already in.
     server.maxConnections = maxConnections;
-    // A connection that sends nothing at all is not covered by the header timeout; without this, idle
-    // sockets could hold every slot. Longer than the body deadline, so a slow body gets its 408 first.
-    server.timeout = bodyTimeoutMs * 2;
+    // A connection that never sends a request is not covered by the header timeout; without this, idle
+    // sockets could hold every slot. Only until its first request: a long answer (a stream) is not cut,
+    // and between requests Node's keep-alive timeout applies.
+    server.on('connection', (socket) => socket.setTimeout(bodyTimeoutMs * 2, () => socket.destroy()));
+    server.on('request', (req) => req.socket.setTimeout(0));
     server.on('drop', (info) => this.#logger.debug({ remote: info?.remoteAddress }, 'connection refused: too many open'));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {

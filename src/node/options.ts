@@ -70,8 +70,8 @@ export interface NodeOptions {
   /**
    * Time a client has to send a whole request body once its headers are in
    * (and, from the start, its headers); a slower one gets 408 and the
-   * connection is closed. A connection idle twice as long (nothing sent
-   * either way) is closed too. Default 10 000 ms.
+   * connection is closed. A connection that sends no request for twice as
+   * long is closed too. Default 10 000 ms.
    */
   bodyTimeoutMs?: number;
   /** Most client connections open at once; more are closed as they arrive. Default 256. */
