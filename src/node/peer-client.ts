@@ -213,6 +213,8 @@ export class PeerClient {
       followRedirect: false,
       retry: { limit: 0 },
       timeout: { request: this.#options.timeoutMs },
+      // Size caps count the bytes received: a compressed answer could inflate far past them (a zip bomb).
+      decompress: false,
       dnsLookup: this.#options.addressPolicy.lookup,
       signal,
     });
@@ -225,10 +227,12 @@ export class PeerClient {
 
     let status: number;
     let body: Buffer;
+    let encoding: string;
     try {
       const response = await request;
       status = response.statusCode;
       body = response.body;
+      encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     } catch (err) {
       if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
       throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
@@ -238,6 +242,12 @@ export class PeerClient {
       throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} answered HTTP ${status}`, { peer, url, status });
     }
     if (body.length > opts.maxBytes) throw tooLargeError(peer, url, opts.maxBytes);
+    if (encoding !== 'identity') {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent a ${JSON.stringify(encoding.slice(0, 40))}-encoded answer; only plain answers are read`, {
+        peer,
+        url,
+      });
+    }
     return body;
   }
 }

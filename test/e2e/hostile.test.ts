@@ -295,6 +295,23 @@ describe('answers that cost too much', () => {
     }
   });
 
+  it('does not inflate a compressed answer (its size cap counts what is received)', async () => {
+    const status = JSON.stringify({ height: 0, length: 1, tip: null, nodeId: 'zip', pad: ' '.repeat(4 * 1024 * 1024) });
+    const zipped = gzipSync(status);
+    const peer = track(
+      await fakeHttpPeer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(zipped);
+      }),
+    );
+    const client = testClient();
+    try {
+      await expect(client.status(peer.url)).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE, message: expect.stringContaining('gzip') });
+    } finally {
+      client.close();
+    }
+  });
+
   it('starts at most one sync per sender per interval for blocks ahead of the tip', async () => {
     // Claims a longer chain but sends no blocks past ours: every sync from it fails, so the node stays behind.
     const liar = track(await apiPeer(f.main.slice(0, 3), { length: 12, height: 11 }));
