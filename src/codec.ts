@@ -64,31 +64,15 @@ const PARSE_SLICE_MS = 10;
  * anything that is not an array of valid UTF-8 JSON values.
  */
 export async function parseJsonArray<T>(bytes: Uint8Array, source: string, item: (value: unknown, index: number) => T): Promise<T[]> {
-  const bad = (why: string): JbcError => new JbcError(ErrorCode.MALFORMED_JSON, `${source} is not a JSON array: ${why}`, { source });
   const results: T[] = [];
-  let i = skipSpace(bytes, 0);
-  if (bytes[i] !== 0x5b) throw bad(`it starts with ${JSON.stringify(Buffer.from(bytes.subarray(i, i + 20)).toString('latin1'))}`);
-  i = skipSpace(bytes, i + 1);
+  let i = arrayStart(bytes, source);
   let closed = bytes[i] === 0x5d;
   if (closed) i++;
   let slice = performance.now();
   while (!closed) {
     const start = i;
-    let depth = 0;
-    let inString = false;
-    for (; i < bytes.length; i++) {
-      const c = bytes[i]!;
-      if (inString) {
-        if (c === 0x5c) i++;
-        else if (c === 0x22) inString = false;
-      } else if (c === 0x22) inString = true;
-      else if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
-        if (depth === 0) break;
-        depth--;
-      } else if (c === 0x2c && depth === 0) break;
-    }
-    if (i >= bytes.length) throw bad('it is not closed');
+    i = elementEnd(bytes, start);
+    if (i < 0) throw notArray(source, 'it is not closed');
     const where = `${source} element ${results.length}`;
     results.push(item(parseJson(decodeUtf8(bytes.subarray(start, i), where), where), results.length));
     closed = bytes[i] === 0x5d;
@@ -98,8 +82,53 @@ export async function parseJsonArray<T>(bytes: Uint8Array, source: string, item:
       slice = performance.now();
     }
   }
-  if (skipSpace(bytes, i) !== bytes.length) throw bad('text follows the closing ]');
+  if (skipSpace(bytes, i) !== bytes.length) throw notArray(source, 'text follows the closing ]');
   return results;
+}
+
+/**
+ * The first element of a JSON array, from the first bytes of its text (an
+ * answer still arriving): its bytes, null for an empty array, or undefined
+ * when more bytes are needed to tell. Throws MALFORMED_JSON when the text is
+ * not an array.
+ */
+export function firstArrayElement(head: Uint8Array, source: string): Uint8Array | null | undefined {
+  if (skipSpace(head, 0) === head.length) return undefined;
+  const start = arrayStart(head, source);
+  if (start === head.length) return undefined;
+  if (head[start] === 0x5d) return null;
+  const end = elementEnd(head, start);
+  return end < 0 ? undefined : head.subarray(start, end);
+}
+
+/** Where the first element of the array in `bytes` starts (past '[' and spaces). */
+function arrayStart(bytes: Uint8Array, source: string): number {
+  const i = skipSpace(bytes, 0);
+  if (bytes[i] !== 0x5b) throw notArray(source, `it starts with ${JSON.stringify(Buffer.from(bytes.subarray(i, i + 20)).toString('latin1'))}`);
+  return skipSpace(bytes, i + 1);
+}
+
+/** Index of the ',' or ']' that ends the array element starting at `start`, or -1 when the bytes end first. */
+function elementEnd(bytes: Uint8Array, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i;
+      depth--;
+    } else if (c === 0x2c && depth === 0) return i;
+  }
+  return -1;
+}
+
+function notArray(source: string, why: string): JbcError {
+  return new JbcError(ErrorCode.MALFORMED_JSON, `${source} is not a JSON array: ${why}`, { source });
 }
 
 function skipSpace(bytes: Uint8Array, from: number): number {

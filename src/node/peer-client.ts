@@ -7,9 +7,10 @@
  * before they leave this module.
  */
 import { setMaxListeners } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
-import { isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
+import { firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
 import { AbortedError, ErrorCode, JbcError, describeError } from '../errors.js';
 import { MAX_PAGE_BYTES } from './options.js';
 import { REFUSED_LOOKUP_CODE, type PeerAddressPolicy } from './peer-address.js';
@@ -50,6 +51,8 @@ export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus
 
 /** Small answers (status, peers, POST replies) are capped lower than block downloads. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
+/** How much of a block list's start is looked at while it downloads: one block of any accepted size fits. */
+const MAX_HEAD_BYTES = 2 * 1024 * 1024;
 /** What one block of a /blocks page may weigh on average before the page is suspect. */
 export const PAGE_BYTES_PER_BLOCK = 16 * 1024;
 /** Every page may weigh this much: one block of the largest size a node accepts fits, with room. */
@@ -101,7 +104,7 @@ export class PeerClient {
    */
   async blocks(peer: string, from: bigint, limit: number, signal?: AbortSignal): Promise<Block[]> {
     const path = `blocks?from=${from}&limit=${limit}`;
-    const body = await this.#fetch(peer, path, { maxBytes: this.pageBytesCap(limit), signal });
+    const body = await this.#fetch(peer, path, { maxBytes: this.pageBytesCap(limit), signal, checkHead: blockListHead(peer, path) });
     const blocks = await parseBlocks(peer, path, body!);
     if (blocks.length > limit) throw badResponse(peer, path, `sent ${blocks.length} blocks for a limit of ${limit}`);
     blocks.forEach((block, i) => {
@@ -114,7 +117,11 @@ export class PeerClient {
 
   /** The peer's whole chain (what every jbc node answers), up to maxResponseBytes. */
   async blockchain(peer: string, signal?: AbortSignal): Promise<Block[]> {
-    const body = await this.#fetch(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal });
+    const body = await this.#fetch(peer, 'blockchain.json', {
+      maxBytes: this.#options.maxResponseBytes,
+      signal,
+      checkHead: blockListHead(peer, 'blockchain.json'),
+    });
     return parseBlocks(peer, 'blockchain.json', body!);
   }
 
@@ -188,11 +195,22 @@ export class PeerClient {
     }
   }
 
-  /** The answer's bytes (undefined for a 404 when `notFoundIsUndefined`); every failure a coded peer error. */
+  /**
+   * The answer's bytes (undefined for a 404 when `notFoundIsUndefined`);
+   * every failure a coded peer error. `checkHead` sees the answer's first
+   * bytes as they arrive, until it returns true; a throw there ends the
+   * download at once.
+   */
   async #fetch(
     peer: string,
     path: string,
-    opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
+    opts: {
+      maxBytes: number;
+      body?: unknown;
+      notFoundIsUndefined?: boolean;
+      signal?: AbortSignal | undefined;
+      checkHead?: (head: Buffer) => boolean;
+    },
   ): Promise<Buffer | undefined> {
     const url = new URL(path, peer).href;
     const refusal = this.#options.addressPolicy.urlRefusal(url);
@@ -218,6 +236,29 @@ export class PeerClient {
       dnsLookup: this.#options.addressPolicy.lookup,
       signal,
     });
+    let headError: unknown;
+    const checkHead = opts.checkHead;
+    if (checkHead !== undefined) {
+      // got hands the body over only once it is complete; the native response shows it as it comes.
+      request.on('request', (req: ClientRequest) =>
+        req.once('response', (res: IncomingMessage) => {
+          let head = Buffer.alloc(0);
+          const onData = (chunk: Buffer): void => {
+            head = Buffer.concat([head, chunk]);
+            let done: boolean;
+            try {
+              done = checkHead(head) || head.length >= MAX_HEAD_BYTES;
+            } catch (err) {
+              headError = err;
+              done = true;
+              request.cancel();
+            }
+            if (done) res.off('data', onData);
+          };
+          if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode <= 299) res.on('data', onData);
+        }),
+      );
+    }
     request.on('downloadProgress', (progress) => {
       if (progress.transferred > opts.maxBytes || (progress.total !== undefined && progress.total > opts.maxBytes)) {
         tooLarge = true;
@@ -234,6 +275,7 @@ export class PeerClient {
       body = response.body;
       encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     } catch (err) {
+      if (headError !== undefined) throw headError;
       if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
       throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
     }
@@ -262,20 +304,45 @@ function aborted(url: string, shutdown: AbortSignal, signal: AbortSignal): Abort
 
 /** A list of blocks, parsed a block at a time (see parseJsonArray): the first bad element ends it. */
 async function parseBlocks(peer: string, path: string, body: Buffer): Promise<Block[]> {
+  try {
+    return await parseJsonArray(body, new URL(path, peer).href, blockItem(peer, path));
+  } catch (err) {
+    throw blockListError(peer, path, err);
+  }
+}
+
+/**
+ * A check of a block list's first bytes as they arrive: once its first
+ * element is in, it must be a block, so an answer of `[0,0,…]` or
+ * `[{},{},…]` is dropped after a few bytes instead of after 64 MiB.
+ */
+function blockListHead(peer: string, path: string): (head: Buffer) => boolean {
   const url = new URL(path, peer).href;
-  const item = (value: unknown, i: number): Block => {
+  return (head) => {
+    try {
+      const first = firstArrayElement(head, url);
+      if (first === undefined) return false;
+      if (first !== null) blockItem(peer, path)(parseJsonBytes(first, `${url} element 0`), 0);
+      return true;
+    } catch (err) {
+      throw blockListError(peer, path, err);
+    }
+  };
+}
+
+function blockItem(peer: string, path: string): (value: unknown, i: number) => Block {
+  return (value, i) => {
     try {
       return parseBlock(value);
     } catch (err) {
       throw badResponse(peer, path, `block ${i} of the answer is malformed: ${describeError(err)}`);
     }
   };
-  try {
-    return await parseJsonArray(body, url, item);
-  } catch (err) {
-    if (err instanceof JbcError && err.code === ErrorCode.PEER_BAD_RESPONSE) throw err;
-    throw badResponse(peer, path, `the answer is not a JSON array of blocks: ${describeError(err)}`);
-  }
+}
+
+function blockListError(peer: string, path: string, err: unknown): JbcError {
+  if (err instanceof JbcError && err.code === ErrorCode.PEER_BAD_RESPONSE) return err;
+  return badResponse(peer, path, `the answer is not a JSON array of blocks: ${describeError(err)}`);
 }
 
 function badResponse(peer: string, path: string, reason: string): JbcError {

@@ -276,9 +276,9 @@ describe('connections', () => {
 });
 
 describe('answers that cost too much', () => {
-  it('caps a /blocks answer by the page asked for, and rejects a list whose first element is not a block', async () => {
-    // 3 MiB of empty objects: under the 64 MiB whole-chain cap, over what a page of 10 blocks may weigh.
-    const peer = track(await garbagePeer(`[${'{},'.repeat(1024 * 1024)}{}]`));
+  it('caps a /blocks answer by the page asked for, and rejects a list at its first element that is not a block', async () => {
+    // A block, then 3 MiB of empty objects: under the 64 MiB whole-chain cap, over what a page of 10 blocks may weigh.
+    const peer = track(await garbagePeer(`[${JSON.stringify(blockToJson(f.main[0]!))},${'{},'.repeat(1024 * 1024)}{}]`));
     const client = testClient();
     try {
       expect(client.pageBytesCap(10)).toBeLessThan(3 * 1024 * 1024);
@@ -287,6 +287,20 @@ describe('answers that cost too much', () => {
         message: expect.stringContaining(`more than ${client.pageBytesCap(10)} bytes`),
       });
       await expect(client.blockchain(peer.url)).rejects.toMatchObject({
+        code: ErrorCode.PEER_BAD_RESPONSE,
+        message: expect.stringContaining('block 1 of the answer is malformed'),
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('drops a block list as soon as its first element is in and is not a block, while the rest still arrives', async () => {
+    // Starts like a list of zeros and never ends (a byte every 100 ms): without the early check, a timeout.
+    const endless = track(await rawPeer('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 67108864\r\n\r\n[0,', true));
+    const client = testClient();
+    try {
+      await expect(client.blockchain(endless.url)).rejects.toMatchObject({
         code: ErrorCode.PEER_BAD_RESPONSE,
         message: expect.stringContaining('block 0 of the answer is malformed'),
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonNumber, parseJsonArray } from '../../src/codec.js';
+import { JsonNumber, firstArrayElement, parseJsonArray } from '../../src/codec.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const identity = (value: unknown) => value;
@@ -45,5 +45,26 @@ describe('parsing a JSON array an element at a time', () => {
     running = false;
     expect(values).toHaveLength(50_000);
     expect(turns).toBeGreaterThan(1);
+  });
+});
+
+describe('the first element of an array still arriving', () => {
+  const first = (text: string) => {
+    const element = firstArrayElement(Buffer.from(text), 'test');
+    return element === null || element === undefined ? element : Buffer.from(element).toString();
+  };
+
+  it('is there once its end is in', () => {
+    expect(first(' [ {"a": "],"}, 0')).toBe('{"a": "],"}');
+    expect(first('[0,')).toBe('0');
+    expect(first('[ ]')).toBeNull();
+  });
+
+  it('needs more bytes until then', () => {
+    for (const head of ['', '  ', '[', '[ ', '[{"a": "],', '[0']) expect(first(head)).toBeUndefined();
+  });
+
+  it('is MALFORMED_JSON when the text is not an array', () => {
+    expect(() => first('{"a":')).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_JSON }));
   });
 });
