@@ -191,6 +191,9 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     } catch (err) {
       throw badOption('publicUrl', `is not a usable URL (${err instanceof JbcError ? err.message : String(err)})`, options.publicUrl);
     }
+    // Peers refuse blocks whose X-Jbc-Peer names such an address, whatever their own allow list.
+    const refusal = new PeerAddressPolicy().urlRefusal(publicUrl);
+    if (refusal !== undefined) throw badOption('publicUrl', `names an address peers will not contact (${refusal})`, options.publicUrl);
   }
   return Object.freeze({
     port,

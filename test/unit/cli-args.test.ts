@@ -95,6 +95,7 @@ describe('command line', () => {
     [['--data-dir', ''], '--data-dir'],
     [['--host', ''], '--host'],
     [['--public-url', 'mailto:a@b'], '--public-url'],
+    [['--public-url', 'http://0.0.0.0:5000/'], '--public-url'],
     [['--log-level', 'loud'], '--log-level'],
     [['--log-format', 'xml'], '--log-format'],
     [['--bogus'], '--bogus'],
