@@ -54,6 +54,9 @@ export function parseBlock(input: unknown): Block {
   }
   const { data, prev_hash: prevHash, hash } = input;
   if (typeof data !== 'string') throw malformed('data', `must be a string, got ${describeType(data)}`);
+  // A lone surrogate (a JSON escape such as \ud800) hashes as U+FFFD, so two
+  // different blocks would share a hash, and no UTF-8 peer could encode it.
+  if (!data.isWellFormed()) throw malformed('data', 'is not well-formed Unicode (it holds a lone surrogate)');
   if (typeof prevHash !== 'string' || (prevHash !== '' && !isHash(prevHash))) {
     throw malformed('prev_hash', 'must be 64 lowercase hex characters or empty');
   }

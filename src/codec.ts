@@ -38,13 +38,103 @@ export function parseJson(text: string, source = 'input'): unknown {
 
 /** Decodes UTF-8 strictly (invalid byte sequences are MALFORMED_JSON) and parses. */
 export function parseJsonBytes(bytes: Uint8Array, source = 'input'): unknown {
-  let text: string;
+  return parseJson(decodeUtf8(bytes, source), source);
+}
+
+/** Text from UTF-8 bytes; invalid byte sequences are MALFORMED_JSON. */
+export function decodeUtf8(bytes: Uint8Array, source = 'input'): string {
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch (err) {
     throw new JbcError(ErrorCode.MALFORMED_JSON, `${source} is not valid UTF-8`, { source }, { cause: err });
   }
-  return parseJson(text, source);
+}
+
+/** Work done between two yields to the event loop while parsing a long array. */
+const PARSE_SLICE_MS = 10;
+
+/**
+ * A JSON array, from its UTF-8 bytes, parsed one element at a time: each
+ * element goes to `item` as soon as it is parsed (a throw there stops the
+ * parse, so an answer whose first element is wrong costs nothing more: the
+ * rest is neither decoded nor parsed), and the event loop gets a turn every
+ * few milliseconds, so a peer's 64 MiB answer never freezes the node. The
+ * scan works on bytes: every JSON delimiter is ASCII, and UTF-8 never uses
+ * ASCII bytes inside a multi-byte character. Throws MALFORMED_JSON for
+ * anything that is not an array of valid UTF-8 JSON values.
+ */
+export async function parseJsonArray<T>(bytes: Uint8Array, source: string, item: (value: unknown, index: number) => T): Promise<T[]> {
+  const results: T[] = [];
+  let i = arrayStart(bytes, source);
+  let closed = bytes[i] === 0x5d;
+  if (closed) i++;
+  let slice = performance.now();
+  while (!closed) {
+    const start = i;
+    i = elementEnd(bytes, start);
+    if (i < 0) throw notArray(source, 'it is not closed');
+    const where = `${source} element ${results.length}`;
+    results.push(item(parseJson(decodeUtf8(bytes.subarray(start, i), where), where), results.length));
+    closed = bytes[i] === 0x5d;
+    i++;
+    if (performance.now() - slice > PARSE_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
+  if (skipSpace(bytes, i) !== bytes.length) throw notArray(source, 'text follows the closing ]');
+  return results;
+}
+
+/**
+ * The first element of a JSON array, from the first bytes of its text (an
+ * answer still arriving): its bytes, null for an empty array, or undefined
+ * when more bytes are needed to tell. Throws MALFORMED_JSON when the text is
+ * not an array.
+ */
+export function firstArrayElement(head: Uint8Array, source: string): Uint8Array | null | undefined {
+  if (skipSpace(head, 0) === head.length) return undefined;
+  const start = arrayStart(head, source);
+  if (start === head.length) return undefined;
+  if (head[start] === 0x5d) return null;
+  const end = elementEnd(head, start);
+  return end < 0 ? undefined : head.subarray(start, end);
+}
+
+/** Where the first element of the array in `bytes` starts (past '[' and spaces). */
+function arrayStart(bytes: Uint8Array, source: string): number {
+  const i = skipSpace(bytes, 0);
+  if (bytes[i] !== 0x5b) throw notArray(source, `it starts with ${JSON.stringify(Buffer.from(bytes.subarray(i, i + 20)).toString('latin1'))}`);
+  return skipSpace(bytes, i + 1);
+}
+
+/** Index of the ',' or ']' that ends the array element starting at `start`, or -1 when the bytes end first. */
+function elementEnd(bytes: Uint8Array, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i;
+      depth--;
+    } else if (c === 0x2c && depth === 0) return i;
+  }
+  return -1;
+}
+
+function notArray(source: string, why: string): JbcError {
+  return new JbcError(ErrorCode.MALFORMED_JSON, `${source} is not a JSON array: ${why}`, { source });
+}
+
+function skipSpace(bytes: Uint8Array, from: number): number {
+  let i = from;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  return i;
 }
 
 /**

@@ -35,11 +35,15 @@ export const ErrorCode = {
   /** A bounded resource (e.g. event streams) is full; try again later. */
   TOO_MANY_CLIENTS: 'TOO_MANY_CLIENTS',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A request body that did not arrive within its deadline. */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** A peer that did not answer within its timeout. */
   PEER_TIMEOUT: 'PEER_TIMEOUT',
   /** A peer that could not be reached at all. */
   PEER_UNREACHABLE: 'PEER_UNREACHABLE',
+  /** A peer URL whose address this node does not contact (link-local, unspecified, multicast, or outside --peer-allow). */
+  PEER_ADDRESS_REFUSED: 'PEER_ADDRESS_REFUSED',
   /** A peer that answered with an error status, garbage, or an oversized body. */
   PEER_BAD_RESPONSE: 'PEER_BAD_RESPONSE',
   /** The mining engine failed (kernel load, worker crash). */
@@ -50,6 +54,8 @@ export const ErrorCode = {
   POOL_FULL: 'POOL_FULL',
   /** Work given up because the node is shutting down or a deadline passed (AbortedError). */
   ABORTED: 'ABORTED',
+  /** The node has as much of some work in progress as it takes (request bodies being read, peer checks); try again later. */
+  BUSY: 'BUSY',
   /** Something that should not happen; a bug, never client input. */
   INTERNAL: 'INTERNAL',
 } as const;

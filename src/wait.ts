@@ -10,3 +10,16 @@ export function wait(ms: number, signal: AbortSignal): Promise<void> {
     }
   });
 }
+
+/**
+ * `promise`'s value, or undefined when it has not settled within `ms`. The
+ * promise goes on either way; a caller that stops waiting handles its outcome.
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([promise, wait(ms, timer.signal).then(() => undefined)]);
+  } finally {
+    timer.abort();
+  }
+}

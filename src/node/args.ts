@@ -45,6 +45,10 @@ Options:
   --jbc-files         also keep one JSON file per block (000042.json) in the data
                       dir beside the database, as the Python jbc node does
   --public-url URL    URL other nodes reach this node at (default http://<host>:<port>/)
+  --max-connections N most client connections open at once (default ${defaultNodeOptions.maxConnections})
+  --peer-allow CIDR,CIDR
+                      address ranges peers must be in (default: any but link-local,
+                      unspecified and multicast addresses, which are always refused)
   --sync-interval S   seconds between background syncs from every peer (default ${defaultNodeOptions.syncIntervalMs / 1000}; 0 disables)
   --sync-timeout S    seconds startup waits for its sync before the node is ready;
                       a longer download goes on in the background (default ${defaultNodeOptions.syncTimeoutMs / 1000})
@@ -68,6 +72,8 @@ const FLAG: Readonly<Record<string, string>> = {
   peers: '--peers',
   dataDir: '--data-dir',
   publicUrl: '--public-url',
+  peerAllow: '--peer-allow',
+  maxConnections: '--max-connections',
   syncIntervalMs: '--sync-interval',
   syncTimeoutMs: '--sync-timeout',
 };
@@ -94,10 +100,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   if (v.workers !== undefined) options.workers = integer('--workers', v.workers, 1, 1024);
   if (v.difficulty !== undefined) options.difficulty = integer('--difficulty', v.difficulty, 0, MAX_DIFFICULTY);
   if (v.peers !== undefined) {
-    options.peers = v.peers
-      .split(',')
-      .map((url) => url.trim())
-      .filter((url) => url !== '');
+    options.peers = commaList(v.peers);
   }
   if (v['data-dir'] !== undefined) {
     if (v['data-dir'] === '') throw bad('--data-dir', 'must not be empty');
@@ -105,6 +108,8 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   }
   if (v['public-url'] !== undefined) options.publicUrl = v['public-url'];
   if (v['jbc-files'] === true) options.jbcFiles = true;
+  if (v['max-connections'] !== undefined) options.maxConnections = integer('--max-connections', v['max-connections'], 1, 1_000_000);
+  if (v['peer-allow'] !== undefined) options.peerAllow = commaList(v['peer-allow']);
   if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
   if (v['sync-timeout'] !== undefined) options.syncTimeoutMs = integer('--sync-timeout', v['sync-timeout'], 0, MAX_SECONDS) * 1000;
 
@@ -143,6 +148,8 @@ function parseRaw(argv: readonly string[]) {
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
       'jbc-files': { type: 'boolean' },
+      'peer-allow': { type: 'string' },
+      'max-connections': { type: 'string' },
       'sync-interval': { type: 'string' },
       'sync-timeout': { type: 'string' },
       'log-level': { type: 'string' },
@@ -168,6 +175,13 @@ function describeParseError(err: unknown): string {
     return `unexpected argument ${JSON.stringify(arg)}: options start with -- (see --help)`;
   }
   return message.split('\n')[0] ?? message;
+}
+
+function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {

@@ -18,9 +18,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   TOO_MANY_CLIENTS: 503,
   PAYLOAD_TOO_LARGE: 413,
+  REQUEST_TIMEOUT: 408,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PEER_TIMEOUT: 504,
   PEER_UNREACHABLE: 502,
+  PEER_ADDRESS_REFUSED: 400,
   PEER_BAD_RESPONSE: 502,
   STORE_IO: 500,
   STORE_BAD_FILE: 500,
@@ -31,6 +33,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   ABORTED: 503,
   POOL_FULL: 503,
   NOT_READY: 503,
+  BUSY: 503,
   INTERNAL: 500,
 };
 
@@ -58,6 +61,8 @@ export function codeForStatus(status: number): string {
       return ErrorCode.NOT_FOUND;
     case 405:
       return 'METHOD_NOT_ALLOWED';
+    case 408:
+      return ErrorCode.REQUEST_TIMEOUT;
     case 413:
       return ErrorCode.PAYLOAD_TOO_LARGE;
     case 415:

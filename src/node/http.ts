@@ -17,12 +17,16 @@ import type { Logger } from '../log.js';
 import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
 import type { NodeApi } from './interface.js';
-import { MAX_BLOCKS_PER_PAGE } from './options.js';
+import { MAX_BLOCKS_PER_PAGE, MAX_PAGE_BYTES } from './options.js';
 import { PEER_HEADER } from './peer-client.js';
 import { normalizePeerUrl, tryNormalizePeerUrl } from './peer-url.js';
 
 export interface AppOptions {
   readonly maxBodyBytes: number;
+  /** Time a request body has to arrive once reading it starts. */
+  readonly bodyTimeoutMs: number;
+  /** Bytes of request bodies held at once, all requests together. */
+  readonly maxBodyBytesInFlight: number;
   readonly logger: Logger;
   /** Where the explorer page's files are. Default: the build output. */
   readonly explorer?: ExplorerFilesOptions;
@@ -31,11 +35,19 @@ export interface AppOptions {
 /** Most entries one GET /data answer lists. */
 const MAX_ENTRIES_PER_PAGE = 1000;
 
-/** Blocks per chunk written while streaming /blockchain.json. */
+/** Blocks per chunk written while streaming /blockchain.json (a chunk is also cut at STREAM_CHUNK_BYTES). */
 const STREAM_BATCH = 256;
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/** Bytes of request bodies being read right now, against their cap. */
+interface BodyBudget {
+  used: number;
+  readonly max: number;
+}
 
 export function createApp(node: NodeApi, options: AppOptions): Koa {
   const app = new Koa();
+  const budget: BodyBudget = { used: 0, max: options.maxBodyBytesInFlight };
   const { logger } = options;
   // Errors are answered and logged by our middleware; Koa's default handler would print them again.
   app.silent = true;
@@ -44,7 +56,10 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     const started = performance.now();
     try {
       await next();
-      if (ctx.body === undefined && ctx.status >= 400) {
+      if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.response.get('Allow') !== '') {
+        // The router answers OPTIONS with 200 and an empty body, which is not JSON; nothing at all is.
+        ctx.status = 204;
+      } else if (ctx.body === undefined && ctx.status >= 400) {
         // A bare status from Koa or the router (no route: 404, wrong method: 405).
         const status = ctx.status;
         ctx.body = { error: { code: codeForStatus(status), message: `${ctx.method} ${ctx.path}: ${ctx.message}` } };
@@ -54,6 +69,8 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       const { status, body } = errorResponse(err);
       ctx.status = status;
       ctx.body = body;
+      // The rest of a body that came too slowly, or that there was no room for, is not waited for: the connection goes.
+      if (status === 408 || status === 503) ctx.set('Connection', 'close');
       if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
     }
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
@@ -69,7 +86,20 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   router.get('/blocks', (ctx) => {
     const from = queryUint(ctx, 'from') ?? 0n;
     const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_BLOCKS_PER_PAGE)), MAX_BLOCKS_PER_PAGE);
-    ctx.body = node.chain().range(from, limit).map(blockToJson);
+    // Serialised here, inside the error middleware, and cut at a byte budget
+    // (always one block at least): a page of a thousand 1 MiB blocks would
+    // neither fit a peer's cap nor, past V8's string limit, serialise at all.
+    const parts: string[] = [];
+    let bytes = 2;
+    for (const block of node.chain().range(from, limit)) {
+      const json = JSON.stringify(blockToJson(block));
+      const size = Buffer.byteLength(json) + 1;
+      if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
+      parts.push(json);
+      bytes += size;
+    }
+    ctx.type = 'application/json';
+    ctx.body = `[${parts.join(',')}]`;
   });
 
   router.get('/blocks/hash/:hash', (ctx) => {
@@ -106,20 +136,26 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.delete('/peers', async (ctx) => {
-    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes));
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options, budget));
     if (!node.removePeer(normalizePeerUrl(url))) throw new JbcError(ErrorCode.NOT_FOUND, `${url} is not a peer`);
     ctx.body = { removed: true, peers: node.peers() };
   });
 
   router.post('/peers', async (ctx) => {
-    const result = node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options.maxBodyBytes)));
+    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options, budget)));
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
-    ctx.status = result === 'added' ? 201 : 200;
-    ctx.body = result === 'added' ? { added: true, peers: node.peers() } : { added: false, reason: result, peers: node.peers() };
+    if (result === 'refused') throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, 'peer URL refused');
+    ctx.status = result === 'added' ? 201 : result === 'checking' ? 202 : 200;
+    ctx.body =
+      result === 'added'
+        ? { added: true, peers: node.peers() }
+        : result === 'checking'
+          ? { added: false, reason: 'checking: the URL becomes a peer once it answers like a node', peers: node.peers() }
+          : { added: false, reason: result, peers: node.peers() };
   });
 
   router.post('/data', async (ctx) => {
-    const body = await readJsonBody(ctx, options.maxBodyBytes);
+    const body = await readJsonBody(ctx, options, budget);
     if (!isJsonObject(body) || !('data' in body)) throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"data": "<text>"}', { field: 'data' });
     const result = await node.submitData(body.data, tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined));
     ctx.status = 202;
@@ -144,7 +180,17 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.post('/mined', async (ctx) => {
-    const block = parseBlock(await readJsonBody(ctx, options.maxBodyBytes));
+    const block = parseBlock(await readJsonBody(ctx, options, budget));
+    // Integers sent as JSON numbers grow by their quotes in the output form: a
+    // block accepted here must fit the body limit of the peers it is relayed to.
+    const outputBytes = Buffer.byteLength(JSON.stringify(blockToJson(block)));
+    if (outputBytes > options.maxBodyBytes) {
+      throw new JbcError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `the block's output form is ${outputBytes} bytes, more than the ${options.maxBodyBytes} a peer accepts`,
+        { maxBytes: options.maxBodyBytes, outputBytes },
+      );
+    }
     const result = await node.receiveBlock(block, {
       url: tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined),
       remoteAddress: ctx.req.socket.remoteAddress,
@@ -175,21 +221,20 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
  * chains into one answer), in bounded memory however long the chain.
  */
 async function* streamBlocks(blocks: Iterable<string>): AsyncGenerator<string> {
-  let batch: string[] = [];
-  let first = true;
+  let chunk = '[';
+  let count = 0;
   for (const json of blocks) {
-    batch.push(json);
-    if (batch.length === STREAM_BATCH) {
-      yield (first ? '[' : ',') + batch.join(',');
-      first = false;
-      batch = [];
+    chunk += (chunk === '[' ? '' : ',') + json;
+    if (++count === STREAM_BATCH || chunk.length >= STREAM_CHUNK_BYTES) {
+      yield chunk;
+      chunk = '';
+      count = 0;
       // A reader on a fast link would otherwise keep this loop going for the
-      // whole chain; other requests get their turn between batches.
+      // whole chain; other requests get their turn between chunks.
       await new Promise(setImmediate);
     }
   }
-  if (batch.length > 0) yield (first ? '[' : ',') + batch.join(',');
-  yield first && batch.length === 0 ? '[]' : ']';
+  yield `${chunk}]`;
 }
 
 function peerUrlFromBody(body: unknown): string {
@@ -214,45 +259,70 @@ function queryUint(ctx: Context, name: string): bigint | undefined {
 }
 
 /**
- * The request body as parsed JSON: 415 unless the content type is JSON, 413
+ * The request body as parsed JSON: 415 unless the content type is JSON and
+ * the body is not encoded (compressed), 413
  * past `maxBytes` (announced or actual), 400 when it does not parse.
  */
-async function readJsonBody(ctx: Context, maxBytes: number): Promise<unknown> {
+async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudget): Promise<unknown> {
+  const maxBytes = options.maxBodyBytes;
   const type = ctx.request.is('application/json', '+json');
   if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
   if (type === false) {
     throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content type must be application/json, got ${ctx.get('content-type') || 'none'}`);
   }
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    // Decoding would need its own cap on the inflated size; peers never compress a block.
+    throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send the body uncompressed`);
+  }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
-  return parseJsonBytes(await readRaw(ctx.req, maxBytes), 'request body');
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget), 'request body');
 }
 
 /**
  * Reads the body up to `maxBytes`. Past that it stops keeping data and
  * rejects; Node discards the rest of the upload once the 413 is sent, so the
- * client still reads the answer.
+ * client still reads the answer. A body not complete within `deadlineMs`
+ * rejects with REQUEST_TIMEOUT (a client trickling bytes would otherwise hold
+ * the connection and its buffers for as long as it likes). All bodies being
+ * read share `budget`: a chunk that does not fit rejects with BUSY, so many
+ * connections each sending most of a body cannot add up to gigabytes.
  */
-function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new JbcError(ErrorCode.REQUEST_TIMEOUT, `request body did not arrive within ${deadlineMs} ms`, { deadlineMs }));
+    }, deadlineMs);
     const cleanup = (): void => {
+      clearTimeout(timer);
+      budget.used -= size;
+      size = 0;
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
     };
     const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > maxBytes) {
+      if (size + chunk.length > maxBytes) {
         cleanup();
         req.resume();
         reject(tooLarge(maxBytes));
-      } else chunks.push(chunk);
+      } else if (budget.used + chunk.length > budget.max) {
+        cleanup();
+        reject(new JbcError(ErrorCode.BUSY, 'too many request bodies are being received; try again later', { maxBytesInFlight: budget.max }));
+      } else {
+        size += chunk.length;
+        budget.used += chunk.length;
+        chunks.push(chunk);
+      }
     };
     const onEnd = (): void => {
+      const body = Buffer.concat(chunks);
       cleanup();
-      resolve(Buffer.concat(chunks));
+      resolve(body);
     };
     const onError = (err: Error): void => {
       cleanup();

@@ -12,6 +12,8 @@ import type { TipChange } from './chain-state.js';
 import type { EntryView, SubmitResult } from './data-pool.js';
 import type { NodeConfig } from './options.js';
 import type { AddPeerResult, PeerState } from './peers.js';
+
+export type AddPeerAnswer = AddPeerResult | 'checking';
 import type { SyncStatus } from './syncer.js';
 
 /** Who sent a block: the X-Jbc-Peer URL when the sender named itself, and the socket's address. */
@@ -69,8 +71,13 @@ export interface NodeApi {
   ready(): boolean;
   peers(): readonly string[];
   peerStates(): readonly PeerState[];
-  /** Throws BAD_REQUEST for a bad URL or this node's own. A known peer is synced from again. */
-  addPeer(url: string): AddPeerResult;
+  /**
+   * Adds a peer once it answers like a node; 'checking' when it has not
+   * answered yet (it is added if it does). Throws BAD_REQUEST for a bad URL or
+   * this node's own, PEER_ADDRESS_REFUSED for a refused address, and the peer
+   * error when it does not answer like a node. A known peer is synced from again.
+   */
+  addPeer(url: string): Promise<AddPeerAnswer>;
   /** False when the peer was not listed. Throws BAD_REQUEST for a bad URL. */
   removePeer(url: string): boolean;
   /** Throws INVALID_BLOCK for a block without its proof of work. */

@@ -9,6 +9,7 @@
  *   HTTP server  the routes (http.ts), listening before the sync starts
  *   syncer       startup, catch-up and periodic sync from peers
  *   gossip       blocks from and to peers
+ *   admission    posted peer URLs, added once they answer like a node
  *   mining loop  the miner on the tip
  */
 import { randomUUID } from 'node:crypto';
@@ -29,12 +30,14 @@ import { EventStream } from './events.js';
 import { DataPool, type EntryView, type SubmitResult } from './data-pool.js';
 import { Gossip } from './gossip.js';
 import { createApp } from './http.js';
-import type { MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
+import type { AddPeerAnswer, MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
 import { MiningLoop } from './mining-loop.js';
-import { dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
+import { addressPolicy, dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
+import type { PeerAddressPolicy } from './peer-address.js';
 import { PeerClient } from './peer-client.js';
-import { defaultSelfUrl, isSelfUrl, tryNormalizePeerUrl } from './peer-url.js';
-import { PeerSet, type AddPeerResult, type PeerState } from './peers.js';
+import { PeerAdmission } from './peer-admission.js';
+import { defaultSelfUrl, isSelfUrl } from './peer-url.js';
+import { PeerSet, type PeerState } from './peers.js';
 import { Syncer } from './syncer.js';
 
 /**
@@ -70,6 +73,7 @@ export class JbcNode implements NodeApi {
   readonly #version = readVersion();
   /** Aborted by close(): ends syncs, requests to peers and waits. */
   readonly #shutdown = new AbortController();
+  readonly #addressPolicy: PeerAddressPolicy;
   readonly #peers: PeerSet;
   readonly #client: PeerClient;
   #chain: ChainState | undefined;
@@ -79,6 +83,7 @@ export class JbcNode implements NodeApi {
   #selfUrl: string | undefined;
   #syncer: Syncer | undefined;
   #gossip: Gossip | undefined;
+  #admission: PeerAdmission | undefined;
   #miner: Promise<BlockMiner> | undefined;
   #mining: MiningLoop | undefined;
   #pool: DataPool | undefined;
@@ -91,8 +96,18 @@ export class JbcNode implements NodeApi {
     this.#modules = modules;
     this.#logger = modules.logger ?? silentLogger;
     // This node's own URL is dropped from the list here (by --port) and again once the real port is known.
-    this.#peers = new PeerSet({ max: config.maxPeers, isSelf: (url) => this.#isSelf(url, config.port), now: modules.now }, config.peers);
+    this.#addressPolicy = addressPolicy(config.peerAllow);
+    this.#peers = new PeerSet(
+      {
+        max: config.maxPeers,
+        isSelf: (url) => this.#isSelf(url, config.port),
+        now: modules.now,
+        refusal: (url) => this.#addressPolicy.urlRefusal(url),
+      },
+      config.peers,
+    );
     this.#client = new PeerClient({
+      addressPolicy: this.#addressPolicy,
       timeoutMs: config.peerTimeoutMs,
       maxResponseBytes: config.maxPeerResponseBytes,
       selfUrl: () => this.#selfUrl,
@@ -170,7 +185,25 @@ export class JbcNode implements NodeApi {
       syncer: this.#syncer,
       logger: this.#child('gossip'),
       isSelf: (url) => this.#isSelf(url, this.#port),
+      refusal: (url) => this.#addressPolicy.urlRefusal(url),
+      backoffMs: config.peerBackoffMs,
+      aheadSyncIntervalMs: config.aheadSyncIntervalMs,
+      answerMs: config.minedAnswerMs,
     });
+    const syncer = this.#syncer;
+    this.#admission = new PeerAdmission(
+      { answerMs: PEER_CHECK_ANSWER_MS },
+      {
+        peers: this.#peers,
+        client: this.#client,
+        addressPolicy: this.#addressPolicy,
+        isSelf: (url) => this.#isSelf(url, this.#port),
+        nodeId: this.#nodeId,
+        requestSync: (peer, reason) => syncer.request([peer], reason),
+        logger: this.#child('peers'),
+        signal: stopping,
+      },
+    );
     // The worker pool starts while the sync runs.
     if (config.mine) {
       const create = this.#modules.createMiner ?? defaultCreateMiner;
@@ -264,18 +297,14 @@ export class JbcNode implements NodeApi {
     return this.#peers.states();
   }
 
-  addPeer(url: string): AddPeerResult {
-    const result = this.#peers.add(url, 'announced');
-    const peer = this.#peers.resolve(url) ?? tryNormalizePeerUrl(url);
-    if (peer === undefined) return result;
-    if (result === 'added') this.#logger.info({ peer }, 'peer added');
-    // A new peer may be ahead of us, and one that announces itself again may have moved on: its /status tells.
-    if (result === 'added' || result === 'known') this.#syncer?.request([peer], result === 'added' ? 'new peer' : 'peer announced again');
-    return result;
+  addPeer(url: string): Promise<AddPeerAnswer> {
+    if (this.#admission === undefined) throw new JbcError(ErrorCode.INTERNAL, 'peer posted before the node was wired');
+    return this.#admission.add(url);
   }
 
   removePeer(url: string): boolean {
     const removed = this.#peers.remove(url);
+    if (removed) this.#gossip?.forget(url);
     if (removed) this.#logger.info({ peer: url }, 'peer removed');
     return removed;
   }
@@ -338,8 +367,26 @@ export class JbcNode implements NodeApi {
   }
 
   async #listen(): Promise<void> {
-    const app = createApp(this, { maxBodyBytes: this.config.maxBodyBytes, logger: this.#child('http') });
-    const server = createServer(app.callback());
+    const { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger: this.#child('http') });
+    const server = createServer(
+      {
+        // Node's own limits are the backstop for requests no route reads (http.ts answers a slow body first, as JSON).
+        headersTimeout: bodyTimeoutMs,
+        requestTimeout: bodyTimeoutMs * 2,
+        // Node checks those limits this often (30 s by default, far too coarse for them).
+        connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
+      },
+      app.callback(),
+    );
+    // Connections past the cap are closed as they arrive, so a flood cannot hold memory or starve clients already in.
+    server.maxConnections = maxConnections;
+    // A connection that never sends a request is not covered by the header timeout; without this, idle
+    // sockets could hold every slot. Only until its first request: a long answer (a stream) is not cut,
+    // and between requests Node's keep-alive timeout applies.
+    server.on('connection', (socket) => socket.setTimeout(bodyTimeoutMs * 2, () => socket.destroy()));
+    server.on('request', (req) => req.socket.setTimeout(0));
+    server.on('drop', (info) => this.#logger.debug({ remote: info?.remoteAddress }, 'connection refused: too many open'));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -384,6 +431,9 @@ async function defaultCreateMiner(options: { workers: number }, modules: { logge
   const { MiningCoordinator } = await import('../mining/index.js');
   return MiningCoordinator.create({ workers: options.workers }, modules);
 }
+
+/** How long POST /peers waits for the posted URL to answer before it answers 202 (the check goes on). */
+const PEER_CHECK_ANSWER_MS = 1000;
 
 function readVersion(): string {
   try {

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultEntryLimits } from '../entries.js';
 import { ErrorCode, JbcError } from '../errors.js';
+import { PeerAddressPolicy, parseCidr, type Cidr } from './peer-address.js';
 import { normalizePeerUrl } from './peer-url.js';
 
 export interface NodeOptions {
@@ -43,10 +44,49 @@ export interface NodeOptions {
   hashrateLogIntervalMs?: number;
   /** Time limit for one request to a peer, whole answer included. Default 5000 ms. */
   peerTimeoutMs?: number;
+  /**
+   * Address ranges (CIDR, e.g. `10.0.0.0/8`, `fd00::/8`, or single addresses)
+   * peers must be in. Default empty: any address but link-local, unspecified
+   * and multicast ones, which are refused always (loopback and private
+   * networks included). Host names are checked as they resolve.
+   */
+  peerAllow?: readonly string[];
+  /**
+   * After a failed post of a block to a peer, no block is posted to it for
+   * this long; each further failure in a row doubles it, up to 60 s. Default 1000 ms.
+   */
+  peerBackoffMs?: number;
+  /**
+   * Least time between two syncs that blocks "ahead" of the tip from one
+   * sender may start; a sender posting such blocks faster gets `accepted:
+   * false` without a sync. Default 5000 ms.
+   */
+  aheadSyncIntervalMs?: number;
+  /**
+   * Longest POST /mined waits for its block's turn in the chain's queue (a
+   * reorg being written holds it); then it answers `accepted: false` with
+   * reason `queued: …` and the block is processed when its turn comes.
+   * Default 1000 ms.
+   */
+  minedAnswerMs?: number;
   /** Most peers kept (configured ones always are). Default 32. */
   maxPeers?: number;
   /** Largest request body accepted (POST /mined, POST /peers). Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Time a client has to send a whole request body once its headers are in
+   * (and, from the start, its headers); a slower one gets 408 and the
+   * connection is closed. A connection that sends no request for twice as
+   * long is closed too. Default 10 000 ms.
+   */
+  bodyTimeoutMs?: number;
+  /** Most client connections open at once; more are closed as they arrive. Default 256. */
+  maxConnections?: number;
+  /**
+   * Bytes of request bodies held at once, all connections together; a body
+   * that finds no room gets 503 BUSY. Default 32 MiB.
+   */
+  maxBodyBytesInFlight?: number;
   /** Largest peer answer read; a bigger one is a bad response. Default 64 MiB. */
   maxPeerResponseBytes?: number;
   /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
@@ -94,6 +134,8 @@ export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'
 export const DEFAULT_PORT = 5000;
 /** Most blocks one `GET /blocks` answer holds. */
 export const MAX_BLOCKS_PER_PAGE = 1000;
+/** A `GET /blocks` page stops before it passes this many bytes (it always holds at least one block). */
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 /** setTimeout's limit. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Above this a hash search is hopeless and the number is surely a typo. */
@@ -111,8 +153,15 @@ export const defaultNodeOptions = {
   maxBlockDataBytes: defaultEntryLimits.maxBlockDataBytes,
   hashrateLogIntervalMs: 10_000,
   peerTimeoutMs: 5_000,
+  peerAllow: [],
+  peerBackoffMs: 1_000,
+  aheadSyncIntervalMs: 5_000,
+  minedAnswerMs: 1_000,
   maxPeers: 32,
   maxBodyBytes: 1024 * 1024,
+  bodyTimeoutMs: 10_000,
+  maxConnections: 256,
+  maxBodyBytesInFlight: 32 * 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
   syncPageSize: MAX_BLOCKS_PER_PAGE,
   syncBatchSize: 5_000,
@@ -146,12 +195,23 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
   const workers = checkInt('workers', options.workers ?? defaultWorkers(), 1, 1024);
   const difficulty = checkInt('difficulty', options.difficulty ?? defaultNodeOptions.difficulty, 0, MAX_DIFFICULTY);
   const defaultPeers = options.peers === undefined;
-  const peers = (options.peers ?? defaultPeerList()).map((url) => {
+  const peerAllow = (options.peerAllow ?? defaultNodeOptions.peerAllow).map((text) => {
+    if (typeof text !== 'string' || parseCidr(text) === undefined) throw badOption('peerAllow', 'must be CIDR ranges such as 10.0.0.0/8 or fd00::/8', text);
+    return text.trim();
+  });
+  const policy = addressPolicy(peerAllow);
+  const peers = (options.peers ?? defaultPeerList()).flatMap((url) => {
+    let normal: string;
     try {
-      return normalizePeerUrl(url);
+      normal = normalizePeerUrl(url);
     } catch (err) {
       throw badOption('peers', `has a bad URL (${err instanceof JbcError ? err.message : String(err)})`, url);
     }
+    const refusal = policy.urlRefusal(normal);
+    if (refusal === undefined) return [normal];
+    // The default list is a convenience; only peers the user named are worth an error.
+    if (defaultPeers) return [];
+    throw badOption('peers', `has a URL this node will not contact (${refusal})`, url);
   });
   const cwd = options.cwd ?? process.cwd();
   const dataDir = options.dataDir !== undefined || port !== 0 ? dataDirFor({ cwd, dataDir: options.dataDir }, port) : undefined;
@@ -162,6 +222,9 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     } catch (err) {
       throw badOption('publicUrl', `is not a usable URL (${err instanceof JbcError ? err.message : String(err)})`, options.publicUrl);
     }
+    // Peers refuse blocks whose X-Jbc-Peer names such an address, whatever their own allow list.
+    const refusal = new PeerAddressPolicy().urlRefusal(publicUrl);
+    if (refusal !== undefined) throw badOption('publicUrl', `names an address peers will not contact (${refusal})`, options.publicUrl);
   }
   return Object.freeze({
     port,
@@ -170,6 +233,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     mine: options.mine ?? defaultNodeOptions.mine,
     difficulty,
     peers: Object.freeze([...new Set(peers)]),
+    peerAllow: Object.freeze(peerAllow),
     defaultPeers,
     dataDir,
     jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
@@ -181,8 +245,14 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     publicUrl,
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
+    peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
+    aheadSyncIntervalMs: checkInt('aheadSyncIntervalMs', options.aheadSyncIntervalMs ?? defaultNodeOptions.aheadSyncIntervalMs, 0, MAX_TIMER_MS),
+    minedAnswerMs: checkInt('minedAnswerMs', options.minedAnswerMs ?? defaultNodeOptions.minedAnswerMs, 0, MAX_TIMER_MS),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
+    bodyTimeoutMs: checkInt('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs, 1, MAX_TIMER_MS / 2),
+    maxBodyBytesInFlight: checkInt('maxBodyBytesInFlight', options.maxBodyBytesInFlight ?? defaultNodeOptions.maxBodyBytesInFlight, 1, 2 ** 40),
+    maxConnections: checkInt('maxConnections', options.maxConnections ?? defaultNodeOptions.maxConnections, 1, 1_000_000),
     maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),
     syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),
     syncBatchSize: checkInt('syncBatchSize', options.syncBatchSize ?? defaultNodeOptions.syncBatchSize, 1, 1_000_000),
@@ -197,6 +267,11 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     ),
     maxEventClients: checkInt('maxEventClients', options.maxEventClients ?? defaultNodeOptions.maxEventClients, 1, 10_000),
   });
+}
+
+/** The address rules for peers, from `peerAllow` as the config holds it (already checked). */
+export function addressPolicy(peerAllow: readonly string[]): PeerAddressPolicy {
+  return new PeerAddressPolicy(peerAllow.map((text) => parseCidr(text) as Cidr));
 }
 
 function checkInt(option: string, value: unknown, min: number, max: number): number {

@@ -7,10 +7,13 @@
  * before they leave this module.
  */
 import { setMaxListeners } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
-import { isJsonObject, parseJsonBytes, parseUint } from '../codec.js';
+import { firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
 import { AbortedError, ErrorCode, JbcError, describeError } from '../errors.js';
+import { MAX_PAGE_BYTES } from './options.js';
+import { REFUSED_LOOKUP_CODE, type PeerAddressPolicy } from './peer-address.js';
 import { tryNormalizePeerUrl } from './peer-url.js';
 
 /** Header naming the sender's base URL on every block this node posts (see README, "Decisions where the spec is silent"). */
@@ -39,10 +42,23 @@ export interface PeerClientOptions {
   /** This node's base URL, sent as X-Jbc-Peer; undefined before it is known. */
   readonly selfUrl: () => string | undefined;
   readonly userAgent: string;
+  /** Which addresses requests may go to; checked before each request and on each DNS lookup. */
+  readonly addressPolicy: PeerAddressPolicy;
 }
+
+/** What a URL answered when asked whether it is a node. */
+export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus } | { readonly kind: 'jbc'; readonly length: number };
 
 /** Small answers (status, peers, POST replies) are capped lower than block downloads. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
+/** How much of a block list's start is looked at while it downloads: one block of any accepted size fits. */
+const MAX_HEAD_BYTES = 2 * 1024 * 1024;
+/** What one block of a /blocks page may weigh on average before the page is suspect. */
+export const PAGE_BYTES_PER_BLOCK = 16 * 1024;
+/** Every page may weigh this much: one block of the largest size a node accepts fits, with room. */
+export const MIN_PAGE_CAP_BYTES = 2 * 1024 * 1024;
+/** A jbc-ts server's page budget plus one largest block: no honest page is bigger. */
+export const MAX_PAGE_CAP_BYTES = MAX_PAGE_BYTES + 1024 * 1024 + 64 * 1024;
 
 export class PeerClient {
   readonly #options: PeerClientOptions;
@@ -81,11 +97,15 @@ export class PeerClient {
     }
   }
 
-  /** Blocks from .. from + limit - 1 of the peer's chain (fewer when it has fewer). */
+  /**
+   * Blocks from .. from + limit - 1 of the peer's chain (fewer when it has
+   * fewer, or when its page hit its byte budget). The answer may be at most
+   * `pageBytesCap(limit)` bytes.
+   */
   async blocks(peer: string, from: bigint, limit: number, signal?: AbortSignal): Promise<Block[]> {
     const path = `blocks?from=${from}&limit=${limit}`;
-    const answer = await this.#request(peer, path, { maxBytes: this.#options.maxResponseBytes, signal });
-    const blocks = parseBlocks(peer, path, answer);
+    const body = await this.#fetch(peer, path, { maxBytes: this.pageBytesCap(limit), signal, checkHead: blockListHead(peer, path) });
+    const blocks = await parseBlocks(peer, path, body!);
     if (blocks.length > limit) throw badResponse(peer, path, `sent ${blocks.length} blocks for a limit of ${limit}`);
     blocks.forEach((block, i) => {
       if (block.index !== from + BigInt(i)) {
@@ -95,10 +115,36 @@ export class PeerClient {
     return blocks;
   }
 
-  /** The peer's whole chain (what every jbc node answers). */
+  /** The peer's whole chain (what every jbc node answers), up to maxResponseBytes. */
   async blockchain(peer: string, signal?: AbortSignal): Promise<Block[]> {
-    const answer = await this.#request(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal });
-    return parseBlocks(peer, 'blockchain.json', answer);
+    const body = await this.#fetch(peer, 'blockchain.json', {
+      maxBytes: this.#options.maxResponseBytes,
+      signal,
+      checkHead: blockListHead(peer, 'blockchain.json'),
+    });
+    return parseBlocks(peer, 'blockchain.json', body!);
+  }
+
+  /**
+   * Largest answer accepted for a page of `limit` blocks: what such a page
+   * can honestly weigh (PAGE_BYTES_PER_BLOCK a block, at least
+   * MIN_PAGE_CAP_BYTES so that one block of any accepted size fits), and
+   * never more than a server's page budget allows, so a hostile peer cannot
+   * make one page cost more than a few megabytes to read and parse.
+   */
+  pageBytesCap(limit: number): number {
+    return Math.min(this.#options.maxResponseBytes, MAX_PAGE_CAP_BYTES, Math.max(MIN_PAGE_CAP_BYTES, limit * PAGE_BYTES_PER_BLOCK));
+  }
+
+  /**
+   * Whether `peer` answers like a node: a jbc-ts /status, or (a plain jbc
+   * node has no /status) a /blockchain.json that is a list of blocks. Throws
+   * the peer error when it does not.
+   */
+  async probe(peer: string, signal?: AbortSignal): Promise<ProbeResult> {
+    const status = await this.status(peer, signal);
+    if (status !== undefined) return { kind: 'jbc-ts', status };
+    return { kind: 'jbc', length: (await this.blockchain(peer, signal)).length };
   }
 
   /** The peer's peer list, normalised; entries that are not peer URLs are dropped. */
@@ -148,7 +194,36 @@ export class PeerClient {
     path: string,
     opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
+    const body = await this.#fetch(peer, path, opts);
+    if (body === undefined) return undefined;
     const url = new URL(path, peer).href;
+    try {
+      return parseJsonBytes(body, url);
+    } catch (err) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
+    }
+  }
+
+  /**
+   * The answer's bytes (undefined for a 404 when `notFoundIsUndefined`);
+   * every failure a coded peer error. `checkHead` sees the answer's first
+   * bytes as they arrive, until it returns true; a throw there ends the
+   * download at once.
+   */
+  async #fetch(
+    peer: string,
+    path: string,
+    opts: {
+      maxBytes: number;
+      body?: unknown;
+      notFoundIsUndefined?: boolean;
+      signal?: AbortSignal | undefined;
+      checkHead?: (head: Buffer) => boolean;
+    },
+  ): Promise<Buffer | undefined> {
+    const url = new URL(path, peer).href;
+    const refusal = this.#options.addressPolicy.urlRefusal(url);
+    if (refusal !== undefined) throw refused(peer, url, refusal);
     const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
     const self = this.#options.selfUrl();
     if (self !== undefined) headers[PEER_HEADER] = self;
@@ -165,8 +240,34 @@ export class PeerClient {
       followRedirect: false,
       retry: { limit: 0 },
       timeout: { request: this.#options.timeoutMs },
+      // Size caps count the bytes received: a compressed answer could inflate far past them (a zip bomb).
+      decompress: false,
+      dnsLookup: this.#options.addressPolicy.lookup,
       signal,
     });
+    let headError: unknown;
+    const checkHead = opts.checkHead;
+    if (checkHead !== undefined) {
+      // got hands the body over only once it is complete; the native response shows it as it comes.
+      request.on('request', (req: ClientRequest) =>
+        req.once('response', (res: IncomingMessage) => {
+          let head = Buffer.alloc(0);
+          const onData = (chunk: Buffer): void => {
+            head = Buffer.concat([head, chunk]);
+            let done: boolean;
+            try {
+              done = checkHead(head) || head.length >= MAX_HEAD_BYTES;
+            } catch (err) {
+              headError = err;
+              done = true;
+              request.cancel();
+            }
+            if (done) res.off('data', onData);
+          };
+          if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode <= 299) res.on('data', onData);
+        }),
+      );
+    }
     request.on('downloadProgress', (progress) => {
       if (progress.transferred > opts.maxBytes || (progress.total !== undefined && progress.total > opts.maxBytes)) {
         tooLarge = true;
@@ -176,11 +277,14 @@ export class PeerClient {
 
     let status: number;
     let body: Buffer;
+    let encoding: string;
     try {
       const response = await request;
       status = response.statusCode;
       body = response.body;
+      encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     } catch (err) {
+      if (headError !== undefined) throw headError;
       if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
       throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
     }
@@ -189,11 +293,13 @@ export class PeerClient {
       throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} answered HTTP ${status}`, { peer, url, status });
     }
     if (body.length > opts.maxBytes) throw tooLargeError(peer, url, opts.maxBytes);
-    try {
-      return parseJsonBytes(body, url);
-    } catch (err) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
+    if (encoding !== 'identity') {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent a ${JSON.stringify(encoding.slice(0, 40))}-encoded answer; only plain answers are read`, {
+        peer,
+        url,
+      });
     }
+    return body;
   }
 }
 
@@ -205,23 +311,59 @@ function aborted(url: string, shutdown: AbortSignal, signal: AbortSignal): Abort
   return new AbortedError(`${url}: request dropped (${why})`, { url }, { cause: reason });
 }
 
-function parseBlocks(peer: string, path: string, answer: unknown): Block[] {
-  if (!Array.isArray(answer)) throw badResponse(peer, path, 'the answer is not a JSON array of blocks');
-  return answer.map((item, i) => {
+/** A list of blocks, parsed a block at a time (see parseJsonArray): the first bad element ends it. */
+async function parseBlocks(peer: string, path: string, body: Buffer): Promise<Block[]> {
+  try {
+    return await parseJsonArray(body, new URL(path, peer).href, blockItem(peer, path));
+  } catch (err) {
+    throw blockListError(peer, path, err);
+  }
+}
+
+/**
+ * A check of a block list's first bytes as they arrive: once its first
+ * element is in, it must be a block, so an answer of `[0,0,…]` or
+ * `[{},{},…]` is dropped after a few bytes instead of after 64 MiB.
+ */
+function blockListHead(peer: string, path: string): (head: Buffer) => boolean {
+  const url = new URL(path, peer).href;
+  return (head) => {
     try {
-      return parseBlock(item);
+      const first = firstArrayElement(head, url);
+      if (first === undefined) return false;
+      if (first !== null) blockItem(peer, path)(parseJsonBytes(first, `${url} element 0`), 0);
+      return true;
+    } catch (err) {
+      throw blockListError(peer, path, err);
+    }
+  };
+}
+
+function blockItem(peer: string, path: string): (value: unknown, i: number) => Block {
+  return (value, i) => {
+    try {
+      return parseBlock(value);
     } catch (err) {
       throw badResponse(peer, path, `block ${i} of the answer is malformed: ${describeError(err)}`);
     }
-  });
+  };
+}
+
+function blockListError(peer: string, path: string, err: unknown): JbcError {
+  if (err instanceof JbcError && err.code === ErrorCode.PEER_BAD_RESPONSE) return err;
+  return badResponse(peer, path, `the answer is not a JSON array of blocks: ${describeError(err)}`);
 }
 
 function badResponse(peer: string, path: string, reason: string): JbcError {
   return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${new URL(path, peer).href}: ${reason}`, { peer });
 }
 
+function refused(peer: string, url: string, reason: string): JbcError {
+  return new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `${url}: not contacted, ${reason}`, { peer, url });
+}
+
 function tooLargeError(peer: string, url: string, maxBytes: number): JbcError {
-  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent more than ${maxBytes} bytes`, { peer, url, maxBytes });
+  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent more than ${maxBytes} bytes`, { peer, url, maxBytes, tooLarge: true });
 }
 
 /** got's error classes, mapped onto the peer codes. Nothing from got leaves this module. */
@@ -240,6 +382,7 @@ function toPeerError(err: unknown, peer: string, url: string, tooLargeLimit: num
       status: err.response.statusCode,
     });
   }
+  if (err instanceof RequestError && err.code === REFUSED_LOOKUP_CODE) return refused(peer, url, err.message);
   if (err instanceof RequestError) {
     // Errors while reading or decoding the answer are the peer's fault; errors
     // before any answer (refused, reset, DNS, aborted) mean it is unreachable.

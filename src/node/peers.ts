@@ -18,7 +18,7 @@ import { normalizePeerUrl, peerKey } from './peer-url.js';
  */
 export type PeerSource = 'config' | 'announced' | 'learned' | 'sender';
 
-export type AddPeerResult = 'added' | 'known' | 'self' | 'full';
+export type AddPeerResult = 'added' | 'known' | 'self' | 'full' | 'refused';
 
 /** What `GET /peers?verbose=1` shows for one peer. */
 export interface PeerState {
@@ -54,6 +54,8 @@ export interface PeerSetOptions {
   readonly isSelf: (url: string) => boolean;
   /** Milliseconds since the epoch. Default Date.now. */
   readonly now?: () => number;
+  /** Why a URL may not be a peer (its address), or undefined. Default: every URL may. */
+  readonly refusal?: (url: string) => string | undefined;
 }
 
 export class PeerSet {
@@ -61,6 +63,7 @@ export class PeerSet {
   readonly #peers = new Map<string, PeerEntry>();
   readonly #max: number;
   readonly #now: () => number;
+  readonly #refusal: (url: string) => string | undefined;
   #isSelf: (url: string) => boolean;
   #seq = 0;
   /** URLs found to be this node (by node id), kept out for good. */
@@ -70,6 +73,7 @@ export class PeerSet {
     this.#max = options.max;
     this.#isSelf = options.isSelf;
     this.#now = options.now ?? Date.now;
+    this.#refusal = options.refusal ?? (() => undefined);
     for (const url of configured) this.add(url, 'config');
   }
 
@@ -110,6 +114,7 @@ export class PeerSet {
     const key = peerKey(url);
     if (this.#self.has(key) || this.#isSelf(url)) return 'self';
     if (this.#peers.has(key)) return 'known';
+    if (this.#refusal(url) !== undefined) return 'refused';
     if (source !== 'config' && this.#peers.size >= this.#max && !this.#evictOne()) return 'full';
     this.#peers.set(key, { url, source, reachable: null, lastSeen: null, height: null, failures: 0, lastUseful: null, seq: this.#seq++ });
     return 'added';

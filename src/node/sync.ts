@@ -32,7 +32,11 @@ export interface SyncSource {
   readonly peer: string;
   /** The peer's status, or undefined when it has no /status (plain jbc). */
   status(): Promise<PeerStatus | undefined>;
-  /** Blocks from .. from + limit - 1 that the peer has, in order. */
+  /**
+   * Blocks from .. from + limit - 1 that the peer has, in order. May be fewer
+   * than the peer has (a page cut at a byte budget): only an empty page, or
+   * a short page once the peer's /status length is reached, ends a download.
+   */
   blocks(from: bigint, limit: number): Promise<Block[]>;
   /** The peer's whole chain. */
   blockchain(): Promise<Block[]>;
@@ -175,7 +179,11 @@ async function attemptSync(
 
   let committedTo = forkPoint;
   let next = local.length + page.length;
-  let more = page.length === options.pageSize;
+  // A short page is the end of the peer's chain only once its /status length is
+  // reached (pages are cut at a byte budget too); a full one may be followed by
+  // blocks the peer gained since.
+  const hasMore = (page: readonly Block[]): boolean => page.length === options.pageSize || (page.length > 0 && BigInt(next) < status.length);
+  let more = hasMore(page);
   let last = pending.at(-1)!;
   const report = (): void =>
     options.onProgress?.({ peer, downloaded: totals.downloaded, height: Number(last.index), target: Math.max(Number(status.length) - 1, Number(last.index)) });
@@ -209,7 +217,7 @@ async function attemptSync(
     pending = pending.concat(page);
     totals.downloaded += page.length;
     next += page.length;
-    more = page.length === options.pageSize;
+    more = hasMore(page);
     last = page.at(-1)!;
     report();
   }
@@ -239,17 +247,11 @@ async function walkBack(
   options: SyncOptions,
   totals: Totals,
 ): Promise<{ forkPoint: number; segment: Block[] } | typeof RESTART> {
-  const { peer } = source;
   let segment: Block[] = [];
   let end = local.length;
   for (;;) {
     const start = Math.max(0, end - options.pageSize);
-    const want = end - start;
-    const page = await source.blocks(BigInt(start), want);
-    if (page.length !== want) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} sent ${page.length} of blocks ${start}..${end - 1}`, { peer });
-    }
-    checkIndexes(peer, page, start);
+    const page = await fetchRange(source, start, end - start);
     totals.downloaded += page.length;
     const first = segment[0];
     if (first !== undefined && page.at(-1)!.hash !== first.prevHash) return RESTART;
@@ -297,6 +299,23 @@ function addAdopted(totals: Totals, result: Extract<AdoptResult, { adopted: true
   totals.written += result.written;
   totals.abandoned += result.abandoned;
   totals.forkPoint = Math.min(totals.forkPoint, result.forkPoint);
+}
+
+/** Blocks start .. start + count - 1, in as many pages as the peer cuts them into. */
+async function fetchRange(source: SyncSource, start: number, count: number): Promise<Block[]> {
+  let blocks: Block[] = [];
+  while (blocks.length < count) {
+    const from = start + blocks.length;
+    const page = await source.blocks(BigInt(from), count - blocks.length);
+    if (page.length === 0) {
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${source.peer} sent ${blocks.length} of blocks ${start}..${start + count - 1}`, {
+        peer: source.peer,
+      });
+    }
+    checkIndexes(source.peer, page, from);
+    blocks = blocks.concat(page);
+  }
+  return blocks;
 }
 
 /** The blocks' indexes must run from `from` upwards; a peer that sends others is lying. */

@@ -11,6 +11,7 @@
  * The download itself is `syncFrom` (sync.ts); this module keeps the peer
  * list's health and progress figures and logs.
  */
+import type { Block } from '../block.js';
 import { ErrorCode, isAborted, isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { wait } from '../wait.js';
@@ -289,6 +290,23 @@ export class Syncer {
         throw err;
       }
     };
+    // Halves the page size for the rest of this sync whenever an answer is over its cap
+    // (a peer whose pages are not cut at a byte budget, with big blocks).
+    let pageLimit = Number.MAX_SAFE_INTEGER;
+    const pages = {
+      blocks: async (from: bigint, limit: number): Promise<Block[]> => {
+        for (;;) {
+          const asked = Math.min(limit, pageLimit);
+          try {
+            return await this.#client.blocks(peer, from, asked, signal);
+          } catch (err) {
+            if (!isJbcError(err, ErrorCode.PEER_BAD_RESPONSE) || err.data.tooLarge !== true || asked === 1) throw err;
+            pageLimit = Math.ceil(asked / 2);
+            this.#logger.debug({ peer, from: Number(from), pageLimit }, 'page over its size cap; asking for fewer blocks');
+          }
+        }
+      },
+    };
     return {
       peer,
       status: () =>
@@ -304,7 +322,7 @@ export class Syncer {
           },
           (status) => status?.length,
         ),
-      blocks: (from, limit) => call(() => this.#client.blocks(peer, from, limit, signal)),
+      blocks: (from, limit) => call(() => pages.blocks(from, limit)),
       blockchain: () => call(() => this.#client.blockchain(peer, signal)),
     };
   }
@@ -324,6 +342,7 @@ export function logPeerFailure(logger: Logger, peer: string, err: unknown): void
   else if (code === ErrorCode.PEER_TIMEOUT) logger.warn(fields, 'peer timed out, skipped');
   else if (code === ErrorCode.INVALID_CHAIN) logger.warn(fields, 'peer sent an invalid chain, skipped');
   else if (code === ErrorCode.PEER_BAD_RESPONSE) logger.warn(fields, 'peer sent a bad answer, skipped');
+  else if (code === ErrorCode.PEER_ADDRESS_REFUSED) logger.warn(fields, 'peer address refused, skipped');
   // Not the peer's doing: this node's disk, or a bug.
   else logger.error(fields, 'sync failed');
 }

@@ -10,21 +10,15 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockToJson, sealBlock, type Block } from '../../src/block.js';
 import { hashesOf } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
-import { apiPeer, fakeHttpPeer, garbagePeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
-import { FIXTURES, loadFixtures, tampered, toJson, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { apiPeer, emptyNodePeer, fakeHttpPeer, garbagePeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
+import { FIXTURES, loadFixtures, tampered, toJson, type ChainFixtures } from './helpers/fixtures.js';
+import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
   f = await loadFixtures();
 });
 afterEach(closeAll);
-
-async function nodeWith(blocks: readonly Block[], options: Parameters<typeof startTestNode>[0] = {}) {
-  const dataDir = await trackedTempDir();
-  await writeDataDir(dataDir, blocks);
-  return startTestNode({ dataDir, ...options });
-}
 
 /** POSTs JSON in chunks with Transfer-Encoding: chunked (no Content-Length). */
 function postChunked(url: string, chunks: string[]): Promise<{ status: number; body: string }> {
@@ -127,17 +121,18 @@ describe('HTTP API', () => {
 
   it('registers peers with POST /peers: validated, never itself, capped by evicting the least useful', async () => {
     const node = await startTestNode({ maxPeers: 2 });
-    const added = await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:1' });
+    const peer = track(await emptyNodePeer());
+    const added = await postJson(`${node.url}peers`, { url: `${peer.url}1` });
     expect(added.status).toBe(201);
-    expect(added.json).toEqual({ added: true, peers: ['http://127.0.0.1:1/'] });
-    expect((await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:1/' })).json).toMatchObject({ added: false, reason: 'known' });
+    expect(added.json).toEqual({ added: true, peers: [`${peer.url}1/`] });
+    expect((await postJson(`${node.url}peers`, { url: `${peer.url}1/` })).json).toMatchObject({ added: false, reason: 'known' });
     expect((await postJson(`${node.url}peers`, { url: node.url })).status).toBe(400);
     expect((await postJson(`${node.url}peers`, { url: 'ftp://x/' })).status).toBe(400);
     expect((await postJson(`${node.url}peers`, { address: 'http://x/' })).status).toBe(400);
     expect((await postJson(`${node.url}peers`, '["http://x/"]')).status).toBe(400);
-    await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:2/' });
-    expect((await postJson(`${node.url}peers`, { url: 'http://127.0.0.1:3/' })).json).toMatchObject({ added: true });
-    expect((await http(`${node.url}peers`)).json).toEqual({ peers: ['http://127.0.0.1:2/', 'http://127.0.0.1:3/'] });
+    await postJson(`${node.url}peers`, { url: `${peer.url}2/` });
+    expect((await postJson(`${node.url}peers`, { url: `${peer.url}3/` })).json).toMatchObject({ added: true });
+    expect((await http(`${node.url}peers`)).json).toEqual({ peers: [`${peer.url}2/`, `${peer.url}3/`] });
   });
 
   it('answers unknown routes with 404 and wrong methods with 405, as JSON errors', async () => {

@@ -174,6 +174,19 @@ describe('parsing and output form', () => {
     expect(thrown(() => parseBlock({ ...base, [field]: value }))).toMatchObject({ code: ErrorCode.MALFORMED_FIELD, data: { field } });
   });
 
+  it.each([['a lone high surrogate', '\\ud800'], ['a lone low surrogate', '\\udc00'], ['a reversed pair', '\\ude00\\ud83d']])(
+    'data holding %s (a JSON escape) is a malformed field',
+    (_label, escape) => {
+      const text = JSON.stringify({ ...base, data: 'X' }).replace('"X"', `"x${escape}y"`);
+      expect(thrown(() => parseBlock(parseJson(text)))).toMatchObject({ code: ErrorCode.MALFORMED_FIELD, data: { field: 'data' } });
+    },
+  );
+
+  it('data holding a proper surrogate pair (an emoji) parses', () => {
+    const text = JSON.stringify({ ...base, data: 'X' }).replace('"X"', '"x\\ud83d\\ude00y"');
+    expect(parseBlock(parseJson(text)).data).toBe('x\u{1f600}y');
+  });
+
   it.each(['index', 'timestamp', 'data', 'prev_hash', 'nonce', 'hash'])('a block without %s is malformed', (field) => {
     const { [field]: _dropped, ...rest } = base;
     expect(thrown(() => parseBlock(rest))).toMatchObject({ code: ErrorCode.MALFORMED_BLOCK, data: { field } });

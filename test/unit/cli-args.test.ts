@@ -53,10 +53,22 @@ describe('command line', () => {
     expect(run(['--peers', '']).config.peers).toEqual([]);
   });
 
+  it('reads --peer-allow as CIDR ranges; explicit peers must be inside them, default peers outside are dropped', () => {
+    expect(run(['--peer-allow', '10.0.0.0/8, fd00::/8']).config.peerAllow).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(run([]).config.peerAllow).toEqual([]);
+    expect(run(['--peer-allow', '10.0.0.0/8', '--peers', 'http://10.1.1.1:5000/']).config.peers).toEqual(['http://10.1.1.1:5000/']);
+    expect(run(['--peer-allow', '10.0.0.0/8']).config.peers).toEqual(['http://localhost:5000/', 'http://localhost:5001/', 'http://localhost:5002/', 'http://localhost:5003/']);
+  });
+
+  it('reads --max-connections', () => {
+    expect(run(['--max-connections', '64']).config.maxConnections).toBe(64);
+    expect(run([]).config.maxConnections).toBe(256);
+  });
+
   it('answers --help and -h with the usage', () => {
     expect(parseCommandLine(['--help'], env)).toEqual({ kind: 'help', text: USAGE });
     expect(parseCommandLine(['-h', '--port', 'nonsense'], env).kind).toBe('help');
-    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--help', '--version']) {
+    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--jbc-files', '--peer-allow', '--max-connections', '--help', '--version']) {
       expect(USAGE).toContain(flag);
     }
   });
@@ -79,9 +91,16 @@ describe('command line', () => {
     [['--difficulty=-2'], '--difficulty'],
     [['--peers', 'ftp://x/'], '--peers'],
     [['--peers', 'not a url'], '--peers'],
+    [['--peers', 'http://169.254.169.254/'], '--peers'],
+    [['--peer-allow', '10.0.0.0/8', '--peers', 'http://192.168.1.1:5000/'], '--peers'],
+    [['--peer-allow', '10.0.0.0/40'], '--peer-allow'],
+    [['--max-connections', '0'], '--max-connections'],
+    [['--max-connections', 'many'], '--max-connections'],
+    [['--peer-allow', 'example.com'], '--peer-allow'],
     [['--data-dir', ''], '--data-dir'],
     [['--host', ''], '--host'],
     [['--public-url', 'mailto:a@b'], '--public-url'],
+    [['--public-url', 'http://0.0.0.0:5000/'], '--public-url'],
     [['--log-level', 'loud'], '--log-level'],
     [['--log-format', 'xml'], '--log-format'],
     [['--bogus'], '--bogus'],

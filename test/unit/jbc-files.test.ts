@@ -82,6 +82,15 @@ describe('loading a jbc directory (the import of a first start)', () => {
     expect(quarantined[0]!.reason).toMatch(/nonce/);
   });
 
+  it('a file whose data holds a lone surrogate is quarantined naming the field', async () => {
+    const [zero] = mineChain(1, D);
+    await writeFile(join(dir, '000000.json'), serializeBlock(zero!).replace(/"data":"[^"]*"/, '"data":"x\\ud800y"'));
+    const { chain, quarantined } = await load();
+    expect(chain.length).toBe(0);
+    expect(quarantined[0]!.reason).toMatch(/data .*Unicode/);
+    expect(await quarantineFiles()).toHaveLength(1);
+  });
+
   it('a block whose hash does not match keeps the prefix before it; it and every later file are quarantined', async () => {
     const blocks = mineChain(5, D);
     for (const block of blocks) await writeBlockFile(block, blockFileName(block.index));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { defaultSelfUrl, isSelfUrl, normalizePeerUrl } from '../../src/node/peer-url.js';
+import { PeerAddressPolicy } from '../../src/node/peer-address.js';
 import { FAILING_AFTER, PeerSet } from '../../src/node/peers.js';
 
 describe('peer URLs', () => {
@@ -37,6 +38,15 @@ describe('PeerSet', () => {
     const peers = new PeerSet(notSelf, ['http://localhost:5000/', 'http://localhost:5001/']);
     expect(peers.list()).toEqual(['http://localhost:5001/']);
     expect(peers.add('http://localhost:5000', 'announced')).toBe('self');
+  });
+
+  it('refuses URLs whose address the rules refuse, whatever their source', () => {
+    const policy = new PeerAddressPolicy();
+    const peers = new PeerSet({ ...notSelf, refusal: (url) => policy.urlRefusal(url) });
+    expect(peers.add('http://169.254.169.254/', 'learned')).toBe('refused');
+    expect(peers.add('http://[ff02::1]:5000/', 'sender')).toBe('refused');
+    expect(peers.add('http://10.0.0.7:5000/', 'learned')).toBe('added');
+    expect(peers.list()).toEqual(['http://10.0.0.7:5000/']);
   });
 
   it('keeps each peer once, in normal form', () => {

@@ -43,7 +43,14 @@ interface PeerLog {
  */
 function peer(
   chain: Block[],
-  opts: { plainJbc?: boolean; claimLength?: bigint; name?: string; beforePage?: (from: bigint) => Promise<void> | void } = {},
+  opts: {
+    plainJbc?: boolean;
+    claimLength?: bigint;
+    name?: string;
+    beforePage?: (from: bigint) => Promise<void> | void;
+    /** Most blocks per page whatever was asked (a page cut at a byte budget). */
+    maxPage?: number;
+  } = {},
 ): { source: SyncSource; log: PeerLog } {
   const log: PeerLog = { status: 0, blockchain: 0, blocksServed: 0, calls: [] };
   const source: SyncSource = {
@@ -56,7 +63,7 @@ function peer(
     async blocks(from, limit) {
       await opts.beforePage?.(from);
       log.calls.push(`${from}+${limit}`);
-      const page = chain.slice(Number(from), Number(from) + limit);
+      const page = chain.slice(Number(from), Number(from) + Math.min(limit, opts.maxPage ?? limit));
       log.blocksServed += page.length;
       return page;
     },
@@ -114,6 +121,23 @@ describe('syncing from a peer', () => {
     expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 5, abandoned: 7 });
     // Blocks 12-13 forward, then 9-11, 6-8, 3-5 backward: 11 served for 9 needed.
     expect(log.blocksServed).toBeLessThanOrEqual(9 + 3);
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
+  });
+
+  it('goes on past short pages while the peer\'s /status says it has more', async () => {
+    const local = await localChain(f.main.slice(0, 2));
+    const { source, log } = peer([...f.main], { maxPage: 3 });
+    const outcome = await syncFrom(source, local, options(1000));
+    expect(outcome).toMatchObject({ kind: 'adopted', downloaded: 10 });
+    expect(log.calls).toEqual(['2+1000', '5+1000', '8+1000', '11+1000']);
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
+  });
+
+  it('walks back to the fork point through short pages', async () => {
+    const local = await localChain(f.main);
+    const { source } = peer([...f.fork], { maxPage: 2 });
+    const outcome = await syncFrom(source, local, options(5));
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 5, abandoned: 7 });
     expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
   });
 

@@ -197,3 +197,25 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * Answers /status and /peers like an empty node, and holds every POST /mined
+ * unanswered until `release()` (after which it answers them, and later ones
+ * at once): a peer that accepts blocks and never answers, until it does.
+ */
+export async function heldMinedPeer(): Promise<FakePeer & { release(): void; minedIndexes(): string[] }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const peer = await fakeHttpPeer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const json = (body: string) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    };
+    if (path === '/status') json('{"height":-1,"length":0,"tip":null,"nodeId":"held"}');
+    else if (path === '/peers') json('{"peers":[]}');
+    else void gate.then(() => json('{"received":true,"accepted":false,"reason":"held"}'));
+  });
+  const minedIndexes = () => peer.posted.filter((p) => p.path === '/mined').map((p) => (JSON.parse(p.body) as { index: string }).index);
+  return { ...peer, release, minedIndexes };
+}

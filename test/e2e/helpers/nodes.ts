@@ -51,6 +51,20 @@ export async function nodeWith(blocks: readonly Block[], options: NodeOptions = 
   return startTestNode({ dataDir, ...options }, modules);
 }
 
+export interface LogLine {
+  readonly level: 'error' | 'warn' | 'info' | 'debug';
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly msg: string;
+}
+
+/** A logger that keeps every line (all levels, every child), for tests that wait on what a node logs. */
+export function recordingLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at = (level: LogLine['level']) => (fields: Readonly<Record<string, unknown>>, msg: string) => lines.push({ level, fields, msg });
+  const logger: Logger = { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: () => logger };
+  return { logger, lines };
+}
+
 /** Registers anything with close() (fake peers, servers) for closeAll. */
 export function track<T extends { close(): Promise<void> }>(thing: T): T {
   open.push(thing);
