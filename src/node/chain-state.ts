@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { checkBlock, type Block } from '../block.js';
 import { extendsTip, snapshotOf, type ChainView } from '../chain.js';
 import { formatUint } from '../codec.js';
+import { isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
 import { openChainDb, type ChainStore, type EntryStore } from '../store/index.js';
@@ -50,6 +51,14 @@ export type AdoptResult =
   /** not-longer: the chain is as long or longer now; diverged: the chain no longer holds the block the adoption links to. */
   | { readonly adopted: false; readonly reason: 'not-longer' | 'diverged' };
 
+/** Why the last write to the data dir failed; cleared by the next write that succeeds. */
+export interface StoreFault {
+  readonly code: string;
+  readonly message: string;
+  /** When writes started failing (ms since the epoch). */
+  readonly since: number;
+}
+
 export interface ChainStateOptions {
   readonly dataDir: string;
   readonly difficulty: number;
@@ -63,6 +72,7 @@ export class ChainState {
   readonly #logger: Logger;
   readonly #queue = new SerialQueue();
   readonly #events = new EventEmitter();
+  #fault: StoreFault | undefined;
 
   private constructor(store: ChainStore, difficulty: number, logger: Logger) {
     this.#store = store;
@@ -94,6 +104,11 @@ export class ChainState {
   /** The chain at its length now: later appends do not show (see `snapshotOf`). */
   snapshot(): ChainView {
     return snapshotOf(this.#store);
+  }
+
+  /** Set while writes to the data dir fail (full or read-only disk); the node reports it and keeps retrying. */
+  get fault(): StoreFault | undefined {
+    return this.#fault;
   }
 
   /** The data pool's entries, kept in the chain's database so they move with its blocks. */
@@ -156,7 +171,7 @@ export class ChainState {
       const from = forkPoint + same;
       const fresh = blocks.slice(same);
       const previousLength = current.length;
-      await this.#store.commit(BigInt(from), fresh);
+      await this.#write(() => this.#store.commit(BigInt(from), fresh));
       this.#emit('sync');
       return { adopted: true, forkPoint: from, written: fresh.length, abandoned: previousLength - from, previousLength };
     });
@@ -169,8 +184,25 @@ export class ChainState {
   }
 
   async #append(block: Block, source: TipSource): Promise<void> {
-    await this.#store.append(block);
+    await this.#write(() => this.#store.append(block));
     this.#emit(source);
+  }
+
+  /** Runs a write, keeping track of whether the data dir takes writes. */
+  async #write(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (this.#fault === undefined) {
+        this.#fault = { code: isJbcError(err) ? err.code : 'UNKNOWN', message: err instanceof Error ? err.message : String(err), since: Date.now() };
+        this.#logger.error({ err }, 'the data directory refuses writes; retrying as blocks come');
+      }
+      throw err;
+    }
+    if (this.#fault !== undefined) {
+      this.#logger.info({ since: this.#fault.since }, 'the data directory takes writes again');
+      this.#fault = undefined;
+    }
   }
 
   #emit(source: TipSource): void {

@@ -125,9 +125,16 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.get('/readyz', (ctx) => {
-    const ready = node.ready();
-    ctx.status = ready ? 200 : 503;
-    ctx.body = ready ? { ready: true } : { ready: false, reason: 'startup sync is running', sync: node.status().sync };
+    const fault = node.ready() ? node.status().storeFault : null;
+    if (!node.ready()) {
+      ctx.status = 503;
+      ctx.body = { ready: false, reason: 'startup sync is running', sync: node.status().sync };
+    } else if (fault !== null) {
+      ctx.status = 503;
+      ctx.body = { ready: false, reason: `the data directory refuses writes: ${fault.message}`, storeFault: fault };
+    } else {
+      ctx.body = { ready: true };
+    }
   });
 
   router.get('/peers', (ctx) => {

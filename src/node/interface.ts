@@ -8,7 +8,7 @@ import type { ChainView } from '../chain.js';
 import type { Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import type { PendingEntry } from '../store/index.js';
-import type { TipChange } from './chain-state.js';
+import type { StoreFault, TipChange } from './chain-state.js';
 import type { EntryView, SubmitResult } from './data-pool.js';
 import type { NodeConfig } from './options.js';
 import type { AddPeerResult, PeerState } from './peers.js';
@@ -53,6 +53,8 @@ export interface NodeStatus {
   readonly syncing: boolean;
   /** The biggest download running now, or null. */
   readonly sync: SyncStatus | null;
+  /** Why the data dir refuses writes (full or read-only disk), or null; /readyz answers 503 meanwhile. */
+  readonly storeFault: StoreFault | null;
   readonly version: string;
   /** Random per process; lets a node notice that a "peer" is itself. */
   readonly nodeId: string;

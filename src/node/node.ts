@@ -283,6 +283,7 @@ export class JbcNode implements NodeApi {
       mining: this.#miningStatus(),
       syncing: !this.ready(),
       sync: this.#syncer?.status() ?? null,
+      storeFault: this.#chain?.fault ?? null,
       version: this.#version,
       nodeId: this.#nodeId,
       url: this.#selfUrl ?? '',

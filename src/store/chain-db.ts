@@ -289,20 +289,20 @@ export class ChainDb implements ChainStore {
     const rows = blocks.map((block) => ({ height: heightKey(block.index), hash: hashKey(block.hash), value: encodeBlock(block) }));
     const meta: Meta = { format: STORE_FORMAT, difficulty: this.difficulty, length: newLength, tip: blocks.at(-1)?.hash ?? this.at(forkPoint - 1n)?.hash ?? '' };
     try {
-      await this.#root.transaction(() => {
+      this.#root.transactionSync(() => {
         for (let height = forkPoint; height < BigInt(oldLength); height++) {
           const key = heightKey(height);
           const old = this.#blocks.getBinary(key);
           if (old !== undefined) {
             const block = decodeBlock(old, `block ${height} of ${this.dir}`);
-            this.#hashes.remove(hashKey(block.hash));
+            this.#hashes.removeSync(hashKey(block.hash));
             this.#entries.blockRemoved(block, height);
           }
-          this.#blocks.remove(key);
+          this.#blocks.removeSync(key);
         }
         for (const [i, row] of rows.entries()) {
-          this.#blocks.put(row.height, row.value);
-          this.#hashes.put(row.hash, row.height);
+          this.#blocks.putSync(row.height, row.value);
+          this.#hashes.putSync(row.hash, row.height);
           this.#entries.blockAdded(blocks[i]!);
         }
         writeMeta(this.#meta, meta);
@@ -311,7 +311,7 @@ export class ChainDb implements ChainStore {
     } catch (err) {
       this.#entries.abandoned();
       if (err instanceof JbcError) throw err;
-      throw new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
+      throw this.#writeError(err);
     }
     // The new chain becomes visible to readers all at once, here.
     this.#renewView();
@@ -383,13 +383,13 @@ export class ChainDb implements ChainStore {
       if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
       let outcomes: Array<'added' | 'pending' | 'confirmed'> = [];
       try {
-        await this.#root.transaction(() => {
+        this.#root.transactionSync(() => {
           outcomes = batch.map(({ entry, now }) => this.#entries.add(entry, now));
         });
         this.#entries.committed();
       } catch (err) {
         this.#entries.abandoned();
-        throw new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
+        throw this.#writeError(err);
       }
       this.#renewView();
       batch.forEach((add, i) => add.resolve(outcomes[i]!));
@@ -404,6 +404,11 @@ export class ChainDb implements ChainStore {
 
   entry(id: string): EntryRecord | undefined {
     return this.#entries.entry(this.#view, id, (height) => this.at(height));
+  }
+
+  /** A failed write as STORE_IO, naming the database file. */
+  #writeError(err: unknown): JbcError {
+    return new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
   }
 
   #renewView(): void {
@@ -445,7 +450,7 @@ function readMeta(dir: string, meta: Database<unknown, string>, transaction?: Tr
 }
 
 function writeMeta(meta: Database<unknown, string>, values: Meta): void {
-  for (const key of META_KEYS) meta.put(key, values[key]);
+  for (const key of META_KEYS) meta.putSync(key, values[key]);
 }
 
 /** The recorded metadata, read through a read-only environment that writes nothing. */
@@ -472,10 +477,10 @@ async function create(root: RootDatabase, dir: string, difficulty: number, logge
   const loaded = await loadJbcDir(dir, difficulty, logger);
   quarantined.push(...loaded.quarantined);
   const { blocks, hashes, meta } = tables(root);
-  await root.transaction(() => {
+  root.transactionSync(() => {
     for (const block of loaded.blocks) {
-      blocks.put(heightKey(block.index), encodeBlock(block));
-      hashes.put(hashKey(block.hash), heightKey(block.index));
+      blocks.putSync(heightKey(block.index), encodeBlock(block));
+      hashes.putSync(hashKey(block.hash), heightKey(block.index));
     }
     writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip: loaded.blocks.at(-1)?.hash ?? '' });
   });

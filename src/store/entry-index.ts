@@ -97,7 +97,7 @@ export class EntryIndex {
     for (const entry of unpackBlockData(block.data)) {
       const at = this.#confirmed.get(entry.id);
       if (at === undefined || !at.equals(key)) continue; // an earlier block of the chain holds it too
-      this.#confirmed.remove(entry.id);
+      this.#confirmed.removeSync(entry.id);
       this.#putPending(entry, --this.#delta.low, Date.now());
     }
   }
@@ -106,13 +106,13 @@ export class EntryIndex {
   blockAdded(block: Block): void {
     for (const entry of unpackBlockData(block.data)) {
       if (this.#confirmed.get(entry.id) !== undefined) continue;
-      this.#confirmed.put(entry.id, heightKey(block.index));
+      this.#confirmed.putSync(entry.id, heightKey(block.index));
       const seq = this.#pendingIds.get(entry.id);
       if (seq === undefined) continue;
       this.#delta.count--;
       this.#delta.bytes -= Buffer.byteLength(entry.data, 'utf8');
-      this.#pending.remove(seq);
-      this.#pendingIds.remove(entry.id);
+      this.#pending.removeSync(seq);
+      this.#pendingIds.removeSync(entry.id);
     }
   }
 
@@ -166,8 +166,8 @@ export class EntryIndex {
   }
 
   #putPending(entry: Entry, seq: number, now: number): void {
-    this.#pending.put(seq, { id: entry.id, data: entry.data, at: now });
-    this.#pendingIds.put(entry.id, seq);
+    this.#pending.putSync(seq, { id: entry.id, data: entry.data, at: now });
+    this.#pendingIds.putSync(entry.id, seq);
     this.#delta.count++;
     this.#delta.bytes += Buffer.byteLength(entry.data, 'utf8');
   }

@@ -12,7 +12,7 @@
  *   leftover temp files go to `quarantine/`, reported with path and reason.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rmdir } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blockToJson, computeHash, parseBlock, type Block } from '../block.js';
 import { longestValidPrefix } from '../chain.js';
@@ -204,14 +204,20 @@ export async function writeAtomic(dir: string, name: string, contents: string | 
   const target = join(dir, name);
   const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   await io(`write ${target}`, async () => {
-    const handle = await open(temp, 'wx');
     try {
-      await handle.writeFile(contents);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(contents);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (err) {
+      // A full or failing disk must not leave a temp file per try behind.
+      await rm(temp, { force: true }).catch(() => {});
+      throw err;
     }
-    await rename(temp, target);
   });
   if (syncDir) await fsyncDir(dir);
 }

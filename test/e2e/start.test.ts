@@ -28,7 +28,9 @@ describe('npm start', () => {
     const code = exited(npm);
     const status = await waitFor('the node to answer /status', async () => {
       try {
-        return await http(`http://127.0.0.1:${port}/status`);
+        // 503 while it opens its data directory; 200 from then on.
+        const answer = await http(`http://127.0.0.1:${port}/status`);
+        return answer.status === 200 ? answer : undefined;
       } catch {
         return undefined;
       }
