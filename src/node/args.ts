@@ -42,6 +42,8 @@ Options:
   --data-dir DIR      the node's data directory: its chain database, and a
                       jbc block-file directory imported on first start
                       (default chaindata/<port>, relative to cwd)
+  --block-time S      mine at most one block per S seconds (decimals allowed);
+                      peers' blocks are still taken as they come (default: no limit)
   --jbc-files         also keep one JSON file per block (000042.json) in the data
                       dir beside the database, as the Python jbc node does
   --public-url URL    URL other nodes reach this node at (default http://<host>:<port>/)
@@ -108,6 +110,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   }
   if (v['public-url'] !== undefined) options.publicUrl = v['public-url'];
   if (v['jbc-files'] === true) options.jbcFiles = true;
+  if (v['block-time'] !== undefined) options.blockTimeMs = seconds('--block-time', v['block-time']);
   if (v['max-connections'] !== undefined) options.maxConnections = integer('--max-connections', v['max-connections'], 1, 1_000_000);
   if (v['peer-allow'] !== undefined) options.peerAllow = commaList(v['peer-allow']);
   if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
@@ -148,6 +151,7 @@ function parseRaw(argv: readonly string[]) {
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
       'jbc-files': { type: 'boolean' },
+      'block-time': { type: 'string' },
       'peer-allow': { type: 'string' },
       'max-connections': { type: 'string' },
       'sync-interval': { type: 'string' },
@@ -182,6 +186,14 @@ function commaList(text: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
+
+/** A duration in seconds, decimals allowed, as milliseconds. */
+function seconds(flag: string, text: string): number {
+  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(text) || Number(text) <= 0 || Number(text) > MAX_SECONDS) {
+    throw bad(flag, `must be a number of seconds above 0 (up to 3 decimals), at most ${MAX_SECONDS}`, text);
+  }
+  return Math.round(Number(text) * 1000);
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {

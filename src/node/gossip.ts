@@ -5,10 +5,12 @@
  * node exists (announce). Posts run in the background; close() waits for them.
  */
 import type { Block } from '../block.js';
-import { ErrorCode, JbcError, isAborted } from '../errors.js';
+import { ErrorCode, JbcError, isAborted, isJbcError } from '../errors.js';
 import { within } from '../wait.js';
 import type { Logger } from '../log.js';
+import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
+import type { NodeMetrics } from './metrics.js';
 import type { ReceiveResult, Sender } from './interface.js';
 import { BlockOutbox } from './outbox.js';
 import { PEER_HEADER, type PeerClient } from './peer-client.js';
@@ -24,6 +26,8 @@ export interface GossipModules {
   readonly logger: Logger;
   /** True for a URL that names this node. */
   readonly isSelf: (url: string) => boolean;
+  readonly activity: BlockActivity;
+  readonly metrics: NodeMetrics | undefined;
   /** Why this node will not contact a URL (its address), or undefined. */
   readonly refusal: (url: string) => string | undefined;
   /** Back-off after a failed post to a peer (it doubles with each failure in a row). */
@@ -47,6 +51,8 @@ export class Gossip {
   readonly #syncer: Syncer;
   readonly #logger: Logger;
   readonly #isSelf: (url: string) => boolean;
+  readonly #activity: BlockActivity;
+  readonly #metrics: NodeMetrics | undefined;
   readonly #refusal: (url: string) => string | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #outbox: BlockOutbox;
@@ -64,6 +70,8 @@ export class Gossip {
     this.#syncer = modules.syncer;
     this.#logger = modules.logger;
     this.#isSelf = modules.isSelf;
+    this.#activity = modules.activity;
+    this.#metrics = modules.metrics;
     this.#refusal = modules.refusal;
     this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
     this.#answerMs = modules.answerMs;
@@ -122,13 +130,20 @@ export class Gossip {
   }
 
   async #decide(block: Block, received: Sender): Promise<ReceiveResult> {
-    const decision = await this.#chain.receive(block);
+    let decision: Awaited<ReturnType<ChainState['receive']>>;
+    try {
+      decision = await this.#chain.receive(block);
+    } catch (err) {
+      if (isJbcError(err, ErrorCode.INVALID_BLOCK)) this.#metrics?.blocksRejected.inc({ reason: 'invalid' });
+      throw err;
+    }
+    if (decision.kind !== 'accepted') this.#metrics?.blocksRejected.inc({ reason: decision.kind });
     // The sender under the name it is listed as (it may call itself 127.0.0.1 where the list says localhost).
     const senderUrl = received.url === undefined ? undefined : (this.#peers.resolve(received.url) ?? received.url);
     const from = senderUrl ?? received.remoteAddress;
     switch (decision.kind) {
       case 'accepted':
-        this.#logger.info({ index: Number(block.index), hash: block.hash, from }, 'block accepted from peer');
+        this.#logger[this.#activity.accepted()]({ index: Number(block.index), hash: block.hash, from }, 'block accepted from peer');
         if (senderUrl !== undefined && !this.#isSelf(senderUrl)) {
           if (this.#peers.add(senderUrl, 'sender') === 'added') this.#logger.info({ peer: senderUrl }, 'peer learned from a block sender');
           this.#peers.markUseful(senderUrl);

@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
 import type { NodeApi } from './interface.js';
+import type { NodeMetrics } from './metrics.js';
 import { MAX_BLOCKS_PER_PAGE, MAX_PAGE_BYTES } from './options.js';
 import { PEER_HEADER } from './peer-client.js';
 import { normalizePeerUrl, tryNormalizePeerUrl } from './peer-url.js';
@@ -30,6 +31,8 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Where the explorer page's files are. Default: the build output. */
   readonly explorer?: ExplorerFilesOptions;
+  /** Where request counts and latencies go; none recorded when absent. */
+  readonly metrics?: NodeMetrics | undefined;
 }
 
 /** Most entries one GET /data answer lists. */
@@ -73,7 +76,15 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       if (status === 408 || status === 503) ctx.set('Connection', 'close');
       if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
     }
-    logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+    const ms = performance.now() - started;
+    logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) }, 'request');
+    if (options.metrics !== undefined) {
+      // The route's pattern, not the path, so /blocks/7 and /blocks/8 count as one route.
+      const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const labels = { route: typeof route === 'string' ? route : 'unmatched', method: ctx.method };
+      options.metrics.httpRequests.inc({ ...labels, status: String(ctx.status) });
+      options.metrics.httpDuration.observe(labels, ms / 1000);
+    }
   });
 
   const router = new Router();
@@ -118,6 +129,12 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
 
   router.get('/status', (ctx) => {
     ctx.body = node.status();
+  });
+
+  router.get('/metrics', async (ctx) => {
+    if (options.metrics === undefined) throw new JbcError(ErrorCode.NOT_FOUND, 'metrics are off on this node');
+    ctx.type = options.metrics.contentType;
+    ctx.body = await options.metrics.scrape();
   });
 
   router.get('/healthz', (ctx) => {

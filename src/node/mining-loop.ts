@@ -11,6 +11,7 @@ import { packBlockData, type Entry } from '../entries.js';
 import type { Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { wait } from '../wait.js';
+import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
 import type { Gossip } from './gossip.js';
 import type { MiningStatus } from './interface.js';
@@ -24,12 +25,15 @@ export interface MiningLoopOptions {
   readonly hashrateLogIntervalMs: number;
   /** The URL written into mined blocks' data (it also keeps two nodes from searching the same header). */
   readonly minerUrl: () => string;
+  /** At most one block of this node's own per this many ms (a local policy; peers' blocks come as they come); 0: no limit. */
+  readonly blockTimeMs: number;
 }
 
 export interface MiningLoopModules {
   readonly miner: BlockMiner;
   readonly chain: ChainState;
   readonly gossip: Gossip;
+  readonly activity: BlockActivity;
   /** The pending data entries that fit the next block, oldest first. */
   readonly entries: (miner: string) => readonly Entry[];
   readonly logger: Logger;
@@ -43,6 +47,7 @@ export class MiningLoop {
   readonly #chain: ChainState;
   readonly #gossip: Gossip;
   readonly #entries: (miner: string) => readonly Entry[];
+  readonly #activity: BlockActivity;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #stop = new AbortController();
@@ -57,6 +62,7 @@ export class MiningLoop {
     this.#chain = modules.chain;
     this.#gossip = modules.gossip;
     this.#entries = modules.entries;
+    this.#activity = modules.activity;
     this.#logger = modules.logger;
     this.#now = modules.now;
     this.#unsubscribe = this.#chain.onTip(({ source }) => {
@@ -97,7 +103,13 @@ export class MiningLoop {
   async #run(): Promise<void> {
     const stopped = this.#stop.signal;
     let retryMs = RETRY_MS.first;
+    let lastMinedAt: number | undefined;
     while (!stopped.aborted) {
+      if (lastMinedAt !== undefined && this.#options.blockTimeMs > 0) {
+        const rest = lastMinedAt + this.#options.blockTimeMs - performance.now();
+        if (rest > 0) await wait(rest, stopped);
+        if (stopped.aborted) break;
+      }
       let block: Block | null;
       try {
         block = await this.#miner.mine(this.#template(), this.#options.difficulty);
@@ -110,7 +122,9 @@ export class MiningLoop {
         continue;
       }
       if (block === null || stopped.aborted) continue;
-      if (!(await this.#store(block))) {
+      const outcome = await this.#store(block);
+      if (outcome === 'stored') lastMinedAt = performance.now();
+      else if (outcome === 'failed') {
         // The disk refused the block: mining on would only fail again at once.
         await wait(retryMs, stopped);
         retryMs = Math.min(retryMs * 2, RETRY_MS.max);
@@ -130,22 +144,22 @@ export class MiningLoop {
     };
   }
 
-  /** Stores and broadcasts a mined block; false when the store failed. */
-  async #store(block: Block): Promise<boolean> {
+  /** Stores and broadcasts a mined block; `dropped` when the tip moved on meanwhile. */
+  async #store(block: Block): Promise<'stored' | 'dropped' | 'failed'> {
     let stored: boolean;
     try {
       stored = await this.#chain.appendOwn(block);
     } catch (err) {
       this.#logger.error({ err, index: Number(block.index) }, 'could not store own block');
-      return false;
+      return 'failed';
     }
     if (!stored) {
       this.#logger.debug({ index: Number(block.index) }, 'own block no longer extends the tip; dropped');
-      return true;
+      return 'dropped';
     }
-    this.#logger.info({ index: Number(block.index), hash: block.hash, nonce: formatUint(block.nonce) }, `mined block #${block.index}`);
+    this.#logger[this.#activity.mined()]({ index: Number(block.index), hash: block.hash, nonce: formatUint(block.nonce) }, `mined block #${block.index}`);
     this.#gossip.broadcast(block, undefined);
-    return true;
+    return 'stored';
   }
 
   #logHashrate(): void {

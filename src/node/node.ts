@@ -29,6 +29,8 @@ import { ChainState, describeTip } from './chain-state.js';
 import { EventStream } from './events.js';
 import { DataPool, type EntryView, type SubmitResult } from './data-pool.js';
 import { Gossip } from './gossip.js';
+import { BlockActivity } from './block-activity.js';
+import { NodeMetrics } from './metrics.js';
 import { createApp } from './http.js';
 import type { AddPeerAnswer, MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
 import { MiningLoop } from './mining-loop.js';
@@ -39,6 +41,9 @@ import { PeerAdmission } from './peer-admission.js';
 import { defaultSelfUrl, isSelfUrl } from './peer-url.js';
 import { PeerSet, type PeerState } from './peers.js';
 import { Syncer } from './syncer.js';
+
+/** How often the node sums up the blocks it mined and accepted. */
+const BLOCK_SUMMARY_INTERVAL_MS = 10_000;
 
 /**
  * Starts a node: opens the data dir, binds the HTTP port, syncs from peers
@@ -87,6 +92,8 @@ export class JbcNode implements NodeApi {
   #miner: Promise<BlockMiner> | undefined;
   #mining: MiningLoop | undefined;
   #pool: DataPool | undefined;
+  readonly #metrics: NodeMetrics;
+  #activity: BlockActivity | undefined;
   #dataDir: string | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
@@ -113,6 +120,12 @@ export class JbcNode implements NodeApi {
       selfUrl: () => this.#selfUrl,
       userAgent: `jbc-ts/${this.#version}`,
     });
+    this.#metrics = new NodeMetrics({
+      height: () => this.#chain?.view.height ?? -1n,
+      mining: () => this.#miningStatus(),
+      peers: () => this.#peers.states(),
+      pool: () => this.#pool?.size,
+    });
   }
 
   /** Resolves once the node is ready, or early when close() is called meanwhile. */
@@ -138,6 +151,11 @@ export class JbcNode implements NodeApi {
     );
     if (stopping.aborted) return;
     const chain = this.#chain;
+    const activity = new BlockActivity(
+      { summaryIntervalMs: BLOCK_SUMMARY_INTERVAL_MS },
+      { logger: this.#child('chain'), height: () => chain.view.height, metrics: this.#metrics },
+    );
+    this.#activity = activity;
     this.#events = new EventStream(
       { maxClients: config.maxEventClients },
       {
@@ -160,7 +178,15 @@ export class JbcNode implements NodeApi {
         intervalMs: config.syncIntervalMs,
         progressLogIntervalMs: config.syncProgressLogIntervalMs,
       },
-      { chain: this.#chain, peers: this.#peers, client: this.#client, nodeId: this.#nodeId, logger: this.#child('sync'), signal: stopping },
+      {
+        chain: this.#chain,
+        peers: this.#peers,
+        client: this.#client,
+        nodeId: this.#nodeId,
+        logger: this.#child('sync'),
+        signal: stopping,
+        metrics: this.#metrics,
+      },
     );
     this.#pool = new DataPool(
       {
@@ -189,6 +215,8 @@ export class JbcNode implements NodeApi {
       backoffMs: config.peerBackoffMs,
       aheadSyncIntervalMs: config.aheadSyncIntervalMs,
       answerMs: config.minedAnswerMs,
+      activity,
+      metrics: this.#metrics,
     });
     const syncer = this.#syncer;
     this.#admission = new PeerAdmission(
@@ -230,12 +258,18 @@ export class JbcNode implements NodeApi {
       if (stopping.aborted) return;
       const pool = this.#pool!;
       this.#mining = new MiningLoop(
-        { difficulty: config.difficulty, hashrateLogIntervalMs: config.hashrateLogIntervalMs, minerUrl: () => this.#selfUrl! },
+        {
+          difficulty: config.difficulty,
+          hashrateLogIntervalMs: config.hashrateLogIntervalMs,
+          minerUrl: () => this.#selfUrl!,
+          blockTimeMs: config.blockTimeMs,
+        },
         {
           miner,
           chain: this.#chain,
           gossip: this.#gossip,
           entries: (minerUrl) => pool.forBlock(minerUrl),
+          activity,
           logger: this.#child('mining'),
           now: this.#modules.now ?? Date.now,
         },
@@ -356,6 +390,7 @@ export class JbcNode implements NodeApi {
     await this.#syncer?.close();
     await this.#gossip?.close();
     await this.#pool?.close();
+    this.#activity?.close();
     const server = this.#server;
     if (server !== undefined) {
       await new Promise<void>((resolve) => {
@@ -369,7 +404,7 @@ export class JbcNode implements NodeApi {
 
   async #listen(): Promise<void> {
     const { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
-    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger: this.#child('http') });
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger: this.#child('http'), metrics: this.#metrics });
     const server = createServer(
       {
         // Node's own limits are the backstop for requests no route reads (http.ts answers a slow body first, as JSON).

@@ -109,6 +109,13 @@ export interface NodeOptions {
   syncProgressLogIntervalMs?: number;
   /** Most Server-Sent Event streams (`GET /events`) open at once; one more gets 503. Default 32. */
   maxEventClients?: number;
+  /**
+   * At most one block of this node's own per this many ms: after a block it
+   * mined, the miner waits out the rest of the interval. Blocks stay valid
+   * by jbc's rules and peers' blocks are taken as they come. Default 0 (no
+   * limit; `--block-time S`).
+   */
+  blockTimeMs?: number;
   /** Most pending data entries (POST /data); past it new ones are refused with 503, none dropped. Default 10 000. */
   maxPoolEntries?: number;
   /** Most bytes of pending entry data. Default 32 MiB. */
@@ -147,6 +154,7 @@ export const defaultNodeOptions = {
   mine: true,
   difficulty: 5,
   jbcFiles: false,
+  blockTimeMs: 0,
   maxPoolEntries: 10_000,
   maxPoolBytes: 32 * 1024 * 1024,
   maxEntryBytes: defaultEntryLimits.maxEntryBytes,
@@ -237,6 +245,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     defaultPeers,
     dataDir,
     jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
+    blockTimeMs: checkInt('blockTimeMs', options.blockTimeMs ?? defaultNodeOptions.blockTimeMs, 0, MAX_TIMER_MS),
     maxPoolEntries: checkInt('maxPoolEntries', options.maxPoolEntries ?? defaultNodeOptions.maxPoolEntries, 0, 10_000_000),
     maxPoolBytes: checkInt('maxPoolBytes', options.maxPoolBytes ?? defaultNodeOptions.maxPoolBytes, 0, 2 ** 40),
     maxEntryBytes: checkInt('maxEntryBytes', options.maxEntryBytes ?? defaultNodeOptions.maxEntryBytes, 1, 512 * 1024),

@@ -16,6 +16,7 @@ import { ErrorCode, isAborted, isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { wait } from '../wait.js';
 import type { ChainState } from './chain-state.js';
+import type { NodeMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerSet } from './peers.js';
 import { syncFrom, type SyncOutcome, type SyncProgress, type SyncSource } from './sync.js';
@@ -45,6 +46,7 @@ export interface SyncerModules {
   readonly logger: Logger;
   /** Aborted at shutdown: ends every sync. */
   readonly signal: AbortSignal;
+  readonly metrics?: NodeMetrics | undefined;
 }
 
 /** What `/status` shows of the biggest download running. */
@@ -71,6 +73,7 @@ export class Syncer {
   readonly #nodeId: string;
   readonly #logger: Logger;
   readonly #signal: AbortSignal;
+  readonly #metrics: NodeMetrics | undefined;
   readonly #running = new Map<string, RunningSync>();
   #startupDone = false;
   #periodic: NodeJS.Timeout | undefined;
@@ -84,6 +87,7 @@ export class Syncer {
     this.#nodeId = modules.nodeId;
     this.#logger = modules.logger;
     this.#signal = modules.signal;
+    this.#metrics = modules.metrics;
     this.#progressTimer = setInterval(() => this.#logProgress(), options.progressLogIntervalMs);
     this.#progressTimer.unref();
   }
@@ -179,6 +183,7 @@ export class Syncer {
     const deadline = AbortSignal.timeout(this.#options.peerSyncTimeoutMs);
     const signal = AbortSignal.any([this.#signal, deadline]);
     const lengthBefore = this.#chain.view.length;
+    const timer = this.#metrics?.syncDuration.startTimer();
     let outcome: SyncOutcome;
     try {
       outcome = await syncFrom(this.#source(peer, signal), this.#chain, {
@@ -190,6 +195,7 @@ export class Syncer {
         },
       });
     } catch (err) {
+      timer?.({ outcome: 'failed' });
       if (this.#signal.aborted) return;
       if (isAborted(err) && deadline.aborted) {
         const gained = this.#chain.view.length - lengthBefore;
@@ -204,6 +210,8 @@ export class Syncer {
       logPeerFailure(this.#logger, peer, err);
       return;
     }
+    timer?.({ outcome: outcome.kind });
+    this.#metrics?.blocksDownloaded.inc(outcome.downloaded);
     this.#report(outcome, reason, lengthBefore, state);
   }
 

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockToJson, type Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
-import { blocksOf, hashesOf } from '../helpers/fixtures.js';
+import { blocksOf, hashesOf, mineBlock } from '../helpers/fixtures.js';
 import { distPath } from '../../src/paths.js';
 import { packBlockData } from '../../src/entries.js';
 import { PEER_HEADER } from '../../src/node/index.js';
 import { fakeHttpPeer } from './helpers/fake-peers.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 
 let f: ChainFixtures;
@@ -212,5 +212,65 @@ describe('real mining nodes (worker pool)', () => {
     const status = (await http(`${a.url}status`)).json;
     expect(status.mining).toMatchObject({ enabled: true, workers: 1, engine: expect.any(String) });
     expect(status.peers).toEqual(expect.arrayContaining([b.url, c.url]));
+  });
+});
+
+describe('block time', () => {
+  it('--block-time keeps this node to one block of its own per interval, and still takes peers\' blocks', async () => {
+    const { node, miner } = await minerNode(f.main.slice(0, 5), { blockTimeMs: 3_600_000 });
+    await miner.searches(1);
+    await miner.solve();
+    await waitFor('the mined block to be stored', () => node.chain().length === 6);
+    // A peer's block is taken at once, while this node's own next search waits out the interval.
+    const tip = node.chain().tip!;
+    const peerBlock = mineBlock({ index: tip.index + 1n, prevHash: tip.hash, data: 'from a peer', timestamp: 1_700_000_200n }, f.difficulty);
+    expect((await postJson(`${node.url}mined`, blockToJson(peerBlock))).json.accepted).toBe(true);
+    expect(node.chain().length).toBe(7);
+    expect(miner.templates).toHaveLength(1);
+  });
+
+  it('without it, the next search starts as soon as a block is stored', async () => {
+    const { node, miner } = await minerNode(f.main.slice(0, 5));
+    await miner.searches(1);
+    await miner.solve();
+    await waitFor('the mined block to be stored', () => node.chain().length === 6);
+    await miner.searches(2);
+  });
+});
+
+describe('metrics', () => {
+  it('GET /metrics speaks the Prometheus text format, and its values move with the node', async () => {
+    const peer = await nodeWith(f.main);
+    const { node, miner } = await minerNode([], { peers: [peer.url] });
+    const scrape = async () => {
+      const answer = await http(`${node.url}metrics`);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(/^text\/plain/);
+      return (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(answer.text)?.[1]);
+    };
+    let metric = await scrape();
+    expect(metric('jbc_chain_height')).toBe(11);
+    expect(metric('jbc_sync_blocks_downloaded_total')).toBe(12);
+    expect(metric('jbc_peers{state="reachable"}')).toBe(1);
+    expect(metric('jbc_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metric('jbc_hashrate_hashes_per_second')).toBe(1234);
+    expect(metric('jbc_worker_hashrate_hashes_per_second{worker="0"}')).toBe(1234);
+
+    await miner.searches(1);
+    await miner.solve();
+    await waitFor('the mined block', () => node.chain().length === 13);
+    const tip = node.chain().tip!;
+    const next = mineBlock({ index: tip.index + 1n, prevHash: tip.hash, data: 'peer block', timestamp: 1_700_000_300n }, f.difficulty);
+    await postJson(`${node.url}mined`, blockToJson(next));
+    await postJson(`${node.url}mined`, blockToJson(next));
+    await http(`${node.url}status`);
+
+    metric = await scrape();
+    expect(metric('jbc_chain_height')).toBe(13);
+    expect(metric('jbc_blocks_mined_total')).toBe(1);
+    expect(metric('jbc_blocks_accepted_total')).toBe(1);
+    expect(metric('jbc_blocks_rejected_total{reason="known"}')).toBe(1);
+    expect(metric('jbc_http_requests_total{route="/status",method="GET",status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(metric('jbc_http_request_duration_seconds_count{route="/mined",method="POST"}')).toBe(2);
   });
 });

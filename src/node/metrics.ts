@@ -1,0 +1,124 @@
+/**
+ * What `GET /metrics` shows, in the Prometheus text format (prom-client).
+ * Counters and histograms are fed by the parts as things happen; gauges
+ * (hash rate, height, peers) are read from the parts when scraped. One
+ * registry per node, so several nodes in one process (tests) never mix.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MiningStatus } from './interface.js';
+import type { PeerState } from './peers.js';
+
+/** Where the scrape-time gauges read from. */
+export interface MetricsSources {
+  readonly height: () => bigint;
+  readonly mining: () => MiningStatus;
+  readonly peers: () => readonly PeerState[];
+  readonly pool: () => { readonly entries: number; readonly bytes: number } | undefined;
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly blocksMined: Counter<never>;
+  readonly blocksAccepted: Counter<never>;
+  readonly blocksRejected: Counter<'reason'>;
+  readonly syncDuration: Histogram<'outcome'>;
+  readonly blocksDownloaded: Counter<never>;
+  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
+  readonly httpDuration: Histogram<'route' | 'method'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'jbc_' });
+    new Gauge({
+      name: 'jbc_hashrate_hashes_per_second',
+      help: 'Hashes per second over the last 10 s, all workers',
+      registers,
+      collect() {
+        this.set(sources.mining().hashrate);
+      },
+    });
+    new Gauge({
+      name: 'jbc_worker_hashrate_hashes_per_second',
+      help: 'Hashes per second over the last 10 s, per worker thread',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        sources.mining().perWorker.forEach((rate, i) => this.set({ worker: String(i) }, rate));
+      },
+    });
+    new Gauge({
+      name: 'jbc_hashes_total',
+      help: 'Hashes computed since the miner started',
+      registers,
+      collect() {
+        this.set(sources.mining().hashes);
+      },
+    });
+    new Gauge({
+      name: 'jbc_chain_height',
+      help: 'Index of the tip (-1 for the empty chain)',
+      registers,
+      collect() {
+        this.set(Number(sources.height()));
+      },
+    });
+    new Gauge({
+      name: 'jbc_peers',
+      help: 'Peers by state: reachable, unreachable, or not asked yet',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = { reachable: 0, unreachable: 0, unknown: 0 };
+        for (const peer of sources.peers()) counts[peer.reachable === null ? 'unknown' : peer.reachable ? 'reachable' : 'unreachable']++;
+        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+      },
+    });
+    new Gauge({
+      name: 'jbc_pool_entries',
+      help: 'Data entries pending in the pool',
+      registers,
+      collect() {
+        this.set(sources.pool()?.entries ?? 0);
+      },
+    });
+    this.blocksMined = new Counter({ name: 'jbc_blocks_mined_total', help: 'Blocks this node mined and stored', registers });
+    this.blocksAccepted = new Counter({ name: 'jbc_blocks_accepted_total', help: "Peers' blocks that extended the tip", registers });
+    this.blocksRejected = new Counter({
+      name: 'jbc_blocks_rejected_total',
+      help: "Peers' blocks not adopted, by reason (known, stale, ahead, invalid)",
+      labelNames: ['reason'],
+      registers,
+    });
+    this.syncDuration = new Histogram({
+      name: 'jbc_sync_duration_seconds',
+      help: 'Syncs from one peer, by outcome (adopted, not-longer, failed)',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120],
+      registers,
+    });
+    this.blocksDownloaded = new Counter({ name: 'jbc_sync_blocks_downloaded_total', help: 'Blocks downloaded by syncs', registers });
+    this.httpRequests = new Counter({
+      name: 'jbc_http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'jbc_http_request_duration_seconds',
+      help: 'HTTP request latency by route and method',
+      labelNames: ['route', 'method'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+  }
+
+  /** The text a scrape gets. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
