@@ -189,7 +189,7 @@ export class ChainDb implements ChainStore {
       throw err;
     }
     db.#report = { imported, quarantined, mirrorRepaired };
-    logger.info({ dir, height: formatUint(db.height), difficulty, imported, quarantined: quarantined.length }, 'chain database opened');
+    logger.info({ dir, height: Number(db.height), difficulty, imported, quarantined: quarantined.length }, 'chain database opened');
     return db;
   }
 

@@ -1,14 +1,17 @@
 /**
- * A data directory that stops taking writes — a real full disk (a small
- * tmpfs the test mounts) — and then takes them again. Skipped, saying why, where the test cannot mount one.
+ * A data directory that does not take writes — a real full disk and a real
+ * read-only file system (small tmpfs mounts the test makes) — and one that
+ * takes them again. Skipped, saying why, where the test cannot mount one.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blockToJson, type Block } from '../../src/block.js';
+import { distPath, packageRoot } from '../../src/paths.js';
+import { openChainDb } from '../../src/store/index.js';
 import { mineBlock } from '../helpers/fixtures.js';
 import { closeAll, http, postJson, startTestNode } from './helpers/nodes.js';
 
@@ -43,7 +46,7 @@ function bigBlock(prev: Block | undefined, bytes: number): Block {
   return mineBlock({ index, prevHash: prev?.hash ?? '', data: `block ${index} `.padEnd(bytes, 'x'), timestamp: 1_700_000_000n + index }, 1);
 }
 
-describe('a data directory that stops taking writes', () => {
+describe('a data directory that does not take writes', () => {
   it.skipIf(!canMount)('reports the fault in /status and /readyz, leaves no temp files, and resumes by itself when the disk does', async () => {
     const disk = mkdtempSync(join(tmpdir(), 'jbc-full-disk-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', disk]);
@@ -77,5 +80,27 @@ describe('a data directory that stops taking writes', () => {
     expect((await postJson(`${node.url}mined`, blockToJson(refused!))).json).toEqual({ received: true, accepted: true });
     expect((await http(`${node.url}status`)).json.storeFault).toBeNull();
     expect((await http(`${node.url}readyz`)).status).toBe(200);
+  });
+
+  it.skipIf(!canMount)('on a read-only file system, the node stops at start with one clear line and exit 1, touching nothing', async () => {
+    const disk = mkdtempSync(join(tmpdir(), 'jbc-ro-disk-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk]);
+    mounted.push(disk);
+    const dataDir = join(disk, 'node');
+    const db = await openChainDb({ dir: dataDir, difficulty: 1 });
+    await db.commit(0n, [bigBlock(undefined, 100)]);
+    await db.close();
+    execFileSync('mount', ['-o', 'remount,ro', disk]);
+    const before = (await readdir(dataDir)).sort();
+    const result = spawnSync(
+      process.execPath,
+      [distPath('src', 'cli.js'), '--port', '0', '--no-mine', '--peers', '', '--difficulty', '1', '--data-dir', dataDir],
+      { cwd: packageRoot(), encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^jbc-ts: .*(read-only|EROFS)/i);
+    expect((await readdir(dataDir)).sort()).toEqual(before);
   });
 });
