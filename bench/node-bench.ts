@@ -20,7 +20,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { distPath } from '../src/paths.js';
 import { openChainDb } from '../src/store/index.js';
 import { generateChain, inBatches } from './chain-gen.js';
+import { freePort } from './free-port.js';
 import { describeMachine, describeMachineLine, loadWarning } from './machine.js';
 
 interface Row {
@@ -48,14 +48,6 @@ interface Row {
 }
 
 const TARGETS = { readyMs: 2000, rssMiB: 250, queryMs: 50, sync100kSeconds: 15, sync1mSeconds: 180 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function startNode(args: string[]): ChildProcess {
   const child = spawn(process.execPath, [distPath('src', 'cli.js'), '--no-mine', '--difficulty', '1', '--log-level', 'warn', ...args], {
