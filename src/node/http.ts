@@ -74,7 +74,8 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       ctx.body = body;
       // The rest of a body that came too slowly, or that there was no room for, is not waited for: the connection goes.
       if (status === 408 || status === 503) ctx.set('Connection', 'close');
-      if (status >= 500) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
+      // 503s (starting, busy, pool full, too many streams) are states the client is told about, not faults.
+      if (status >= 500 && status !== 503) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
     }
     const ms = performance.now() - started;
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) }, 'request');
@@ -142,10 +143,10 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.get('/readyz', (ctx) => {
-    const fault = node.ready() ? node.status().storeFault : null;
+    const fault = node.storeFault();
     if (!node.ready()) {
       ctx.status = 503;
-      ctx.body = { ready: false, reason: 'startup sync is running', sync: node.status().sync };
+      ctx.body = { ready: false, reason: 'startup sync is running', sync: node.syncStatus() };
     } else if (fault !== null) {
       ctx.status = 503;
       ctx.body = { ready: false, reason: `the data directory refuses writes: ${fault.message}`, storeFault: fault };

@@ -71,6 +71,10 @@ export interface NodeApi {
   status(): NodeStatus;
   /** True once the startup sync is done. */
   ready(): boolean;
+  /** The biggest download running now, or null (answers before the data dir is open too). */
+  syncStatus(): SyncStatus | null;
+  /** Why the data dir refuses writes, or null (answers before the data dir is open too). */
+  storeFault(): StoreFault | null;
   peers(): readonly string[];
   peerStates(): readonly PeerState[];
   /**

@@ -25,7 +25,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { packageRoot } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
-import { ChainState, describeTip } from './chain-state.js';
+import { ChainState, describeTip, type StoreFault } from './chain-state.js';
 import { EventStream } from './events.js';
 import { DataPool, type EntryView, type SubmitResult } from './data-pool.js';
 import { Gossip } from './gossip.js';
@@ -40,7 +40,7 @@ import { PeerClient } from './peer-client.js';
 import { PeerAdmission } from './peer-admission.js';
 import { defaultSelfUrl, isSelfUrl } from './peer-url.js';
 import { PeerSet, type PeerState } from './peers.js';
-import { Syncer } from './syncer.js';
+import { Syncer, type SyncStatus } from './syncer.js';
 
 /** How often the node sums up the blocks it mined and accepted. */
 const BLOCK_SUMMARY_INTERVAL_MS = 10_000;
@@ -302,6 +302,14 @@ export class JbcNode implements NodeApi {
     return this.#requireChain().blocksJson();
   }
 
+  syncStatus(): SyncStatus | null {
+    return this.#syncer?.status() ?? null;
+  }
+
+  storeFault(): StoreFault | null {
+    return this.#chain?.fault ?? null;
+  }
+
   ready(): boolean {
     return this.#syncer !== undefined && !this.#syncer.syncing;
   }
@@ -316,8 +324,8 @@ export class JbcNode implements NodeApi {
       peers: this.#peers.list(),
       mining: this.#miningStatus(),
       syncing: !this.ready(),
-      sync: this.#syncer?.status() ?? null,
-      storeFault: this.#chain?.fault ?? null,
+      sync: this.syncStatus(),
+      storeFault: this.storeFault(),
       version: this.#version,
       nodeId: this.#nodeId,
       url: this.#selfUrl ?? '',
