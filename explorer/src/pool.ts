@@ -50,9 +50,9 @@ export class PoolSection {
       return;
     }
     this.#available = true;
-    const entries = pendingEntries(answer.value);
+    const { list: entries, count } = pendingEntries(answer.value);
     this.#root.replaceChildren(
-      h('p', {}, `${entries.length} pending ${entries.length === 1 ? 'entry' : 'entries'}`),
+      h('p', {}, `${count} pending ${count === 1 ? 'entry' : 'entries'}`),
       h('ul', {}, ...entries.slice(0, 20).map((entry) => h('li', {}, h('code', {}, String(entry.id ?? '')), ' ', typeof entry.data === 'string' ? preview(entry.data) : ''))),
       this.#form(),
     );
@@ -79,10 +79,10 @@ export class PoolSection {
 }
 
 /** The entries of a pool answer: a bare array, or the first array among its fields. */
-function pendingEntries(body: unknown): PoolEntry[] {
-  if (Array.isArray(body)) return body as PoolEntry[];
-  if (typeof body === 'object' && body !== null) {
-    for (const value of Object.values(body)) if (Array.isArray(value)) return value as PoolEntry[];
-  }
-  return [];
+/** `GET /data` answers `{entries: [...], pool: {entries, bytes}}`: the first page, and the pool's size. */
+function pendingEntries(body: unknown): { list: PoolEntry[]; count: number } {
+  const answer = (typeof body === 'object' && body !== null ? body : {}) as { entries?: unknown; pool?: { entries?: unknown } };
+  const list = Array.isArray(answer.entries) ? (answer.entries as PoolEntry[]) : [];
+  const count = typeof answer.pool?.entries === 'number' ? answer.pool.entries : list.length;
+  return { list, count };
 }
