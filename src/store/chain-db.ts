@@ -36,6 +36,14 @@ import { checkChainDbOptions, defaultChainDbOptions, type ChainDbOptions } from 
 
 /** The database file inside the data directory (LMDB keeps its reader table beside it, in `chain.mdb-lock`). */
 export const DB_FILE = 'chain.mdb';
+/**
+ * The address space the database is mapped into: reserved, not allocated
+ * (the file grows only as blocks are written). Left to grow on demand, lmdb
+ * maps the file again each time it outgrows its map and keeps the earlier
+ * maps, so every page read lands in memory several times over.
+ */
+const MAP_SIZE = 2 ** 40;
+
 /** Version of the layout below; a database of a newer version is refused rather than misread. */
 export const STORE_FORMAT = 1;
 
@@ -166,7 +174,7 @@ export class ChainDb implements ChainStore {
 
     let root: RootDatabase;
     try {
-      root = open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8 });
+      root = open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8, mapSize: MAP_SIZE });
     } catch (err) {
       throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
     }
