@@ -1,5 +1,5 @@
 /**
- * The command line (SPEC §8), parsed without side effects so it is unit
+ * The command line, parsed without side effects so it is unit
  * tested: argv in, a `NodeOptions` (or "print the usage") out. Every bad
  * value throws BAD_OPTION with a one-line message that starts with the
  * option's flag, which the CLI prints as is.

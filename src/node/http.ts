@@ -1,5 +1,5 @@
 /**
- * The HTTP API (SPEC §5) as a Koa app. Routes are thin: parse the request,
+ * The HTTP API as a Koa app. Routes are thin: parse the request,
  * call the node (`NodeApi`), serialise. Every failure goes through one error
  * middleware and the status table in http-errors.ts. Request bodies are read
  * here, raw and size-capped, and parsed losslessly so integers beyond 2^53

@@ -23,7 +23,7 @@ function errorOf(argv: string[]): JbcError {
 }
 
 describe('command line', () => {
-  it('has the defaults of SPEC §8', () => {
+  it('has the documented defaults', () => {
     const { config, log } = run([]);
     expect(config).toMatchObject({ port: 5000, host: '127.0.0.1', workers: 6, mine: true, difficulty: 5 });
     expect(config.dataDir).toBe(join('/srv/jbc', 'chaindata', '5000'));
