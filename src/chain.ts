@@ -1,6 +1,6 @@
 /**
  * The chain: an ordered list of blocks linked by prev_hash, with constant-time
- * lookup by index and by hash, the validity rules of SPEC §2 and the
+ * lookup by index and by hash, the chain validity rules and the
  * fork-choice rule. Pure: no I/O.
  */
 import { checkBlock, blocksEqual, type Block } from './block.js';
@@ -9,8 +9,8 @@ import { ErrorCode, JbcError } from './errors.js';
 
 /**
  * The read side of a chain: what the HTTP routes, the sync and the miner ask
- * of it. Reads are synchronous; the in-memory `Chain` provides it, and so does
- * a view frozen at one length (`Chain.snapshot`).
+ * of it. Reads are synchronous; the chain database provides it, and so do the
+ * in-memory `Chain` and a view held at one length (`snapshotOf`).
  */
 export interface ChainView {
   /** Number of blocks. */
@@ -164,7 +164,7 @@ class ChainSnapshot implements ChainView {
 
 /**
  * Throws INVALID_CHAIN (with the offending index and the reason) unless
- * `blocks` continue `base` by the rules of SPEC §2: consecutive indexes, each
+ * `blocks` continue `base` by the chain rules: consecutive indexes, each
  * prev_hash the previous hash, every block valid at `difficulty`. With no
  * base, the blocks must start a chain at index 0 with an empty prev_hash.
  */
@@ -233,7 +233,7 @@ export function longestValidPrefix(blocks: readonly Block[], difficulty: number)
 }
 
 /**
- * Fork choice (SPEC §2): adopt `candidate` only when it is strictly longer
+ * Fork choice: adopt `candidate` only when it is strictly longer
  * than `current` and valid. Ties keep the chain the node has. Throws
  * INVALID_CHAIN for a longer candidate that is invalid, so callers can report
  * the peer; returns false for one that is not longer.

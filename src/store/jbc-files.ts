@@ -75,7 +75,7 @@ export async function loadJbcDir(dir: string, difficulty: number, logger: Logger
   let files = main;
   if (pending.size > 0) {
     const overlay = new Map([...main, ...pending]);
-    const [old, fork] = await Promise.all([validPrefix(main, difficulty), validPrefix(overlay, difficulty)]);
+    const [old, fork] = [validPrefix(main, difficulty), validPrefix(overlay, difficulty)];
     if (fork.length > old.length) {
       logger.warn({ dir, blocks: pending.size }, 'finishing a chain replacement interrupted by a crash');
       for (const [index, entry] of pending) {
@@ -91,7 +91,7 @@ export async function loadJbcDir(dir: string, difficulty: number, logger: Logger
   }
   await removeEmptyDir(join(dir, PENDING), logger);
 
-  const blocks = await validPrefix(files, difficulty);
+  const blocks = validPrefix(files, difficulty);
   const rejected = blocks.rejected;
   for (const [index, entry] of [...files].sort(byIndex)) {
     if (index < BigInt(blocks.length)) continue;
@@ -117,7 +117,7 @@ export async function lowerGenesisDifficulty(dir: string, difficulty: number): P
   } catch {
     return undefined;
   }
-  if (block.index !== 0n || (await computeHash(block, block.nonce)) !== block.hash) return undefined;
+  if (block.index !== 0n || computeHash(block, block.nonce) !== block.hash) return undefined;
   const zeros = /^0*/.exec(block.hash)![0].length;
   return zeros < difficulty ? zeros : undefined;
 }
@@ -182,9 +182,9 @@ function byIndex([a]: [bigint, FileEntry], [b]: [bigint, FileEntry]): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function validPrefix(files: Map<bigint, FileEntry>, difficulty: number) {
+function validPrefix(files: Map<bigint, FileEntry>, difficulty: number) {
   const ordered = [...files].sort(byIndex).map(([, entry]) => entry.block);
-  const { valid, rejected } = await longestValidPrefix(ordered, difficulty);
+  const { valid, rejected } = longestValidPrefix(ordered, difficulty);
   return Object.assign(valid, { rejected });
 }
 

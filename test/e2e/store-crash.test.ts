@@ -26,8 +26,8 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'jbc-crash-'));
   for (const { old, fresh } of Object.values(scenarios)) {
-    await verifyChain(old, 1);
-    await verifyChain(fresh, 1);
+    verifyChain(old, 1);
+    verifyChain(fresh, 1);
   }
 });
 afterAll(async () => {
