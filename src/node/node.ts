@@ -2,28 +2,28 @@
  * The node as wiring: it builds each part with its options, a child logger
  * labelled by module and the one shutdown signal, hands each the parts it
  * needs, answers the HTTP routes by asking the parts, and closes the parts in
- * reverse order of construction.
+ * reverse order of construction. In the order they are built:
  *
- *   chain state  the chain, its store, the one queue for changes, tip events
+ *   metrics      GET /metrics, fed by the parts below
+ *   HTTP server  the routes (http.ts, http-server.ts), listening before the data dir is opened
+ *   chain state  the chain in its database, the one queue for changes, tip events
  *   events       Server-Sent Events (tip, block, hashrate, peer, sync) for the explorer page
- *   HTTP server  the routes (http.ts), listening before the sync starts
  *   syncer       startup, catch-up and periodic sync from peers
+ *   data pool    entries waiting for a block, shared with peers
  *   gossip       blocks from and to peers
  *   admission    posted peer URLs, added once they answer like a node
  *   mining loop  the miner on the tip
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
-import { packageRoot } from '../paths.js';
+import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
 import { ChainState, describeTip, type StoreFault } from './chain-state.js';
 import { EventStream } from './events.js';
@@ -32,6 +32,7 @@ import { Gossip } from './gossip.js';
 import { BlockActivity } from './block-activity.js';
 import { NodeMetrics } from './metrics.js';
 import { createApp } from './http.js';
+import { listen } from './http-server.js';
 import type { AddPeerAnswer, MiningStatus, NodeApi, NodeHandle, NodeModules, NodeStatus, ReceiveResult, Sender } from './interface.js';
 import { MiningLoop } from './mining-loop.js';
 import { addressPolicy, dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
@@ -75,7 +76,7 @@ export class JbcNode implements NodeApi {
   readonly #logger: Logger;
   readonly #modules: NodeModules;
   readonly #nodeId = randomUUID();
-  readonly #version = readVersion();
+  readonly #version = packageVersion();
   /** Aborted by close(): ends syncs, requests to peers and waits. */
   readonly #shutdown = new AbortController();
   readonly #addressPolicy: PeerAddressPolicy;
@@ -162,7 +163,7 @@ export class JbcNode implements NodeApi {
         chain,
         mining: () => this.#miningStatus(),
         peers: () => this.#peers.states(),
-        sync: () => ({ syncing: !this.ready(), sync: this.#syncer?.status() ?? null }),
+        sync: () => ({ syncing: !this.ready(), sync: this.syncStatus() }),
         logger: this.#child('events'),
         now: this.#modules.now,
       },
@@ -411,44 +412,13 @@ export class JbcNode implements NodeApi {
   }
 
   async #listen(): Promise<void> {
-    const { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
-    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger: this.#child('http'), metrics: this.#metrics });
-    const server = createServer(
-      {
-        // Node's own limits are the backstop for requests no route reads (http.ts answers a slow body first, as JSON).
-        headersTimeout: bodyTimeoutMs,
-        requestTimeout: bodyTimeoutMs * 2,
-        // Node checks those limits this often (30 s by default, far too coarse for them).
-        connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
-      },
-      app.callback(),
-    );
-    // Connections past the cap are closed as they arrive, so a flood cannot hold memory or starve clients already in.
-    server.maxConnections = maxConnections;
-    // A connection that never sends a request is not covered by the header timeout; without this, idle
-    // sockets could hold every slot. Only until its first request: a long answer (a stream) is not cut,
-    // and between requests Node's keep-alive timeout applies.
-    server.on('connection', (socket) => socket.setTimeout(bodyTimeoutMs * 2, () => socket.destroy()));
-    server.on('request', (req) => req.socket.setTimeout(0));
-    server.on('drop', (info) => this.#logger.debug({ remote: info?.remoteAddress }, 'connection refused: too many open'));
+    const { host, port, maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
+    const logger = this.#child('http');
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger, metrics: this.#metrics });
+    const server = await listen(app.callback(), { host, port, bodyTimeoutMs, maxConnections }, logger);
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(
-          new JbcError(ErrorCode.BAD_OPTION, `cannot listen on ${this.config.host}:${this.config.port}: ${err.code ?? err.message}`, {
-            option: 'port',
-          }),
-        );
-      };
-      server.once('error', onError);
-      server.listen(this.config.port, this.config.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.#logger.error({ err }, 'HTTP server error'));
     this.#port = (server.address() as AddressInfo).port;
-    this.#selfUrl = this.config.publicUrl ?? defaultSelfUrl(this.config.host, this.#port);
+    this.#selfUrl = this.config.publicUrl ?? defaultSelfUrl(host, this.#port);
     this.#peers.setIsSelf((url) => this.#isSelf(url, this.#port));
   }
 
@@ -478,12 +448,3 @@ async function defaultCreateMiner(options: { workers: number }, modules: { logge
 
 /** How long POST /peers waits for the posted URL to answer before it answers 202 (the check goes on). */
 const PEER_CHECK_ANSWER_MS = 1000;
-
-function readVersion(): string {
-  try {
-    const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
