@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateChain } from '../../bench/chain-gen.js';
 import { distPath, packageRoot } from '../../src/paths.js';
 import { openChainDb } from '../../src/store/index.js';
-import { freePort } from './helpers/fake-peers.js';
+import { freePorts } from './helpers/processes.js';
 import { closeAll, http, trackedTempDir } from './helpers/nodes.js';
 
 const cli = distPath('src', 'cli.js');
@@ -96,7 +96,7 @@ describe('the data directory on the command line', () => {
 
   it('checks the port before touching the data directory', async () => {
     const taken = createServer();
-    const port = await freePort();
+    const [port] = await freePorts(1);
     await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
     try {
       const dir = join(await trackedTempDir(), 'never-created');

@@ -10,7 +10,8 @@ import type { Block } from '../../src/block.js';
 import { createNode } from '../../src/node/index.js';
 import { distPath, packageRoot } from '../../src/paths.js';
 import { hashesOf, mineChain } from '../helpers/fixtures.js';
-import { apiPeer, emptyNodePeer, freePort, gatedApiPeer, hungPeer } from './helpers/fake-peers.js';
+import { apiPeer, emptyNodePeer, gatedApiPeer, hungPeer } from './helpers/fake-peers.js';
+import { freePorts } from './helpers/processes.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, postJson, startTestNode, testLogger, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 
@@ -25,7 +26,7 @@ afterEach(closeAll);
 describe('readiness', () => {
   it('answers /healthz at once, and /readyz 503 with status.syncing true until the startup sync is done', async () => {
     const peer = track(await gatedApiPeer([...long], 10));
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const node = createNode(
       {
         port,
@@ -72,7 +73,7 @@ describe('readiness', () => {
 
 describe('periodic sync', () => {
   it('catches up within one interval from a peer that started after it', async () => {
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const follower = await startTestNode({ peers: [`http://127.0.0.1:${port}/`], syncIntervalMs: 200 }, {}, 'follower');
     expect(follower.chain().length).toBe(0);
     const dataDir = await trackedTempDir();

@@ -189,15 +189,6 @@ export function emptyNodePeer(): Promise<FakePeer> {
   });
 }
 
-/** A TCP port that was free a moment ago (for a node the test starts later). */
-export async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * Answers /status and /peers like an empty node, and holds every POST /mined
  * unanswered until `release()` (after which it answers them, and later ones
