@@ -214,7 +214,7 @@ async function attemptSync(
       return RESTART;
     }
     verifySegment(last, page, options.difficulty);
-    pending = pending.concat(page);
+    pending.push(...page);
     totals.downloaded += page.length;
     next += page.length;
     more = hasMore(page);

@@ -60,7 +60,8 @@ export interface SyncStatus {
 
 interface RunningSync {
   again: boolean;
-  readonly done: Promise<void>;
+  /** Set right after the state is made, before anyone can ask for it. */
+  done: Promise<void>;
   progress: SyncProgress | undefined;
   startedAt: number;
 }
@@ -156,7 +157,7 @@ export class Syncer {
         this.#running.delete(peer);
       }
     })();
-    Object.assign(state, { done });
+    state.done = done;
     this.#running.set(peer, state);
     return done;
   }
