@@ -41,10 +41,13 @@ export function parseJsonBytes(bytes: Uint8Array, source = 'input'): unknown {
   return parseJson(decodeUtf8(bytes, source), source);
 }
 
+/** Holds no state between calls (no streaming), so one serves every decode. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** Text from UTF-8 bytes; invalid byte sequences are MALFORMED_JSON. */
 export function decodeUtf8(bytes: Uint8Array, source = 'input'): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    return utf8.decode(bytes);
   } catch (err) {
     throw new JbcError(ErrorCode.MALFORMED_JSON, `${source} is not valid UTF-8`, { source }, { cause: err });
   }

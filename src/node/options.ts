@@ -172,7 +172,7 @@ export const defaultNodeOptions = {
   maxBodyBytesInFlight: 32 * 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
   syncPageSize: MAX_BLOCKS_PER_PAGE,
-  syncBatchSize: 5_000,
+  syncBatchSize: 1_000,
   syncTimeoutMs: 30_000,
   syncIntervalMs: 30_000,
   peerSyncTimeoutMs: 120_000,

@@ -1,16 +1,21 @@
 /**
- * The chain in an embedded database (LMDB, through lmdb-js): blocks by
- * height, an index from hash to height, and metadata (format version,
- * difficulty, length, tip hash) in one file, `<dir>/chain.mdb`.
+ * The chain in a data directory: the blocks' bytes in an append-only log,
+ * `<dir>/blocks.log` (see block-log.ts), and an embedded database (LMDB,
+ * through lmdb-js), `<dir>/chain.mdb`, holding where each height's block is
+ * in the log, an index from hash to height, and metadata (format version,
+ * difficulty, length, tip hash, the log's committed end).
  *
- * - Every commit is one LMDB write transaction, durable when it resolves
+ * - Every commit writes and syncs its blocks' lines past the log's committed
+ *   end, then is one LMDB write transaction, durable when it resolves
  *   (overlappingSync off: LMDB syncs before the commit returns, and lmdb-js
  *   resolves the commit promise after that, so it is also the flush). LMDB is
  *   copy-on-write with a two-meta-page commit, so a kill -9 at any instant
- *   leaves the old chain or the new one.
+ *   leaves the old chain or the new one (log bytes past the end the
+ *   database records are cut off when it is opened again).
  * - Opening reads the length and tip from the metadata: no scan, no
- *   re-verification. Blocks are decoded when read, and only a small LRU of
- *   them stays in memory.
+ *   re-verification. Blocks are read from the log (pread) and decoded when
+ *   asked for, and only a small LRU of them stays in memory. Only the
+ *   database, a few bytes per block, is memory-mapped.
  * - Reads are synchronous and go through a read transaction pinned to the
  *   last commit this object finished, so `length`, `tip` and `at()` always
  *   describe one chain, even while a commit is being written.
@@ -26,11 +31,12 @@ import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
 import { DirLock } from './dir-lock.js';
-import { decodeBlock, encodeBlock, hashKey, heightKey, isStorableHeight } from './encoding.js';
+import { decodeBlock, encodeBlock, hashIndexKey, hashIndexRange, heightKey, heightOfHashIndexKey, isStorableHeight } from './encoding.js';
 import type { ChainStore, OpenReport } from './interface.js';
 import { io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { EntryIndex, type EntryRecord, type PendingEntry } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
+import { BlockLog, decodeLocation, encodeLocation, LOG_FILE, type Location } from './block-log.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, type ChainDbOptions } from './options.js';
 
@@ -44,8 +50,12 @@ export const DB_FILE = 'chain.mdb';
  */
 const MAP_SIZE = 2 ** 40;
 
-/** Version of the layout below; a database of a newer version is refused rather than misread. */
-export const STORE_FORMAT = 1;
+/**
+ * Version of the layout below; a database of a newer version is refused
+ * rather than misread. Version 1 kept the blocks' bytes in the database
+ * itself; it is converted when opened (`upgradeFormat1`).
+ */
+export const STORE_FORMAT = 2;
 
 interface Meta {
   readonly format: number;
@@ -53,7 +63,14 @@ interface Meta {
   readonly length: number;
   /** Hash of the tip; '' for the empty chain. */
   readonly tip: string;
+  /** Bytes of the block log that the chain points into (0 in version 1, which had no log). */
+  readonly logEnd: number;
 }
+
+/** Blocks read from the log in one pread while scanning, at most. */
+const SCAN_BLOCKS = 1024;
+/** Bytes read from the log in one pread while scanning, at most (one longer block is read alone). */
+const SCAN_BYTES = 1024 * 1024;
 
 export interface ChainDbModules {
   readonly logger?: Logger;
@@ -69,10 +86,11 @@ export class ChainDb implements ChainStore {
   readonly difficulty: number;
   #report: OpenReport = { imported: 0, quarantined: [], mirrorRepaired: 0 };
   readonly #root: RootDatabase;
-  readonly #blocks: Database<Buffer, Buffer>;
-  readonly #hashes: Database<Buffer, Buffer>;
+  readonly #locations: Database<Buffer, Buffer>;
+  readonly #byHash: Database<Buffer, Buffer>;
   readonly #meta: Database<unknown, string>;
   readonly #lock: DirLock;
+  readonly #log: BlockLog;
   readonly #logger: Logger;
   readonly #mirror: JbcMirror | undefined;
   readonly #cache: Lru<bigint, Block>;
@@ -96,6 +114,7 @@ export class ChainDb implements ChainStore {
     difficulty: number;
     root: RootDatabase;
     lock: DirLock;
+    log: BlockLog;
     logger: Logger;
     mirror: JbcMirror | undefined;
     cacheBlocks: number;
@@ -103,8 +122,9 @@ export class ChainDb implements ChainStore {
     this.dir = init.dir;
     this.difficulty = init.difficulty;
     this.#root = init.root;
-    ({ blocks: this.#blocks, hashes: this.#hashes, meta: this.#meta } = tables(init.root));
+    ({ locations: this.#locations, byHash: this.#byHash, meta: this.#meta } = tables(init.root));
     this.#lock = init.lock;
+    this.#log = init.log;
     this.#logger = init.logger;
     this.#mirror = init.mirror;
     this.#cache = new Lru(init.cacheBlocks);
@@ -116,7 +136,7 @@ export class ChainDb implements ChainStore {
     this.#length = meta.length;
     this.#tip = meta.length === 0 ? undefined : this.#read(BigInt(meta.length - 1));
     if (meta.length > 0 && this.#tip?.hash !== meta.tip) throw corrupt(this.dir, `its tip is not block ${meta.length - 1}`);
-    if (this.#blocks.get(heightKey(BigInt(meta.length)), { transaction: this.#view }) !== undefined) {
+    if (this.#locations.get(heightKey(BigInt(meta.length)), { transaction: this.#view }) !== undefined) {
       throw corrupt(this.dir, `it holds blocks beyond its recorded length ${meta.length}`);
     }
   }
@@ -181,12 +201,15 @@ export class ChainDb implements ChainStore {
     const quarantined: QuarantinedFile[] = [];
     let imported = 0;
     let mirrorRepaired = 0;
+    let log: BlockLog | undefined;
     let db: ChainDb | undefined;
     try {
-      if (recorded === undefined) imported = await create(root, dir, difficulty, logger, quarantined);
+      log = BlockLog.open(dir, recorded?.logEnd ?? 0);
+      if (recorded === undefined) imported = await create(root, log, dir, difficulty, logger, quarantined);
+      else if (recorded.format === 1) upgradeFormat1(root, log, dir, logger);
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
-      db = new ChainDb({ dir, difficulty, root, lock, logger, mirror, cacheBlocks: options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks });
+      db = new ChainDb({ dir, difficulty, root, lock, log, logger, mirror, cacheBlocks: options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks });
       if (mirror !== undefined && !(await mirror.isCurrent(db.tip, db.length))) {
         logger.warn({ dir, length: db.length }, 'block files lag the database; rewriting them from it');
         mirrorRepaired = await mirror.repair(db.iterate(), db.length, quarantiner(dir, logger, quarantined));
@@ -194,6 +217,7 @@ export class ChainDb implements ChainStore {
     } catch (err) {
       if (db !== undefined) db.#view.done();
       await root.close();
+      log?.close();
       throw err;
     }
     db.#report = { imported, quarantined, mirrorRepaired };
@@ -225,10 +249,11 @@ export class ChainDb implements ChainStore {
 
   findByHash(hash: string): Block | undefined {
     if (!isHash(hash)) return undefined;
-    const key = this.#hashes.get(hashKey(hash), { transaction: this.#view });
-    if (key === undefined) return undefined;
-    const block = this.at(key.readBigUInt64BE());
-    return block?.hash === hash ? block : undefined;
+    for (const key of this.#byHash.getKeys({ ...hashIndexRange(hash), inclusiveEnd: true, transaction: this.#view })) {
+      const block = this.at(heightOfHashIndexKey(key));
+      if (block?.hash === hash) return block;
+    }
+    return undefined;
   }
 
   range(from: bigint, limit: number): Block[] {
@@ -236,7 +261,8 @@ export class ChainDb implements ChainStore {
     if (from < 0n || !(limit > 0)) return blocks;
     const count = BigInt(Number.isFinite(limit) ? Math.floor(limit) : this.#length);
     const end = BigInt(this.#length) < from + count ? BigInt(this.#length) : from + count;
-    for (let index = from; index < end; index++) blocks.push(this.#read(index));
+    if (from >= end) return blocks;
+    for (const { height, line } of this.#lines(this.#view, from, end)) blocks.push(decodeBlock(line, `block ${height} of ${this.dir}`));
     return blocks;
   }
 
@@ -246,7 +272,7 @@ export class ChainDb implements ChainStore {
   }
 
   *iterate(from = 0n): Generator<Block> {
-    for (const { key, value } of this.#scan(from)) yield decodeBlock(value, `block ${key.readBigUInt64BE()} of ${this.dir}`);
+    for (const { height, line } of this.#scan(from)) yield decodeBlock(line, `block ${height} of ${this.dir}`);
   }
 
   /**
@@ -255,18 +281,46 @@ export class ChainDb implements ChainStore {
    * needs no decoding and re-encoding.
    */
   *iterateJson(from = 0n): Generator<string> {
-    for (const { value } of this.#scan(from)) yield value.toString('utf8', 0, value.length - 1);
+    for (const { line } of this.#scan(from)) yield line.toString('utf8', 0, line.length - 1);
   }
 
-  *#scan(from: bigint): Generator<{ key: Buffer; value: Buffer }> {
+  *#scan(from: bigint): Generator<{ height: bigint; line: Buffer }> {
     if (!isStorableHeight(from)) return;
     const snapshot = this.#root.useReadTransaction();
     this.#snapshots++;
     try {
-      yield* this.#blocks.getRange({ start: heightKey(from), transaction: snapshot });
+      yield* this.#lines(snapshot, from, undefined);
     } finally {
       this.#snapshots--;
       snapshot.done();
+    }
+  }
+
+  /**
+   * The stored lines of heights from `from` (up to `end`, or to the tip of
+   * `transaction`'s chain), read from the log in spans: consecutive blocks
+   * usually lie back to back in it, so one pread serves many of them.
+   */
+  *#lines(transaction: Transaction, from: bigint, end: bigint | undefined): Generator<{ height: bigint; line: Buffer }> {
+    let span: Span = [];
+    for (const { key, value } of this.#locations.getRange({ start: heightKey(from), end: end === undefined ? undefined : heightKey(end), transaction })) {
+      const location = decodeLocation(value);
+      if (span.length > 0 && !continuesSpan(span, location)) {
+        yield* this.#readSpan(span);
+        span = [];
+      }
+      span.push({ height: key.readBigUInt64BE(), location });
+    }
+    if (span.length > 0) yield* this.#readSpan(span);
+  }
+
+  *#readSpan(span: Span): Generator<{ height: bigint; line: Buffer }> {
+    const first = span[0]!.location;
+    const last = span.at(-1)!.location;
+    const bytes = this.#log.read(first.offset, last.offset + last.length - first.offset);
+    for (const { height, location } of span) {
+      const start = location.offset - first.offset;
+      yield { height, line: bytes.subarray(start, start + location.length) };
     }
   }
 
@@ -284,6 +338,7 @@ export class ChainDb implements ChainStore {
       await this.#writes.idle();
       this.#view.done();
       await this.#root.close();
+      this.#log.close();
       await this.#lock.release();
     })();
     return this.#closed;
@@ -294,33 +349,40 @@ export class ChainDb implements ChainStore {
     const oldLength = this.#length;
     this.#checkLinks(forkPoint, blocks);
     const newLength = Number(forkPoint) + blocks.length;
-    const rows = blocks.map((block) => ({ height: heightKey(block.index), hash: hashKey(block.hash), value: encodeBlock(block) }));
-    const meta: Meta = { format: STORE_FORMAT, difficulty: this.difficulty, length: newLength, tip: blocks.at(-1)?.hash ?? this.at(forkPoint - 1n)?.hash ?? '' };
+    let written: { locations: Location[]; end: number };
+    try {
+      written = this.#log.write(blocks.map(encodeBlock));
+    } catch (err) {
+      throw this.#writeError(err, LOG_FILE);
+    }
+    const tip = blocks.at(-1)?.hash ?? this.at(forkPoint - 1n)?.hash ?? '';
+    const meta: Meta = { format: STORE_FORMAT, difficulty: this.difficulty, length: newLength, tip, logEnd: written.end };
     try {
       this.#root.transactionSync(() => {
         for (let height = forkPoint; height < BigInt(oldLength); height++) {
           const key = heightKey(height);
-          const old = this.#blocks.getBinary(key);
-          if (old !== undefined) {
-            const block = decodeBlock(old, `block ${height} of ${this.dir}`);
-            this.#hashes.removeSync(hashKey(block.hash));
-            this.#entries.blockRemoved(block, height);
-          }
-          this.#blocks.removeSync(key);
+          const block = this.#readAt(key, undefined, height);
+          this.#byHash.removeSync(hashIndexKey(block.hash, height));
+          this.#entries.blockRemoved(block, height);
+          this.#locations.removeSync(key);
         }
-        for (const [i, row] of rows.entries()) {
-          this.#blocks.putSync(row.height, row.value);
-          this.#hashes.putSync(row.hash, row.height);
-          this.#entries.blockAdded(blocks[i]!);
+        for (const [i, block] of blocks.entries()) {
+          const height = heightKey(block.index);
+          // Heights above forkPoint were just removed, so each one is the highest key: LMDB fills its pages.
+          this.#locations.putSync(height, encodeLocation(written.locations[i]!), { append: true });
+          this.#byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
+          this.#entries.blockAdded(block);
         }
         writeMeta(this.#meta, meta);
       });
       this.#entries.committed();
     } catch (err) {
       this.#entries.abandoned();
+      this.#log.abandon();
       if (err instanceof JbcError) throw err;
-      throw this.#writeError(err);
+      throw this.#writeError(err, DB_FILE);
     }
+    this.#log.committed(written.end);
     // The new chain becomes visible to readers all at once, here.
     this.#renewView();
     this.#cache.deleteWhere((height) => height >= forkPoint);
@@ -397,7 +459,7 @@ export class ChainDb implements ChainStore {
         this.#entries.committed();
       } catch (err) {
         this.#entries.abandoned();
-        throw this.#writeError(err);
+        throw this.#writeError(err, DB_FILE);
       }
       this.#renewView();
       batch.forEach((add, i) => add.resolve(outcomes[i]!));
@@ -414,9 +476,9 @@ export class ChainDb implements ChainStore {
     return this.#entries.entry(this.#view, id, (height) => this.at(height));
   }
 
-  /** A failed write as STORE_IO, naming the database file. */
-  #writeError(err: unknown): JbcError {
-    return new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, DB_FILE)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
+  /** A failed write as STORE_IO, naming the file. */
+  #writeError(err: unknown, file: string): JbcError {
+    return new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(this.dir, file)}: ${describeError(err)}`, { dir: this.dir }, { cause: err });
   }
 
   #renewView(): void {
@@ -428,33 +490,52 @@ export class ChainDb implements ChainStore {
   #read(index: bigint): Block {
     const cached = this.#cache.get(index);
     if (cached !== undefined) return cached;
-    const bytes = this.#blocks.get(heightKey(index), { transaction: this.#view });
-    if (bytes === undefined) throw corrupt(this.dir, `block ${index} is missing below its tip`);
-    const block = decodeBlock(bytes, `block ${index} of ${this.dir}`);
+    const block = this.#readAt(heightKey(index), this.#view, index);
     this.#cache.set(index, block);
     return block;
   }
 
+  /** The block at a height, through `transaction` (undefined: the write transaction under way). */
+  #readAt(key: Buffer, transaction: Transaction | undefined, height: bigint): Block {
+    const value = this.#locations.get(key, transaction === undefined ? undefined : { transaction });
+    if (value === undefined) throw corrupt(this.dir, `block ${height} is missing below its tip`);
+    const { offset, length } = decodeLocation(value);
+    return decodeBlock(this.#log.read(offset, length), `block ${height} of ${this.dir}`);
+  }
+}
+
+/** Consecutive blocks whose lines lie back to back in the log. */
+type Span = Array<{ height: bigint; location: Location }>;
+
+/** Whether `location` directly follows `span` in the log, and the span may still grow. */
+function continuesSpan(span: Span, location: Location): boolean {
+  const first = span[0]!.location;
+  const last = span.at(-1)!.location;
+  return last.offset + last.length === location.offset && span.length < SCAN_BLOCKS && location.offset + location.length - first.offset <= SCAN_BYTES;
 }
 
 function tables(root: RootDatabase) {
   return {
-    blocks: root.openDB<Buffer, Buffer>({ name: 'blocks', keyEncoding: 'binary', encoding: 'binary' }),
-    hashes: root.openDB<Buffer, Buffer>({ name: 'hashes', keyEncoding: 'binary', encoding: 'binary' }),
+    locations: root.openDB<Buffer, Buffer>({ name: 'locations', keyEncoding: 'binary', encoding: 'binary' }),
+    byHash: root.openDB<Buffer, Buffer>({ name: 'byHash', keyEncoding: 'binary', encoding: 'binary' }),
     meta: root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }),
   };
 }
 
-const META_KEYS = ['format', 'difficulty', 'length', 'tip'] as const;
+/** The hash index's keys say it all. */
+const EMPTY = Buffer.alloc(0);
+
+const META_KEYS = ['format', 'difficulty', 'length', 'tip', 'logEnd'] as const;
 
 /** The metadata; undefined when none was ever committed. Throws STORE_CORRUPT when it is there but malformed. */
 function readMeta(dir: string, meta: Database<unknown, string>, transaction?: Transaction): Meta | undefined {
   const values = META_KEYS.map((key) => meta.get(key, transaction === undefined ? undefined : { transaction }));
   if (values.every((v) => v === undefined)) return undefined;
-  const [format, difficulty, length, tip] = values;
+  const [format, difficulty, length, tip, logEnd = 0] = values;
   const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-  if (!count(format) || !count(difficulty) || !count(length) || typeof tip !== 'string') throw corrupt(dir, 'its metadata is unreadable');
-  return { format, difficulty, length, tip };
+  if (!count(format) || !count(difficulty) || !count(length) || typeof tip !== 'string' || !count(logEnd)) throw corrupt(dir, 'its metadata is unreadable');
+  if (format >= 2 && values[4] === undefined) throw corrupt(dir, 'its metadata does not record the block log\'s length');
+  return { format, difficulty, length, tip, logEnd };
 }
 
 function writeMeta(meta: Database<unknown, string>, values: Meta): void {
@@ -478,24 +559,79 @@ async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
 
 /**
  * The first open of a directory: imports its jbc block files, if any, and
- * records the difficulty, all in one transaction, so a crash leaves either
- * no chain (and the import runs again) or the whole import.
+ * records the difficulty: the blocks' lines go to the log, then one
+ * transaction points at them, so a crash leaves either no chain (and the
+ * import runs again) or the whole import.
  */
-async function create(root: RootDatabase, dir: string, difficulty: number, logger: Logger, quarantined: QuarantinedFile[]): Promise<number> {
+async function create(root: RootDatabase, log: BlockLog, dir: string, difficulty: number, logger: Logger, quarantined: QuarantinedFile[]): Promise<number> {
   const loaded = await loadJbcDir(dir, difficulty, logger);
   quarantined.push(...loaded.quarantined);
-  const { blocks, hashes, meta } = tables(root);
+  const { locations, byHash, meta } = tables(root);
+  const written = log.write(loaded.blocks.map(encodeBlock));
   root.transactionSync(() => {
-    for (const block of loaded.blocks) {
-      blocks.putSync(heightKey(block.index), encodeBlock(block));
-      hashes.putSync(hashKey(block.hash), heightKey(block.index));
+    for (const [i, block] of loaded.blocks.entries()) {
+      locations.putSync(heightKey(block.index), encodeLocation(written.locations[i]!), { append: true });
+      byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
     }
-    writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip: loaded.blocks.at(-1)?.hash ?? '' });
+    const tip = loaded.blocks.at(-1)?.hash ?? '';
+    writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip, logEnd: written.end });
   });
+  log.committed(written.end);
   if (loaded.blocks.length > 0 || loaded.quarantined.length > 0) {
     logger.info({ dir, imported: loaded.blocks.length, quarantined: loaded.quarantined.length }, 'jbc block files imported');
   }
   return loaded.blocks.length;
+}
+
+/**
+ * Converts a version-1 database, which held the blocks' bytes itself and
+ * indexed whole hashes: copies the blocks to the log in height order
+ * (synced), then one transaction points each height at its line, rebuilds
+ * the hash index from the old one, drops the old tables and records this
+ * version. A crash before that transaction leaves version 1, and the copy
+ * starts over.
+ */
+function upgradeFormat1(root: RootDatabase, log: BlockLog, dir: string, logger: Logger): void {
+  const { locations, byHash, meta } = tables(root);
+  const old = root.openDB<Buffer, Buffer>({ name: 'blocks', keyEncoding: 'binary', encoding: 'binary' });
+  const oldHashes = root.openDB<Buffer, Buffer>({ name: 'hashes', keyEncoding: 'binary', encoding: 'binary' });
+  const recorded = readMeta(dir, meta)!;
+  // Where each height's line went, in typed arrays: a million blocks take 12 MB, not a million objects.
+  const offsets = new Float64Array(recorded.length);
+  const lengths = new Uint32Array(recorded.length);
+  let count = 0;
+  let lines: Buffer[] = [];
+  let end = log.end;
+  const flush = () => {
+    const written = log.write(lines);
+    for (const [i, location] of written.locations.entries()) {
+      offsets[count - lines.length + i] = location.offset;
+      lengths[count - lines.length + i] = location.length;
+    }
+    end = written.end;
+    lines = [];
+  };
+  for (const { key, value } of old.getRange()) {
+    if (count >= recorded.length || key.readBigUInt64BE() !== BigInt(count)) {
+      throw corrupt(dir, `its blocks are not heights 0 to ${recorded.length - 1}`);
+    }
+    lines.push(value);
+    count++;
+    if (lines.length === 10_000) flush();
+  }
+  flush();
+  if (count !== recorded.length) throw corrupt(dir, `it records ${recorded.length} blocks but holds ${count}`);
+  root.transactionSync(() => {
+    for (let i = 0; i < count; i++) {
+      locations.putSync(heightKey(BigInt(i)), encodeLocation({ offset: offsets[i]!, length: lengths[i]! }), { append: true });
+    }
+    for (const { key, value } of oldHashes.getRange()) byHash.putSync(hashIndexKey(key.toString('hex'), value.readBigUInt64BE()), EMPTY);
+    old.dropSync();
+    oldHashes.dropSync();
+    writeMeta(meta, { ...recorded, format: STORE_FORMAT, logEnd: end });
+  });
+  log.committed(end);
+  logger.info({ dir, blocks: count, from: recorded.format, to: STORE_FORMAT }, 'chain database converted to the current format');
 }
 
 function corrupt(dir: string, why: string): JbcError {

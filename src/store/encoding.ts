@@ -1,9 +1,9 @@
 /**
- * How blocks sit in the database. Keys: heights as 8-byte big-endian
- * unsigned integers (so LMDB's byte order is height order) and hashes as
- * their 32 raw bytes. Values: the block file's exact bytes (output form, one
- * line), so the jbc mirror and the export copy them unchanged and a block
- * reads back exactly, big integers included.
+ * How blocks are keyed and stored. Keys: heights as 8-byte big-endian
+ * unsigned integers (so LMDB's byte order is height order), and the hash
+ * index's keys below. A block is stored as the block file's exact bytes
+ * (output form, one line), so the jbc mirror and the export copy them
+ * unchanged and a block reads back exactly, big integers included.
  */
 import { parseBlock, type Block } from '../block.js';
 import { ErrorCode, JbcError } from '../errors.js';
@@ -25,8 +25,33 @@ export function isStorableHeight(height: bigint): boolean {
   return height >= 0n && height <= MAX_HEIGHT;
 }
 
-export function hashKey(hash: string): Buffer {
-  return Buffer.from(hash, 'hex');
+/**
+ * Bytes of a block hash that key the hash index. The index is the part of
+ * the database a sync touches at random, so its size is what a syncing node
+ * keeps mapped in: 16-byte keys and no value take about half the room of
+ * whole hashes pointing at heights. Blocks whose hashes start alike (anyone
+ * can make two such blocks with about 2^32 hashes) are told apart by reading
+ * them.
+ */
+export const HASH_PREFIX_BYTES = 8;
+
+/** The hash index's key for a block: the first bytes of its hash, then its height. */
+export function hashIndexKey(hash: string, height: bigint): Buffer {
+  const key = Buffer.alloc(HASH_PREFIX_BYTES + 8);
+  key.write(hash.slice(0, 2 * HASH_PREFIX_BYTES), 'hex');
+  heightKey(height).copy(key, HASH_PREFIX_BYTES);
+  return key;
+}
+
+/** The keys (inclusive) of every block whose hash starts like `hash`. */
+export function hashIndexRange(hash: string): { start: Buffer; end: Buffer } {
+  const prefix = Buffer.from(hash.slice(0, 2 * HASH_PREFIX_BYTES), 'hex');
+  return { start: Buffer.concat([prefix, Buffer.alloc(8, 0)]), end: Buffer.concat([prefix, Buffer.alloc(8, 0xff)]) };
+}
+
+/** The height a hash index key ends with. */
+export function heightOfHashIndexKey(key: Buffer): bigint {
+  return key.readBigUInt64BE(HASH_PREFIX_BYTES);
 }
 
 export function encodeBlock(block: Block): Buffer {

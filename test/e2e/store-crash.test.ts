@@ -1,26 +1,41 @@
 /**
  * kill -9 of a real process in the middle of a large commit: the store opens
- * to exactly the old chain or exactly the new one, never a mix. The child
- * prints a line on every event-loop turn while LMDB writes the transaction,
- * and the parent kills it after a different number of them each run.
+ * to exactly the old chain or exactly the new one, never a mix. A commit
+ * first writes its blocks to the block log, then commits the database
+ * transaction that points at them; the parent watches both files and kills
+ * the child at each stage.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
 import { openChainDb } from '../../src/store/index.js';
+import { encodeBlock } from '../../src/store/encoding.js';
 import { BASE, chains, FORK_AT } from './helpers/store-child.mjs';
-import { startStoreChild } from './helpers/store-process.js';
+import { startStoreChild, type StoreChild } from './helpers/store-process.js';
 
 const { base, grow, fork } = chains();
 const scenarios = {
-  grow: { old: base, fresh: [...base, ...grow] },
-  reorg: { old: [...base, ...grow], fresh: [...base, ...grow.slice(0, FORK_AT - BASE), ...fork] },
+  grow: { old: base, fresh: [...base, ...grow], written: grow },
+  reorg: { old: [...base, ...grow], fresh: [...base, ...grow.slice(0, FORK_AT - BASE), ...fork], written: fork },
 };
-/** When to kill: on "start" (-1), after that many ticks, or after "done" (Infinity). */
-const KILL_POINTS = [-1, 0, 20, 200, 700, 1500, Infinity];
+
+interface Files {
+  readonly log: number;
+  readonly db: number;
+}
+
+/**
+ * When to kill, as a state of the files the parent can see: each point is
+ * reached, or the commit resolves first (then the kill comes after it).
+ */
+const KILL_POINTS: Record<string, (now: Files, before: Files, logged: number) => boolean> = {
+  'before the commit': () => true,
+  'once its blocks are in the log': (now, before, logged) => now.log >= before.log + logged,
+  'while the database transaction is written': (now, before, logged) => now.log >= before.log + logged && now.db !== before.db,
+};
 
 let dir: string;
 beforeAll(async () => {
@@ -62,19 +77,38 @@ async function outcome(old: readonly Block[], fresh: readonly Block[]): Promise<
   }
 }
 
-describe.each(Object.entries(scenarios))('kill -9 during a large commit (%s)', (name, { old, fresh }) => {
-  it.each(KILL_POINTS)('killed at point %s: the store holds the old chain or the new one', async (point) => {
+async function files(): Promise<Files> {
+  const [log, db] = await Promise.all([stat(join(dir, 'blocks.log')), stat(join(dir, 'chain.mdb'))]);
+  return { log: log.size, db: db.mtimeMs * 1e6 + db.size };
+}
+
+/** Kills the child once `point` holds, polling the files every event-loop turn; or once it printed "done". */
+async function killAt(child: StoreChild, point: (now: Files, before: Files, logged: number) => boolean, before: Files, logged: number): Promise<void> {
+  let done = false;
+  const finished = child.waitFor((line) => line === 'done').then(() => (done = true));
+  await child.waitFor((line) => line === 'start');
+  while (!done && !point(await files(), before, logged)) await new Promise((resolve) => setImmediate(resolve));
+  await child.kill9();
+  finished.catch(() => {});
+}
+
+describe.each(Object.entries(scenarios))('kill -9 during a large commit (%s)', (name, { old, fresh, written }) => {
+  const logged = written.reduce((sum, block) => sum + encodeBlock(block).length, 0);
+
+  it.each(Object.keys(KILL_POINTS))('killed %s: the store holds the old chain or the new one, and the log only what it points into', async (point) => {
+    await reset(old);
+    const before = await files();
+    await killAt(startStoreChild(['commit', dir, name]), KILL_POINTS[point]!, before, logged);
+    const result = await outcome(old, fresh);
+    // Opening cut off what the killed commit wrote to the log, unless it committed.
+    expect((await files()).log).toBe(before.log + (result === 'new' ? logged : 0));
+  });
+
+  it('killed after the commit resolved: the store holds the new chain', async () => {
     await reset(old);
     const child = startStoreChild(['commit', dir, name]);
-    try {
-      if (point === Infinity) await child.waitFor((line) => line === 'done');
-      else if (point < 0) await child.waitFor((line) => line === 'start');
-      else await child.waitFor((line) => line === `tick ${point}` || line === 'done');
-    } finally {
-      await child.kill9();
-    }
-    const result = await outcome(old, fresh);
-    // "done" is printed once the commit resolved, which means durable.
-    if (point === Infinity) expect(result).toBe('new');
+    await child.waitFor((line) => line === 'done');
+    await child.kill9();
+    expect(await outcome(old, fresh)).toBe('new');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,8 +6,10 @@ import { generateChain } from '../../bench/chain-gen.js';
 import { blockToJson, type Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
 import { ErrorCode } from '../../src/errors.js';
+import { toEntry } from '../../src/entries.js';
+import type { Logger } from '../../src/log.js';
 import { openChainDb, type ChainDb } from '../../src/store/index.js';
-import { loadFixtures } from '../e2e/helpers/fixtures.js';
+import { FIXTURES, loadFixtures } from '../e2e/helpers/fixtures.js';
 
 const D = 1;
 let dir: string;
@@ -59,6 +61,9 @@ describe('reads', () => {
     expect(db.findByHash(blocks[12]!.hash)).toEqual(blocks[12]);
     expect(db.findByHash('0'.repeat(64))).toBeUndefined();
     expect(db.findByHash('not a hash')).toBeUndefined();
+    // The index keys blocks by the start of their hash: a hash that starts alike is not enough.
+    const lookalike = blocks[12]!.hash.slice(0, 40) + (blocks[12]!.hash[40] === 'a' ? 'b' : 'a') + blocks[12]!.hash.slice(41);
+    expect(db.findByHash(lookalike)).toBeUndefined();
     expect(hashes(db.range(25n, 10))).toEqual(hashes(blocks.slice(25)));
     expect(db.range(30n, 10)).toEqual([]);
     expect(hashes(db.range(27n, Infinity))).toEqual(hashes(blocks.slice(27)));
@@ -206,6 +211,68 @@ describe('iterate', () => {
     expect(hashes(db.iterate(15n))).toEqual(hashes(blocks.slice(15)));
     expect([...db.iterate(20n)]).toEqual([]);
     expect([...db.iterate(2n ** 70n)]).toEqual([]);
+  });
+});
+
+describe('the block log', () => {
+  const LOG = () => join(dir, 'blocks.log');
+
+  it('holds each block\'s output-form line; a reorg appends the new blocks and reads skip the dropped ones', async () => {
+    const common = chain(1500, { tag: 'common' });
+    const old = chain(1200, { after: common.at(-1), tag: 'old' });
+    const fresh = chain(1300, { after: common.at(-1), tag: 'new' });
+    const db = await openDb();
+    await db.commit(0n, [...common, ...old]);
+    const lines = (blocks: Block[]) => blocks.map((b) => JSON.stringify(blockToJson(b)) + '\n').join('');
+    expect(await readFile(LOG(), 'utf8')).toBe(lines([...common, ...old]));
+
+    await db.commit(1500n, fresh);
+    expect(await readFile(LOG(), 'utf8')).toBe(lines([...common, ...old, ...fresh]));
+    const expected = [...common, ...fresh];
+    // Scans read the log in spans of consecutive lines; these cross the gap the dropped blocks left.
+    expect(hashes(db.iterate())).toEqual(hashes(expected));
+    expect(hashes(db.range(1400n, 300))).toEqual(hashes(expected.slice(1400, 1700)));
+    expect([...db.iterateJson(1490n)]).toEqual(expected.slice(1490).map((b) => JSON.stringify(blockToJson(b))));
+    expect(db.findByHash(old[0]!.hash)).toBeUndefined();
+    expect(db.findByHash(fresh[5]!.hash)).toEqual(fresh[5]);
+    const reopened = await reopen(db);
+    expect(hashes(reopened.iterate())).toEqual(hashes(expected));
+  });
+
+  it('a log shorter than the database points into is STORE_CORRUPT, naming the file', async () => {
+    const db = await openDb();
+    await db.commit(0n, chain(20));
+    await db.close();
+    const { size } = await stat(LOG());
+    await truncate(LOG(), size - 10);
+    await expect(openChainDb({ dir, difficulty: D })).rejects.toMatchObject({ code: ErrorCode.STORE_CORRUPT, message: expect.stringContaining('blocks.log') });
+  });
+
+  it('a database of the first format, which held the blocks itself, is converted once, when opened: same chain, same entries', async () => {
+    await cp(join(FIXTURES, 'store-format-1'), dir, { recursive: true });
+    const messages: string[] = [];
+    const log = (_: unknown, msg: string) => messages.push(msg);
+    const logger: Logger = { error: log, warn: log, info: log, debug: log, child: () => logger };
+    const db = await openChainDb({ dir }, { logger });
+    open.push(db);
+    expect(messages).toContain('chain database converted to the current format');
+    expect([db.difficulty, db.length]).toEqual([1, 12]);
+    const blocks = [...db.iterate()];
+    verifyChain(blocks, 1);
+    expect(db.tip?.hash).toBe('0b0f41606a79a9b41a596087f68c9b4c6bdb2462617c34456839a711ece1e1d4');
+    expect(db.findByHash(blocks[7]!.hash)).toEqual(blocks[7]);
+    expect(db.entry(toEntry('an entry confirmed in block 7').id)).toMatchObject({ state: 'confirmed', index: 7n });
+    expect(db.pending(10).map((e) => e.data)).toEqual(['an entry still pending']);
+    expect(await readFile(LOG(), 'utf8')).toBe(blocks.map((b) => JSON.stringify(blockToJson(b)) + '\n').join(''));
+
+    await db.close();
+    messages.length = 0;
+    const again = await openChainDb({ dir }, { logger });
+    open.push(again);
+    expect(messages).not.toContain('chain database converted to the current format');
+    expect(hashes(again.iterate())).toEqual(hashes(blocks));
+    await again.append(chain(1, { after: blocks.at(-1) })[0]!);
+    expect(again.length).toBe(13);
   });
 });
 
