@@ -396,8 +396,9 @@ describe('POST /mined while the chain is busy', () => {
     const long = bigChain(2000, 10);
     const next = sealBlock({ index: 2000n, prevHash: long.at(-1)!.hash, data: 'after the sync', timestamp: 1_800_000_000n }, 0n);
     const peer = track(await apiPeer(long));
-    // 0: the answer does not wait at all for a decision that has to queue.
-    const node = await startTestNode({ difficulty: 0, minedAnswerMs: 0, syncIntervalMs: 0, syncTimeoutMs: 0 });
+    // 0: the answer does not wait at all for a decision that has to queue. One
+    // batch: the whole sync is one commit, so the block's turn comes after it.
+    const node = await startTestNode({ difficulty: 0, minedAnswerMs: 0, syncIntervalMs: 0, syncTimeoutMs: 0, syncBatchSize: 2000 });
     await postJson(`${node.url}peers`, { url: peer.url });
     // The sync's commit writes the block files (one fsync each) before it lets go of the chain's queue.
     await waitFor('the sync to start writing its block files', () => existsSync(join(node.dataDir, '000000.json')));
