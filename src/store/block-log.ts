@@ -1,7 +1,7 @@
 /**
  * The blocks' bytes, in one append-only file beside the database,
  * `<dir>/blocks.log`: each block's output-form JSON line, one after another.
- * The database maps each height to where its line is.
+ * The database records where each height's line is (see chunks.ts).
  *
  * - Read with pread, not through a memory map: serving or syncing a chain of
  *   any length passes through the kernel's page cache without becoming this
@@ -25,21 +25,6 @@ export const LOG_FILE = 'blocks.log';
 export interface Location {
   readonly offset: number;
   readonly length: number;
-}
-
-/** A location as the database stores it: offset (8 bytes) and length (4 bytes), big-endian. */
-export function encodeLocation(location: Location): Buffer {
-  const bytes = Buffer.allocUnsafe(12);
-  bytes.writeUInt32BE(Math.floor(location.offset / 2 ** 32), 0);
-  bytes.writeUInt32BE(location.offset % 2 ** 32, 4);
-  bytes.writeUInt32BE(location.length, 8);
-  return bytes;
-}
-
-export function decodeLocation(bytes: Uint8Array): Location {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.length !== 12) throw new JbcError(ErrorCode.STORE_CORRUPT, `a block location is ${view.length} bytes, not 12`);
-  return { offset: view.readUInt32BE(0) * 2 ** 32 + view.readUInt32BE(4), length: view.readUInt32BE(8) };
 }
 
 export class BlockLog {

@@ -31,12 +31,13 @@ import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
 import { DirLock } from './dir-lock.js';
-import { decodeBlock, encodeBlock, hashIndexKey, hashIndexRange, heightKey, heightOfHashIndexKey, isStorableHeight } from './encoding.js';
+import { decodeBlock, encodeBlock, hashIndexKey, hashIndexRange, heightOfHashIndexKey, isStorableHeight } from './encoding.js';
 import type { ChainStore, OpenReport } from './interface.js';
 import { io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { EntryIndex, type EntryRecord, type PendingEntry } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
-import { BlockLog, decodeLocation, encodeLocation, LOG_FILE, type Location } from './block-log.js';
+import { BlockLog, LOG_FILE, type Location } from './block-log.js';
+import { CHUNK_HEIGHTS, chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, fillChunks, findSlot, lineCount, slotOf, splitLines, type Run } from './chunks.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, type ChainDbOptions } from './options.js';
 
@@ -67,10 +68,6 @@ interface Meta {
   readonly logEnd: number;
 }
 
-/** Blocks read from the log in one pread while scanning, at most. */
-const SCAN_BLOCKS = 1024;
-/** Bytes read from the log in one pread while scanning, at most (one longer block is read alone). */
-const SCAN_BYTES = 1024 * 1024;
 
 export interface ChainDbModules {
   readonly logger?: Logger;
@@ -86,7 +83,7 @@ export class ChainDb implements ChainStore {
   readonly difficulty: number;
   #report: OpenReport = { imported: 0, quarantined: [], mirrorRepaired: 0 };
   readonly #root: RootDatabase;
-  readonly #locations: Database<Buffer, Buffer>;
+  readonly #chunks: Database<Buffer, Buffer>;
   readonly #byHash: Database<Buffer, Buffer>;
   readonly #meta: Database<unknown, string>;
   readonly #lock: DirLock;
@@ -122,7 +119,7 @@ export class ChainDb implements ChainStore {
     this.dir = init.dir;
     this.difficulty = init.difficulty;
     this.#root = init.root;
-    ({ locations: this.#locations, byHash: this.#byHash, meta: this.#meta } = tables(init.root));
+    ({ chunks: this.#chunks, byHash: this.#byHash, meta: this.#meta } = tables(init.root));
     this.#lock = init.lock;
     this.#log = init.log;
     this.#logger = init.logger;
@@ -136,7 +133,7 @@ export class ChainDb implements ChainStore {
     this.#length = meta.length;
     this.#tip = meta.length === 0 ? undefined : this.#read(BigInt(meta.length - 1));
     if (meta.length > 0 && this.#tip?.hash !== meta.tip) throw corrupt(this.dir, `its tip is not block ${meta.length - 1}`);
-    if (this.#locations.get(heightKey(BigInt(meta.length)), { transaction: this.#view }) !== undefined) {
+    if (this.#lineCount(BigInt(meta.length), this.#view) !== slotOf(BigInt(meta.length))) {
       throw corrupt(this.dir, `it holds blocks beyond its recorded length ${meta.length}`);
     }
   }
@@ -301,27 +298,37 @@ export class ChainDb implements ChainStore {
    * `transaction`'s chain), read from the log in spans: consecutive blocks
    * usually lie back to back in it, so one pread serves many of them.
    */
-  *#lines(transaction: Transaction, from: bigint, end: bigint | undefined): Generator<{ height: bigint; line: Buffer }> {
-    let span: Span = [];
-    for (const { key, value } of this.#locations.getRange({ start: heightKey(from), end: end === undefined ? undefined : heightKey(end), transaction })) {
-      const location = decodeLocation(value);
-      if (span.length > 0 && !continuesSpan(span, location)) {
-        yield* this.#readSpan(span);
-        span = [];
+  /**
+   * The stored lines of heights from `from` (up to `end`, or to the tip of
+   * `transaction`'s chain; undefined: the write transaction under way), read
+   * from the log a run of up to 64 lines at a time.
+   */
+  *#lines(transaction: Transaction | undefined, from: bigint, end: bigint | undefined): Generator<{ height: bigint; line: Buffer }> {
+    const start = chunkKey(chunkOf(from));
+    for (const { key, value } of this.#chunks.getRange({ start, ...(transaction === undefined ? {} : { transaction }) })) {
+      let height = chunkStart(key.readBigUInt64BE());
+      for (const run of decodeRuns(value)) {
+        if (height + BigInt(run.count) <= from) {
+          height += BigInt(run.count);
+          continue;
+        }
+        for (const line of this.#readRun(run, height)) {
+          if (end !== undefined && height >= end) return;
+          if (height >= from) yield { height, line };
+          height++;
+        }
       }
-      span.push({ height: key.readBigUInt64BE(), location });
     }
-    if (span.length > 0) yield* this.#readSpan(span);
   }
 
-  *#readSpan(span: Span): Generator<{ height: bigint; line: Buffer }> {
-    const first = span[0]!.location;
-    const last = span.at(-1)!.location;
-    const bytes = this.#log.read(first.offset, last.offset + last.length - first.offset);
-    for (const { height, location } of span) {
-      const start = location.offset - first.offset;
-      yield { height, line: bytes.subarray(start, start + location.length) };
-    }
+  #readRun(run: Run, first: bigint): Buffer[] {
+    return splitLines(this.#log.read(run.offset, run.bytes), run.count, `${this.#log.path} at ${run.offset} (blocks from ${first})`);
+  }
+
+  /** Lines the chunk of `height` holds; 0 when there is no such chunk. */
+  #lineCount(height: bigint, transaction: Transaction | undefined): number {
+    const value = this.#chunks.get(chunkKey(chunkOf(height)), transaction === undefined ? undefined : { transaction });
+    return value === undefined ? 0 : lineCount(decodeRuns(value));
   }
 
   append(block: Block): Promise<void> {
@@ -359,17 +366,9 @@ export class ChainDb implements ChainStore {
     const meta: Meta = { format: STORE_FORMAT, difficulty: this.difficulty, length: newLength, tip, logEnd: written.end };
     try {
       this.#root.transactionSync(() => {
-        for (let height = forkPoint; height < BigInt(oldLength); height++) {
-          const key = heightKey(height);
-          const block = this.#readAt(key, undefined, height);
-          this.#byHash.removeSync(hashIndexKey(block.hash, height));
-          this.#entries.blockRemoved(block, height);
-          this.#locations.removeSync(key);
-        }
-        for (const [i, block] of blocks.entries()) {
-          const height = heightKey(block.index);
-          // Heights above forkPoint were just removed, so each one is the highest key: LMDB fills its pages.
-          this.#locations.putSync(height, encodeLocation(written.locations[i]!), { append: true });
+        const head = this.#dropFrom(forkPoint, BigInt(oldLength));
+        for (const { chunk, runs } of fillChunks(forkPoint, head, written.locations)) this.#chunks.putSync(chunkKey(chunk), encodeRuns(runs));
+        for (const block of blocks) {
           this.#byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
           this.#entries.blockAdded(block);
         }
@@ -490,33 +489,58 @@ export class ChainDb implements ChainStore {
   #read(index: bigint): Block {
     const cached = this.#cache.get(index);
     if (cached !== undefined) return cached;
-    const block = this.#readAt(heightKey(index), this.#view, index);
+    const block = this.#readAt(index, this.#view);
     this.#cache.set(index, block);
     return block;
   }
 
   /** The block at a height, through `transaction` (undefined: the write transaction under way). */
-  #readAt(key: Buffer, transaction: Transaction | undefined, height: bigint): Block {
-    const value = this.#locations.get(key, transaction === undefined ? undefined : { transaction });
-    if (value === undefined) throw corrupt(this.dir, `block ${height} is missing below its tip`);
-    const { offset, length } = decodeLocation(value);
-    return decodeBlock(this.#log.read(offset, length), `block ${height} of ${this.dir}`);
+  #readAt(height: bigint, transaction: Transaction | undefined): Block {
+    const value = this.#chunks.get(chunkKey(chunkOf(height)), transaction === undefined ? undefined : { transaction });
+    const found = value === undefined ? undefined : findSlot(decodeRuns(value), slotOf(height));
+    if (found === undefined) throw corrupt(this.dir, `block ${height} is missing below its tip`);
+    return decodeBlock(this.#readRun(found.run, height - BigInt(found.line))[found.line]!, `block ${height} of ${this.dir}`);
   }
-}
 
-/** Consecutive blocks whose lines lie back to back in the log. */
-type Span = Array<{ height: bigint; location: Location }>;
-
-/** Whether `location` directly follows `span` in the log, and the span may still grow. */
-function continuesSpan(span: Span, location: Location): boolean {
-  const first = span[0]!.location;
-  const last = span.at(-1)!.location;
-  return last.offset + last.length === location.offset && span.length < SCAN_BLOCKS && location.offset + location.length - first.offset <= SCAN_BYTES;
+  /**
+   * Inside a write transaction: drops the blocks at heights from `from` to
+   * `to` (exclusive) from every table, returning the runs that stay in the
+   * chunk of `from` (its lines before `from`), for the new blocks to follow.
+   */
+  #dropFrom(from: bigint, to: bigint): Run[] {
+    const first = chunkOf(from);
+    const value = this.#chunks.get(chunkKey(first));
+    const runs = value === undefined ? [] : decodeRuns(value);
+    if (from >= to) return runs;
+    for (const { height, line } of this.#lines(undefined, from, to)) {
+      const block = decodeBlock(line, `block ${height} of ${this.dir}`);
+      this.#byHash.removeSync(hashIndexKey(block.hash, height));
+      this.#entries.blockRemoved(block, height);
+    }
+    for (let chunk = chunkOf(to - 1n); chunk > first; chunk--) this.#chunks.removeSync(chunkKey(chunk));
+    // Keep the lines before `from`: whole runs, then part of the run it falls in.
+    const kept: Run[] = [];
+    let left = slotOf(from);
+    for (const run of runs) {
+      if (left === 0) break;
+      if (run.count <= left) {
+        kept.push(run);
+        left -= run.count;
+      } else {
+        const lines = this.#readRun(run, from - BigInt(slotOf(from) - lineCount(kept)));
+        const bytes = lines.slice(0, left).reduce((sum, line) => sum + line.length, 0);
+        kept.push({ offset: run.offset, bytes, count: left });
+        left = 0;
+      }
+    }
+    if (kept.length === 0) this.#chunks.removeSync(chunkKey(first));
+    return kept;
+  }
 }
 
 function tables(root: RootDatabase) {
   return {
-    locations: root.openDB<Buffer, Buffer>({ name: 'locations', keyEncoding: 'binary', encoding: 'binary' }),
+    chunks: root.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' }),
     byHash: root.openDB<Buffer, Buffer>({ name: 'byHash', keyEncoding: 'binary', encoding: 'binary' }),
     meta: root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }),
   };
@@ -566,13 +590,11 @@ async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
 async function create(root: RootDatabase, log: BlockLog, dir: string, difficulty: number, logger: Logger, quarantined: QuarantinedFile[]): Promise<number> {
   const loaded = await loadJbcDir(dir, difficulty, logger);
   quarantined.push(...loaded.quarantined);
-  const { locations, byHash, meta } = tables(root);
+  const { chunks, byHash, meta } = tables(root);
   const written = log.write(loaded.blocks.map(encodeBlock));
   root.transactionSync(() => {
-    for (const [i, block] of loaded.blocks.entries()) {
-      locations.putSync(heightKey(block.index), encodeLocation(written.locations[i]!), { append: true });
-      byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
-    }
+    for (const { chunk, runs } of fillChunks(0n, [], written.locations)) chunks.putSync(chunkKey(chunk), encodeRuns(runs), { append: true });
+    for (const block of loaded.blocks) byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
     const tip = loaded.blocks.at(-1)?.hash ?? '';
     writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip, logEnd: written.end });
   });
@@ -592,22 +614,20 @@ async function create(root: RootDatabase, log: BlockLog, dir: string, difficulty
  * starts over.
  */
 function upgradeFormat1(root: RootDatabase, log: BlockLog, dir: string, logger: Logger): void {
-  const { locations, byHash, meta } = tables(root);
+  const { chunks, byHash, meta } = tables(root);
   const old = root.openDB<Buffer, Buffer>({ name: 'blocks', keyEncoding: 'binary', encoding: 'binary' });
   const oldHashes = root.openDB<Buffer, Buffer>({ name: 'hashes', keyEncoding: 'binary', encoding: 'binary' });
   const recorded = readMeta(dir, meta)!;
-  // Where each height's line went, in typed arrays: a million blocks take 12 MB, not a million objects.
-  const offsets = new Float64Array(recorded.length);
-  const lengths = new Uint32Array(recorded.length);
+  // The lines go to the log back to back, so each chunk is one run: only where each chunk starts is kept.
+  const chunkOffsets: number[] = [];
   let count = 0;
   let lines: Buffer[] = [];
   let end = log.end;
   const flush = () => {
     const written = log.write(lines);
-    for (const [i, location] of written.locations.entries()) {
-      offsets[count - lines.length + i] = location.offset;
-      lengths[count - lines.length + i] = location.length;
-    }
+    written.locations.forEach((location, i) => {
+      if ((count - lines.length + i) % CHUNK_HEIGHTS === 0) chunkOffsets.push(location.offset);
+    });
     end = written.end;
     lines = [];
   };
@@ -622,9 +642,10 @@ function upgradeFormat1(root: RootDatabase, log: BlockLog, dir: string, logger: 
   flush();
   if (count !== recorded.length) throw corrupt(dir, `it records ${recorded.length} blocks but holds ${count}`);
   root.transactionSync(() => {
-    for (let i = 0; i < count; i++) {
-      locations.putSync(heightKey(BigInt(i)), encodeLocation({ offset: offsets[i]!, length: lengths[i]! }), { append: true });
-    }
+    chunkOffsets.forEach((offset, chunk) => {
+      const run = { offset, bytes: (chunkOffsets[chunk + 1] ?? end) - offset, count: Math.min(CHUNK_HEIGHTS, count - chunk * CHUNK_HEIGHTS) };
+      chunks.putSync(chunkKey(BigInt(chunk)), encodeRuns([run]), { append: true });
+    });
     for (const { key, value } of oldHashes.getRange()) byHash.putSync(hashIndexKey(key.toString('hex'), value.readBigUInt64BE()), EMPTY);
     old.dropSync();
     oldHashes.dropSync();

@@ -24,6 +24,13 @@ export interface Run {
   readonly count: number;
 }
 
+/** A chunk's key: its number, 8 bytes big-endian (so LMDB's byte order is height order). */
+export function chunkKey(chunk: bigint): Buffer {
+  const key = Buffer.allocUnsafe(8);
+  key.writeBigUInt64BE(chunk);
+  return key;
+}
+
 export function chunkOf(height: bigint): bigint {
   return height / CHUNK;
 }
