@@ -192,7 +192,8 @@ describe('POST /mined', () => {
     // The block files follow each commit, written after it: all of them come to hold the fork.
     const onDisk = async () => Promise.all((await filesIn(node.dataDir)).map(async (name) => JSON.parse(await readFile(join(node.dataDir, name), 'utf8')) as unknown));
     await waitFor('the block files of the fork', async () => JSON.stringify(await onDisk().catch(() => null)) === JSON.stringify(toJson(f.fork)));
-    expect(node.status().peers).toContain(sender.url);
+    // The sender, whose blocks were accepted, becomes a peer once the sync from it has ended.
+    await waitFor('the sender to be a peer', () => node.status().peers.includes(sender.url));
   });
 
   it('syncs from the known peers on the sender address when the sender does not name itself (plain jbc)', async () => {
