@@ -26,32 +26,33 @@ export function isStorableHeight(height: bigint): boolean {
 }
 
 /**
- * Bytes of a block hash that key the hash index. The index is the part of
- * the database a sync touches at random, so its size is what a syncing node
- * keeps mapped in: 16-byte keys and no value take about half the room of
- * whole hashes pointing at heights. Blocks whose hashes start alike (anyone
- * can make two such blocks with about 2^32 hashes) are told apart by reading
- * them.
+ * Bytes of a block hash that key the hash index: its last ones, since proof
+ * of work makes the first ones zeros. The index is the part of the database
+ * a sync touches at random, so its size is what a syncing node keeps mapped
+ * in: 16-byte keys and no value take about half the room of whole hashes
+ * pointing at heights. Blocks whose hashes end alike (anyone can make two
+ * such blocks with about 2^32 hashes) are told apart by reading them.
  */
-export const HASH_PREFIX_BYTES = 8;
+export const HASH_TAG_BYTES = 8;
 
-/** The hash index's key for a block: the first bytes of its hash, then its height. */
-export function hashIndexKey(hash: string, height: bigint): Buffer {
-  const key = Buffer.alloc(HASH_PREFIX_BYTES + 8);
-  key.write(hash.slice(0, 2 * HASH_PREFIX_BYTES), 'hex');
-  heightKey(height).copy(key, HASH_PREFIX_BYTES);
-  return key;
+function hashTag(hash: string): Buffer {
+  return Buffer.from(hash.slice(-2 * HASH_TAG_BYTES), 'hex');
 }
 
-/** The keys (inclusive) of every block whose hash starts like `hash`. */
+/** The hash index's key for a block: the last bytes of its hash, then its height. */
+export function hashIndexKey(hash: string, height: bigint): Buffer {
+  return Buffer.concat([hashTag(hash), heightKey(height)]);
+}
+
+/** The keys (inclusive) of every block whose hash ends like `hash`. */
 export function hashIndexRange(hash: string): { start: Buffer; end: Buffer } {
-  const prefix = Buffer.from(hash.slice(0, 2 * HASH_PREFIX_BYTES), 'hex');
-  return { start: Buffer.concat([prefix, Buffer.alloc(8, 0)]), end: Buffer.concat([prefix, Buffer.alloc(8, 0xff)]) };
+  const tag = hashTag(hash);
+  return { start: Buffer.concat([tag, Buffer.alloc(8, 0)]), end: Buffer.concat([tag, Buffer.alloc(8, 0xff)]) };
 }
 
 /** The height a hash index key ends with. */
 export function heightOfHashIndexKey(key: Buffer): bigint {
-  return key.readBigUInt64BE(HASH_PREFIX_BYTES);
+  return key.readBigUInt64BE(HASH_TAG_BYTES);
 }
 
 export function encodeBlock(block: Block): Buffer {

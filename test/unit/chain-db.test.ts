@@ -61,8 +61,9 @@ describe('reads', () => {
     expect(db.findByHash(blocks[12]!.hash)).toEqual(blocks[12]);
     expect(db.findByHash('0'.repeat(64))).toBeUndefined();
     expect(db.findByHash('not a hash')).toBeUndefined();
-    // The index keys blocks by the start of their hash: a hash that starts alike is not enough.
-    const lookalike = blocks[12]!.hash.slice(0, 40) + (blocks[12]!.hash[40] === 'a' ? 'b' : 'a') + blocks[12]!.hash.slice(41);
+    // The index keys blocks by the end of their hash: a hash that ends alike is not enough.
+    const { hash } = blocks[12]!;
+    const lookalike = hash.slice(0, 10) + (hash[10] === 'a' ? 'b' : 'a') + hash.slice(11);
     expect(db.findByHash(lookalike)).toBeUndefined();
     expect(hashes(db.range(25n, 10))).toEqual(hashes(blocks.slice(25)));
     expect(db.range(30n, 10)).toEqual([]);
