@@ -12,7 +12,7 @@ import { PeerAddressPolicy, parseCidr, type Cidr } from './peer-address.js';
 import { normalizePeerUrl } from './peer-url.js';
 
 export interface NodeOptions {
-  /** TCP port to listen on; 0 picks a free one (tests). Default 5000. */
+  /** TCP port to listen on; 0 picks a free one (tests). Default 1000. */
   port?: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
@@ -91,7 +91,7 @@ export interface NodeOptions {
   maxPeerResponseBytes?: number;
   /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
   syncPageSize?: number;
-  /** Blocks written per store commit while a sync downloads. Default 5000. */
+  /** Blocks written per store commit while a sync downloads. Default 1000. */
   syncBatchSize?: number;
   /**
    * How long startup waits for its sync before the node is ready anyway (the
