@@ -21,8 +21,8 @@
  *   describe one chain, even while a commit is being written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open as openFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { isHash, type Block } from '../block.js';
 import type { Entry } from '../entries.js';
@@ -189,12 +189,8 @@ export class ChainDb implements ChainStore {
       }
     }
 
-    let root: RootDatabase;
-    try {
-      root = open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8, mapSize: MAP_SIZE });
-    } catch (err) {
-      throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
-    }
+    await rm(compactCopy(path), { force: true });
+    let root = openRoot(path);
     const quarantined: QuarantinedFile[] = [];
     let imported = 0;
     let mirrorRepaired = 0;
@@ -203,7 +199,10 @@ export class ChainDb implements ChainStore {
     try {
       log = BlockLog.open(dir, recorded?.logEnd ?? 0);
       if (recorded === undefined) imported = await create(root, log, dir, difficulty, logger, quarantined);
-      else if (recorded.format === 1) upgradeFormat1(root, log, dir, logger);
+      else if (recorded.format === 1) {
+        upgradeFormat1(root, log, dir, logger);
+        root = await compact(root, path);
+      }
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
       db = new ChainDb({ dir, difficulty, root, lock, log, logger, mirror, cacheBlocks: options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks });
@@ -603,6 +602,38 @@ async function create(root: RootDatabase, log: BlockLog, dir: string, difficulty
     logger.info({ dir, imported: loaded.blocks.length, quarantined: loaded.quarantined.length }, 'jbc block files imported');
   }
   return loaded.blocks.length;
+}
+
+const compactCopy = (path: string) => `${path}.compact`;
+
+function openRoot(path: string): RootDatabase {
+  try {
+    return open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8, mapSize: MAP_SIZE });
+  } catch (err) {
+    throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
+  }
+}
+
+/**
+ * Rewrites the database without its free pages and opens the copy in its
+ * place. An LMDB file never shrinks, and after a conversion most of it is
+ * free pages that later writes would reuse all over the file, so the map a
+ * node keeps in memory would span the old size. A crash before the rename
+ * leaves the uncompacted database, which works, and a stray copy, which the
+ * next open removes.
+ */
+async function compact(root: RootDatabase, path: string): Promise<RootDatabase> {
+  const copy = compactCopy(path);
+  await root.backup(copy, true);
+  await root.close();
+  await rename(copy, path);
+  const dir = await openFile(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+  return openRoot(path);
 }
 
 /**
