@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -300,6 +301,9 @@ describe('the block log', () => {
     expect(db.entry(toEntry('an entry confirmed in block 7').id)).toMatchObject({ state: 'confirmed', index: 7n });
     expect(db.pending(10).map((e) => e.data)).toEqual(['an entry still pending']);
     expect(await readFile(LOG(), 'utf8')).toBe(blocks.map((b) => JSON.stringify(blockToJson(b)) + '\n').join(''));
+    // Compacted afterwards: the blocks' pages are gone from the file, not just freed.
+    expect((await stat(join(dir, 'chain.mdb'))).size).toBeLessThan((await stat(join(FIXTURES, 'store-format-1', 'chain.mdb'))).size);
+    expect(existsSync(join(dir, 'chain.mdb.compact'))).toBe(false);
 
     await db.close();
     messages.length = 0;
