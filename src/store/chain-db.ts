@@ -31,7 +31,8 @@ import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
 import { DirLock } from './dir-lock.js';
-import { decodeBlock, encodeBlock, hashIndexKey, hashIndexRange, heightOfHashIndexKey, isStorableHeight } from './encoding.js';
+import { decodeBlock, encodeBlock, isStorableHeight } from './encoding.js';
+import { HashIndex, putEntry, type HashIndexTables } from './hash-index.js';
 import type { ChainStore, OpenReport } from './interface.js';
 import { io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { EntryIndex, type EntryRecord, type PendingEntry } from './entry-index.js';
@@ -84,7 +85,7 @@ export class ChainDb implements ChainStore {
   #report: OpenReport = { imported: 0, quarantined: [], mirrorRepaired: 0 };
   readonly #root: RootDatabase;
   readonly #chunks: Database<Buffer, Buffer>;
-  readonly #byHash: Database<Buffer, Buffer>;
+  readonly #hashes: HashIndex;
   readonly #meta: Database<unknown, string>;
   readonly #lock: DirLock;
   readonly #log: BlockLog;
@@ -112,6 +113,7 @@ export class ChainDb implements ChainStore {
     root: RootDatabase;
     lock: DirLock;
     log: BlockLog;
+    hashes: HashIndex;
     logger: Logger;
     mirror: JbcMirror | undefined;
     cacheBlocks: number;
@@ -119,7 +121,8 @@ export class ChainDb implements ChainStore {
     this.dir = init.dir;
     this.difficulty = init.difficulty;
     this.#root = init.root;
-    ({ chunks: this.#chunks, byHash: this.#byHash, meta: this.#meta } = tables(init.root));
+    ({ chunks: this.#chunks, meta: this.#meta } = tables(init.root));
+    this.#hashes = init.hashes;
     this.#lock = init.lock;
     this.#log = init.log;
     this.#logger = init.logger;
@@ -195,17 +198,28 @@ export class ChainDb implements ChainStore {
     let imported = 0;
     let mirrorRepaired = 0;
     let log: BlockLog | undefined;
+    let hashes: HashIndex | undefined;
     let db: ChainDb | undefined;
     try {
       log = BlockLog.open(dir, recorded?.logEnd ?? 0);
       if (recorded === undefined) imported = await create(root, log, dir, difficulty, logger, quarantined);
       else if (recorded.format === 1) {
         upgradeFormat1(root, log, dir, logger);
+        // The whole index went into the database's table: out to a run before compacting, so the copy leaves it behind.
+        const upgraded = HashIndex.open(dir, hashTables(root), logger, 1);
+        try {
+          await upgraded.maintain();
+        } finally {
+          upgraded.close();
+        }
         root = await compact(root, path);
       }
+      hashes = HashIndex.open(dir, hashTables(root), logger, options.hashRunEntries ?? defaultChainDbOptions.hashRunEntries);
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
-      db = new ChainDb({ dir, difficulty, root, lock, log, logger, mirror, cacheBlocks: options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks });
+      db = new ChainDb({ dir, difficulty, root, lock, log, hashes, logger, mirror, cacheBlocks: options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks });
+      // An import puts every block in the database's table.
+      await db.#maintainHashIndex();
       if (mirror !== undefined && !(await mirror.isCurrent(db.tip, db.length))) {
         logger.warn({ dir, length: db.length }, 'block files lag the database; rewriting them from it');
         mirrorRepaired = await mirror.repair(db.iterate(), db.length, quarantiner(dir, logger, quarantined));
@@ -214,6 +228,7 @@ export class ChainDb implements ChainStore {
       if (db !== undefined) db.#view.done();
       await root.close();
       log?.close();
+      hashes?.close();
       throw err;
     }
     db.#report = { imported, quarantined, mirrorRepaired };
@@ -245,8 +260,8 @@ export class ChainDb implements ChainStore {
 
   findByHash(hash: string): Block | undefined {
     if (!isHash(hash)) return undefined;
-    for (const key of this.#byHash.getKeys({ ...hashIndexRange(hash), inclusiveEnd: true, transaction: this.#view })) {
-      const block = this.at(heightOfHashIndexKey(key));
+    for (const height of this.#hashes.heights(hash, this.#view)) {
+      const block = this.at(height);
       if (block?.hash === hash) return block;
     }
     return undefined;
@@ -345,6 +360,7 @@ export class ChainDb implements ChainStore {
       this.#view.done();
       await this.#root.close();
       this.#log.close();
+      this.#hashes.close();
       await this.#lock.release();
     })();
     return this.#closed;
@@ -368,7 +384,7 @@ export class ChainDb implements ChainStore {
         const head = this.#dropFrom(forkPoint, BigInt(oldLength));
         for (const { chunk, runs } of fillChunks(forkPoint, head, written.locations)) this.#chunks.putSync(chunkKey(chunk), encodeRuns(runs));
         for (const block of blocks) {
-          this.#byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
+          this.#hashes.add(block.hash, block.index);
           this.#entries.blockAdded(block);
         }
         writeMeta(this.#meta, meta);
@@ -393,6 +409,16 @@ export class ChainDb implements ChainStore {
         // The database holds the commit; the files are repaired from it on the next open.
         this.#logger.error({ dir: this.dir, err: describeError(err) }, 'could not update the block files; they are rewritten on the next open');
       }
+    }
+    await this.#maintainHashIndex();
+  }
+
+  /** Moves hash index entries out to run files when due; a failure leaves them where they are, and is retried after the next commit. */
+  async #maintainHashIndex(): Promise<void> {
+    try {
+      if (await this.#hashes.maintain()) this.#renewView();
+    } catch (err) {
+      this.#logger.error({ dir: this.dir, err: describeError(err) }, 'could not write hash index entries out to a run file; they stay in the database for now');
     }
   }
 
@@ -513,7 +539,7 @@ export class ChainDb implements ChainStore {
     if (from >= to) return runs;
     for (const { height, line } of this.#lines(undefined, from, to)) {
       const block = decodeBlock(line, `block ${height} of ${this.dir}`);
-      this.#byHash.removeSync(hashIndexKey(block.hash, height));
+      this.#hashes.remove(block.hash, height);
       this.#entries.blockRemoved(block, height);
     }
     for (let chunk = chunkOf(to - 1n); chunk > first; chunk--) this.#chunks.removeSync(chunkKey(chunk));
@@ -537,6 +563,11 @@ export class ChainDb implements ChainStore {
   }
 }
 
+function hashTables(root: RootDatabase): HashIndexTables {
+  const { byHash, meta } = tables(root);
+  return { root, table: byHash, meta };
+}
+
 function tables(root: RootDatabase) {
   return {
     chunks: root.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' }),
@@ -544,9 +575,6 @@ function tables(root: RootDatabase) {
     meta: root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }),
   };
 }
-
-/** The hash index's keys say it all. */
-const EMPTY = Buffer.alloc(0);
 
 const META_KEYS = ['format', 'difficulty', 'length', 'tip', 'logEnd'] as const;
 
@@ -593,7 +621,7 @@ async function create(root: RootDatabase, log: BlockLog, dir: string, difficulty
   const written = log.write(loaded.blocks.map(encodeBlock));
   root.transactionSync(() => {
     for (const { chunk, runs } of fillChunks(0n, [], written.locations)) chunks.putSync(chunkKey(chunk), encodeRuns(runs), { append: true });
-    for (const block of loaded.blocks) byHash.putSync(hashIndexKey(block.hash, block.index), EMPTY);
+    for (const block of loaded.blocks) putEntry(byHash, block.hash, block.index);
     const tip = loaded.blocks.at(-1)?.hash ?? '';
     writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip, logEnd: written.end });
   });
@@ -677,7 +705,7 @@ function upgradeFormat1(root: RootDatabase, log: BlockLog, dir: string, logger: 
       const run = { offset, bytes: (chunkOffsets[chunk + 1] ?? end) - offset, count: Math.min(CHUNK_HEIGHTS, count - chunk * CHUNK_HEIGHTS) };
       chunks.putSync(chunkKey(BigInt(chunk)), encodeRuns([run]), { append: true });
     });
-    for (const { key, value } of oldHashes.getRange()) byHash.putSync(hashIndexKey(key.toString('hex'), value.readBigUInt64BE()), EMPTY);
+    for (const { key, value } of oldHashes.getRange()) putEntry(byHash, key.toString('hex'), value.readBigUInt64BE());
     old.dropSync();
     oldHashes.dropSync();
     writeMeta(meta, { ...recorded, format: STORE_FORMAT, logEnd: end });

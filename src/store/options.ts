@@ -15,11 +15,18 @@ export interface ChainDbOptions {
   readonly jbcFiles?: boolean;
   /** Decoded blocks kept in memory (most recently read). Default 1024. */
   readonly cacheBlocks?: number;
+  /**
+   * Hash index entries the database holds before they are written out to a
+   * run file (see hash-index.ts): bounds the part of the index that is
+   * memory-mapped, about 37 bytes an entry. Default 200,000.
+   */
+  readonly hashRunEntries?: number;
 }
 
 export const defaultChainDbOptions = {
   jbcFiles: false,
   cacheBlocks: 1024,
+  hashRunEntries: 200_000,
 } as const satisfies Partial<ChainDbOptions>;
 
 export const MAX_DIFFICULTY = 64;
@@ -27,12 +34,15 @@ export const MAX_DIFFICULTY = 64;
 /** Throws BAD_OPTION naming the first invalid field. */
 export function checkChainDbOptions(options: ChainDbOptions): void {
   if (typeof options.dir !== 'string' || options.dir === '') throw badOption('options.dir must be a non-empty path');
-  const { difficulty, cacheBlocks } = options;
+  const { difficulty, cacheBlocks, hashRunEntries } = options;
   if (difficulty !== undefined && !(Number.isInteger(difficulty) && difficulty >= 0 && difficulty <= MAX_DIFFICULTY)) {
     throw badOption(`options.difficulty must be an integer from 0 to ${MAX_DIFFICULTY}`);
   }
   if (cacheBlocks !== undefined && !(Number.isSafeInteger(cacheBlocks) && cacheBlocks >= 0)) {
     throw badOption('options.cacheBlocks must be a non-negative integer');
+  }
+  if (hashRunEntries !== undefined && !(Number.isSafeInteger(hashRunEntries) && hashRunEntries >= 1)) {
+    throw badOption('options.hashRunEntries must be a positive integer');
   }
 }
 

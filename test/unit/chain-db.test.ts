@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,13 +24,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function openDb(options: { difficulty?: number; jbcFiles?: boolean; cacheBlocks?: number } = {}): Promise<ChainDb> {
+async function openDb(options: { difficulty?: number; jbcFiles?: boolean; cacheBlocks?: number; hashRunEntries?: number } = {}): Promise<ChainDb> {
   const db = await openChainDb({ dir, difficulty: D, ...options });
   open.push(db);
   return db;
 }
 
-async function reopen(db: ChainDb, options: { difficulty?: number; cacheBlocks?: number } = {}): Promise<ChainDb> {
+async function reopen(db: ChainDb, options: { difficulty?: number; cacheBlocks?: number; hashRunEntries?: number } = {}): Promise<ChainDb> {
   await db.close();
   return openDb(options);
 }
@@ -313,6 +313,30 @@ describe('the block log', () => {
     expect(hashes(again.iterate())).toEqual(hashes(blocks));
     await again.append(chain(1, { after: blocks.at(-1) })[0]!);
     expect(again.length).toBe(13);
+  });
+});
+
+describe('the hash index', () => {
+  it('finds every block by hash while its entries move out to run files and runs are merged, and never a dropped block', async () => {
+    const runEntries = { hashRunEntries: 40 };
+    let db = await openDb(runEntries);
+    let expected: Block[] = [];
+    const dropped: Block[] = [];
+    let mostRuns = 0;
+    for (let step = 0; step < 40; step++) {
+      const forkPoint = step % 5 === 4 ? expected.length - 10 : expected.length;
+      const blocks = chain(step % 3 === 0 ? 55 : 17, { after: expected[forkPoint - 1], tag: `step ${step}` });
+      dropped.push(...expected.slice(forkPoint));
+      await db.commit(BigInt(forkPoint), blocks);
+      expected = [...expected.slice(0, forkPoint), ...blocks];
+      if (step % 7 === 6) db = await reopen(db, runEntries);
+      mostRuns = Math.max(mostRuns, (await readdir(dir)).filter((name) => name.endsWith('.run')).length);
+    }
+    // Runs were written, and merged before there were more than 8 of them.
+    expect(mostRuns).toBeGreaterThan(1);
+    expect(mostRuns).toBeLessThanOrEqual(9);
+    for (const [i, block] of expected.entries()) expect(db.findByHash(block.hash)?.index).toBe(BigInt(i));
+    for (const block of dropped) expect(db.findByHash(block.hash)).toBeUndefined();
   });
 });
 

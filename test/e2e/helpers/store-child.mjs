@@ -1,8 +1,9 @@
 // A child process for the store's crash and lock tests; runs the compiled store from dist/.
 // Progress goes to stdout one line at a time, so the parent can kill it at chosen moments.
 //   hold DIR D              open the store, print "open", wait to be killed
-//   commit DIR grow|reorg   open the store the parent prepared and make one large commit,
-//                           printing "start" before it and "done" once it resolved
+//   commit DIR grow|reorg [RUN_ENTRIES]
+//                           open the store the parent prepared (with that hashRunEntries) and make
+//                           one large commit, printing "start" before it and "done" once it resolved
 import { generateChain } from '../../../dist/bench/chain-gen.js';
 import { openChainDb } from '../../../dist/src/store/index.js';
 
@@ -19,7 +20,7 @@ export function chains() {
   return { base, grow, fork };
 }
 
-async function main([mode, dir, arg]) {
+async function main([mode, dir, arg, runEntries]) {
   if (mode === 'hold') {
     await openChainDb({ dir, difficulty: Number(arg) });
     process.stdout.write('open\n');
@@ -27,7 +28,7 @@ async function main([mode, dir, arg]) {
     return;
   }
   const { grow, fork } = chains();
-  const db = await openChainDb({ dir, difficulty: 1 });
+  const db = await openChainDb({ dir, difficulty: 1, ...(runEntries === undefined ? {} : { hashRunEntries: Number(runEntries) }) });
   process.stdout.write('start\n');
   await (arg === 'grow' ? db.commit(BigInt(BASE), grow) : db.commit(BigInt(FORK_AT), fork));
   process.stdout.write('done\n');
