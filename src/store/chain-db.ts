@@ -2,8 +2,9 @@
  * The chain in a data directory: the blocks' bytes in an append-only log,
  * `<dir>/blocks.log` (see block-log.ts), and an embedded database (LMDB,
  * through lmdb-js), `<dir>/chain.mdb`, holding where each height's block is
- * in the log, an index from hash to height, and metadata (format version,
- * difficulty, length, tip hash, the log's committed end).
+ * in the log (chunks.ts), the newest part of the index from hash to height
+ * (the rest is in run files: hash-index.ts), and metadata (format version,
+ * difficulty, length, tip hash, the log's committed end, the index's runs).
  *
  * - Every commit writes and syncs its blocks' lines past the log's committed
  *   end, then is one LMDB write transaction, durable when it resolves
@@ -15,7 +16,8 @@
  * - Opening reads the length and tip from the metadata: no scan, no
  *   re-verification. Blocks are read from the log (pread) and decoded when
  *   asked for, and only a small LRU of them stays in memory. Only the
- *   database, a few bytes per block, is memory-mapped.
+ *   database, under a byte a block plus the newest hash index entries, is
+ *   memory-mapped.
  * - Reads are synchronous and go through a read transaction pinned to the
  *   last commit this object finished, so `length`, `tip` and `at()` always
  *   describe one chain, even while a commit is being written.

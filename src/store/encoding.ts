@@ -27,11 +27,10 @@ export function isStorableHeight(height: bigint): boolean {
 
 /**
  * Bytes of a block hash that key the hash index: its last ones, since proof
- * of work makes the first ones zeros. The index is the part of the database
- * a sync touches at random, so its size is what a syncing node keeps mapped
- * in: 16-byte keys and no value take about half the room of whole hashes
- * pointing at heights. Blocks whose hashes end alike (anyone can make two
- * such blocks with about 2^32 hashes) are told apart by reading them.
+ * of work makes the first ones zeros. With the height after them a key is 16
+ * bytes and needs no value, half the room of a whole hash pointing at a
+ * height. Blocks whose hashes end alike (anyone can make two such blocks
+ * with about 2^32 hashes) are told apart by reading them.
  */
 export const HASH_TAG_BYTES = 8;
 
