@@ -17,6 +17,10 @@ import { ErrorCode, JbcError } from '../errors.js';
 
 /** Bytes of a record: the hash's tag (8) and the height (8, big-endian). */
 export const RECORD_BYTES = 16;
+/** Records of a run read in one go by a lookup (4 KiB). */
+const BLOCK_RECORDS = 256;
+/** Bytes of a block's first record kept in memory to find the block: the tag. */
+const FENCE_BYTES = 8;
 
 const RUN_FILE = /^hashes-(\d{6})\.run$/;
 
@@ -67,6 +71,7 @@ export class Run {
   readonly path: string;
   readonly count: number;
   readonly #fd: number;
+  #fences: Buffer | undefined;
 
   private constructor(number: number, path: string, fd: number, count: number) {
     this.number = number;
@@ -86,20 +91,27 @@ export class Run {
     return new Run(number, path, fd, size / RECORD_BYTES);
   }
 
-  /** The records whose first bytes are `prefix`, found by binary search. */
+  /** The records whose first bytes are `prefix`: a binary search of the fences, then one read of a block or two. */
   find(prefix: Buffer): Buffer[] {
+    this.#fences ??= this.#readFences();
+    const fences = this.#fences;
+    // Blocks whose first record sorts before `prefix`; the first match is in the last of them or after.
     let low = 0;
-    let high = this.count;
+    let high = fences.length / FENCE_BYTES;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (Buffer.compare(this.#record(mid).subarray(0, prefix.length), prefix) < 0) low = mid + 1;
+      if (Buffer.compare(fences.subarray(mid * FENCE_BYTES, mid * FENCE_BYTES + prefix.length), prefix) < 0) low = mid + 1;
       else high = mid;
     }
     const found: Buffer[] = [];
-    for (let i = low; i < this.count; i++) {
-      const record = this.#record(i);
-      if (!record.subarray(0, prefix.length).equals(prefix)) break;
-      found.push(record);
+    for (let block = Math.max(0, low - 1); block * BLOCK_RECORDS < this.count; block++) {
+      const first = block * BLOCK_RECORDS;
+      const bytes = readExactly(this.#fd, first * RECORD_BYTES, Math.min(BLOCK_RECORDS, this.count - first) * RECORD_BYTES);
+      for (let at = 0; at < bytes.length; at += RECORD_BYTES) {
+        const order = Buffer.compare(bytes.subarray(at, at + prefix.length), prefix);
+        if (order > 0) return found;
+        if (order === 0) found.push(bytes.subarray(at, at + RECORD_BYTES));
+      }
     }
     return found;
   }
@@ -112,8 +124,14 @@ export class Run {
     closeSync(this.#fd);
   }
 
-  #record(i: number): Buffer {
-    return readExactly(this.#fd, i * RECORD_BYTES, RECORD_BYTES);
+  /** The first bytes of every block's first record, read once: 8 bytes in memory per 256 records. */
+  #readFences(): Buffer {
+    const blocks = Math.ceil(this.count / BLOCK_RECORDS);
+    const fences = Buffer.allocUnsafe(blocks * FENCE_BYTES);
+    for (let block = 0; block < blocks; block++) {
+      readExactly(this.#fd, block * BLOCK_RECORDS * RECORD_BYTES, FENCE_BYTES).copy(fences, block * FENCE_BYTES);
+    }
+    return fences;
   }
 }
 
