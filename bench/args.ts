@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { describeParseError } from '../src/command-line.js';
 import { ErrorCode, JbcError } from '../src/errors.js';
 import { ENGINE_NAMES, defaultEngineName, type EngineName } from '../src/mining/index.js';
 
@@ -65,7 +66,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       },
     }));
   } catch (err) {
-    throw new JbcError(ErrorCode.BAD_OPTION, err instanceof Error ? err.message : String(err));
+    throw new JbcError(ErrorCode.BAD_OPTION, describeParseError(err), {}, { cause: err });
   }
   const cores = availableParallelism();
   const quick = values.quick;

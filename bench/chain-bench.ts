@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeParseError } from '../src/command-line.js';
 import { openChainDb } from '../src/store/index.js';
 import { generateChain, inBatches } from './chain-gen.js';
 import { describeMachine } from './machine.js';
@@ -121,7 +122,7 @@ async function main(): Promise<number> {
       options: { sizes: { type: 'string', default: '10000' }, json: { type: 'boolean', default: false }, probe: { type: 'string' } },
     }));
   } catch (err) {
-    process.stderr.write(`bench:chain: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bench:chain: ${describeParseError(err)}\n`);
     return 2;
   }
   if (values.probe !== undefined) {

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { describeParseError } from '../src/command-line.js';
 import { distPath } from '../src/paths.js';
 import { openChainDb } from '../src/store/index.js';
 import { generateChain, inBatches } from './chain-gen.js';
@@ -217,7 +218,7 @@ async function main(): Promise<number> {
   try {
     ({ values } = parseArgs({ options: { sizes: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } } }));
   } catch (err) {
-    process.stderr.write(`bench:node: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bench:node: ${describeParseError(err)}\n`);
     return 2;
   }
   const sizes = values.sizes.split(',').map(Number);

@@ -6,6 +6,7 @@
  * while a node runs on that directory.
  */
 import { parseArgs } from 'node:util';
+import { describeParseError } from './command-line.js';
 import { describeError, ErrorCode, isJbcError } from './errors.js';
 import { createLogger } from './log.js';
 import { exportJbcDir } from './store/index.js';
@@ -27,7 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
       options: { 'data-dir': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
+    return fail(describeParseError(err));
   }
   if (values.help) {
     process.stdout.write(usage);

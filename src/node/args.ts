@@ -5,6 +5,7 @@
  * option's flag, which the CLI prints as is.
  */
 import { parseArgs } from 'node:util';
+import { describeParseError } from '../command-line.js';
 import { ErrorCode, JbcError, isJbcError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import { MAX_DIFFICULTY, defaultNodeOptions, resolveNodeConfig, type NodeOptions } from './options.js';
@@ -162,23 +163,6 @@ function parseRaw(argv: readonly string[]) {
       version: { type: 'boolean' },
     },
   });
-}
-
-/** node:util's messages, cut to one line that names the option first. */
-function describeParseError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown }).code;
-  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `${option} is not an option (see --help)`;
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    if (message.includes('ambiguous')) return `${option} needs a value; write one that starts with "-" as ${option}=VALUE`;
-    return message.includes('argument missing') ? `${option} needs a value` : `${option} does not take a value`;
-  }
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-    const arg = /'([^']*)'/.exec(message)?.[1] ?? '';
-    return `unexpected argument ${JSON.stringify(arg)}: options start with -- (see --help)`;
-  }
-  return message.split('\n')[0] ?? message;
 }
 
 function commaList(text: string): string[] {

@@ -66,13 +66,16 @@ describe('the export command', () => {
     expect((await readdir(out)).filter((n) => n.endsWith('.json'))).toHaveLength(12);
   });
 
-  it.each([[['--out', 'x']], [['--data-dir', 'x']], [['--data-dir', 'x', '--out', 'y', '--frobnicate']]])(
-    'exits 2 with one line for %j',
-    (args) => {
-      const result = runExport(args);
-      expect(result.status).toBe(2);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stdout).toBe('');
-    },
-  );
+  it.each([
+    [['--out', 'x'], '--data-dir is required'],
+    [['--data-dir', 'x'], '--out is required'],
+    [['--data-dir', 'x', '--out', 'y', '--frobnicate'], '--frobnicate is not an option (see --help)'],
+    [['--data-dir'], '--data-dir needs a value'],
+  ])('exits 2 with one line for %j', (args, line) => {
+    const result = runExport(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(line);
+    expect(result.stdout).toBe('');
+  });
 });

@@ -20,6 +20,11 @@ describe('bench options', () => {
   it('--no-native turns the native row off', () => {
     expect(parseBenchArgs(['--no-native']).native).toBe(false);
   });
+
+  it('a bad option is one line naming it', () => {
+    expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/^--frobnicate is not an option \(see --help\)$/);
+    expect(() => parseBenchArgs(['--seconds'])).toThrow(/^--seconds needs a value$/);
+  });
 });
 
 describe('bench load warning', () => {
