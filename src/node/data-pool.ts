@@ -13,12 +13,19 @@ import { ErrorCode, isAborted, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EntryRecord, EntryStore, PendingEntry } from '../store/index.js';
 import type { ChainView } from '../chain.js';
+import { firstComeUpTo, Outbox } from './outbox.js';
 import type { PeerClient } from './peer-client.js';
 import { peerKey } from './peer-url.js';
 import type { PeerSet } from './peers.js';
 
 /** Pending entries read at a time while filling a block. */
 const FOR_BLOCK_PAGE = 256;
+/**
+ * Entries that wait for a peer while its posts are in flight; past it, new
+ * ones are not sent to that peer (they reach it in the block that confirms
+ * them). Keeps a flood of submissions from piling up requests to a slow peer.
+ */
+export const ENTRIES_WAITING_PER_PEER = 256;
 
 export interface DataPoolOptions extends EntryLimits {
   /** Most pending entries. */
@@ -35,6 +42,8 @@ export interface DataPoolModules {
   readonly client: PeerClient;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Back-off after a failed post to a peer; it doubles with each failure in a row. */
+  readonly backoffMs: number;
 }
 
 /** What GET /data/:id answers. */
@@ -63,7 +72,7 @@ export class DataPool {
   readonly #client: PeerClient;
   readonly #logger: Logger;
   readonly #now: () => number;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #outbox: Outbox<Entry, boolean>;
 
   constructor(options: DataPoolOptions, modules: DataPoolModules) {
     this.#options = options;
@@ -73,6 +82,16 @@ export class DataPool {
     this.#client = modules.client;
     this.#logger = modules.logger;
     this.#now = modules.now;
+    this.#outbox = new Outbox<Entry, boolean>(
+      { backoffMs: modules.backoffMs, enqueue: firstComeUpTo(ENTRIES_WAITING_PER_PEER) },
+      {
+        post: (peer, entry) => this.#client.postData(peer, entry.data),
+        onSent: (peer, entry, accepted) => this.#logger.debug({ peer, id: entry.id, accepted }, 'data entry sent'),
+        onFailed: (peer, entry, err) => {
+          if (!isAborted(err)) this.#logger.debug({ peer, id: entry.id, err }, 'could not send data entry to peer');
+        },
+      },
+    );
   }
 
   /**
@@ -131,8 +150,8 @@ export class DataPool {
   }
 
   /** Waits for the posts to peers in flight. */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
+  close(): Promise<void> {
+    return this.#outbox.close();
   }
 
   #view(id: string, record: EntryRecord): EntryView {
@@ -150,16 +169,8 @@ export class DataPool {
 
   #relay(entry: Entry, from: string | undefined): void {
     const skip = from === undefined ? undefined : peerKey(from);
-    for (const peer of this.#peers.list()) {
-      if (peerKey(peer) === skip) continue;
-      const post = this.#client.postData(peer, entry.data).then(
-        (accepted) => this.#logger.debug({ peer, id: entry.id, accepted }, 'data entry sent'),
-        (err: unknown) => {
-          if (!isAborted(err)) this.#logger.debug({ peer, id: entry.id, err }, 'could not send data entry to peer');
-        },
-      );
-      this.#inFlight.add(post);
-      void post.finally(() => this.#inFlight.delete(post));
-    }
+    const peers = this.#peers.list();
+    this.#outbox.retain(peers);
+    for (const peer of peers) if (peerKey(peer) !== skip) this.#outbox.send(peer, entry);
   }
 }

@@ -12,8 +12,8 @@ import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
 import type { NodeMetrics } from './metrics.js';
 import type { ReceiveResult, Sender } from './interface.js';
-import { BlockOutbox } from './outbox.js';
-import { PEER_HEADER, type PeerClient } from './peer-client.js';
+import { newestBlockWins, Outbox } from './outbox.js';
+import { PEER_HEADER, type MinedReply, type PeerClient } from './peer-client.js';
 import { peerKey } from './peer-url.js';
 import type { PeerSet } from './peers.js';
 import type { Syncer } from './syncer.js';
@@ -55,7 +55,7 @@ export class Gossip {
   readonly #metrics: NodeMetrics | undefined;
   readonly #refusal: (url: string) => string | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #outbox: BlockOutbox;
+  readonly #outbox: Outbox<Block, MinedReply>;
   readonly #aheadSyncIntervalMs: number;
   readonly #answerMs: number;
   /** Hashes of received blocks waiting for the chain's queue. */
@@ -75,8 +75,8 @@ export class Gossip {
     this.#refusal = modules.refusal;
     this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
     this.#answerMs = modules.answerMs;
-    this.#outbox = new BlockOutbox(
-      { backoffMs: modules.backoffMs },
+    this.#outbox = new Outbox<Block, MinedReply>(
+      { backoffMs: modules.backoffMs, enqueue: newestBlockWins },
       {
         post: (peer, block) => this.#client.postMined(peer, block),
         onSent: (peer, block, reply) => {

@@ -202,6 +202,7 @@ export class JbcNode implements NodeApi {
         peers: this.#peers,
         client: this.#client,
         logger: this.#child('pool'),
+        backoffMs: config.peerBackoffMs,
         now: this.#modules.now ?? Date.now,
       },
     );

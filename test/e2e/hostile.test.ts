@@ -15,7 +15,7 @@ import { PeerClient } from '../../src/node/peer-client.js';
 import { mineBlock } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
 import { MAX_PAGE_BYTES } from '../../src/node/options.js';
-import { apiPeer, fakeHttpPeer, garbagePeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer } from './helpers/fake-peers.js';
+import { apiPeer, fakeHttpPeer, garbagePeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer, type FakePeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, nodeWith, postJson, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
 
@@ -195,6 +195,22 @@ describe('broadcast to peers that do not answer', () => {
     expect([first, second].sort()).toEqual(['2', '3']);
     expect(rest).toEqual(['11']);
     expect(held[1]!.minedIndexes().sort()).toEqual(['2', '3']);
+  });
+
+  it('holds at most two data entries in flight per peer; the rest wait in order and follow once posts end', async () => {
+    const node = await nodeWith(f.main.slice(0, 2), { peerTimeoutMs: 30_000 });
+    const held = track(await heldMinedPeer());
+    const answering = track(await apiPeer(f.main.slice(0, 2)));
+    for (const peer of [held, answering]) expect((await postJson(`${node.url}peers`, { url: peer.url })).status).toBe(201);
+    const entries = Array.from({ length: 10 }, (_, i) => `entry ${i}`);
+    for (const data of entries) expect((await postJson(`${node.url}data`, { data })).status).toBe(202);
+    const sent = (peer: FakePeer) => peer.posted.filter((p) => p.path === '/data').map((p) => (JSON.parse(p.body) as { data: string }).data);
+    // Each entry goes to both peers as it is submitted: once the answering peer has all ten, the held one would too if nothing held them back.
+    await waitFor('the answering peer to get every entry', () => sent(answering).length === 10);
+    expect(sent(held).sort()).toEqual(['entry 0', 'entry 1']);
+    held.release();
+    await waitFor('the waiting entries to follow', () => sent(held).length === 10);
+    expect(sent(held).sort()).toEqual([...entries].sort());
   });
 
   it('skips a peer whose post failed until its back-off has passed', async () => {

@@ -1,22 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
-import { BlockOutbox, MAX_BACKOFF_MS, MAX_IN_FLIGHT_PER_PEER } from '../../src/node/outbox.js';
-import type { MinedReply } from '../../src/node/peer-client.js';
+import { firstComeUpTo, MAX_BACKOFF_MS, MAX_IN_FLIGHT_PER_PEER, newestBlockWins, Outbox, type Enqueue } from '../../src/node/outbox.js';
 import { mineChain } from '../helpers/fixtures.js';
 
 const blocks = mineChain(6, 1);
 const PEER = 'http://peer/';
 
 /** An outbox over posts the test settles by hand, on a clock the test moves. */
-function outbox(backoffMs = 1000) {
+function outboxOf<T>(enqueue: Enqueue<T>, backoffMs = 1000) {
   let time = 0;
-  const posts: Array<{ block: Block; settle: (ok: boolean) => void }> = [];
-  const box = new BlockOutbox(
-    { backoffMs },
+  const posts: Array<{ item: T; settle: (ok: boolean) => void }> = [];
+  const box = new Outbox<T, true>(
+    { backoffMs, enqueue },
     {
-      post: (_peer, block) =>
-        new Promise<MinedReply>((resolve, reject) => {
-          posts.push({ block, settle: (ok) => (ok ? resolve({ accepted: true, reason: undefined }) : reject(new Error('down'))) });
+      post: (_peer, item) =>
+        new Promise<true>((resolve, reject) => {
+          posts.push({ item, settle: (ok) => (ok ? resolve(true) : reject(new Error('down'))) });
         }),
       onSent: () => {},
       onFailed: () => {},
@@ -30,13 +29,15 @@ function outbox(backoffMs = 1000) {
   return { box, posts, settle, advance: (ms: number) => (time += ms) };
 }
 
+const outbox = (backoffMs = 1000) => outboxOf<Block>(newestBlockWins, backoffMs);
+
 describe('the outbox of blocks to one peer', () => {
   it(`has at most ${MAX_IN_FLIGHT_PER_PEER} posts in flight; the newest waiting block goes next`, async () => {
     const { box, posts, settle } = outbox();
     for (const block of blocks) box.send(PEER, block);
-    expect(posts.map((p) => p.block.index)).toEqual([0n, 1n]);
+    expect(posts.map((p) => p.item.index)).toEqual([0n, 1n]);
     await settle(0, true);
-    expect(posts.map((p) => p.block.index)).toEqual([0n, 1n, 5n]);
+    expect(posts.map((p) => p.item.index)).toEqual([0n, 1n, 5n]);
     await settle(1, true);
     expect(posts).toHaveLength(3);
   });
@@ -74,5 +75,26 @@ describe('the outbox of blocks to one peer', () => {
     advance(MAX_BACKOFF_MS);
     box.send(PEER, blocks[1]!);
     expect(posts).toHaveLength(3);
+  });
+});
+
+describe('the outbox of data entries to one peer', () => {
+  it(`has at most ${MAX_IN_FLIGHT_PER_PEER} posts in flight; up to its limit the rest wait in order, and past it new ones are left out`, async () => {
+    const { box, posts, settle } = outboxOf<string>(firstComeUpTo(3));
+    for (const entry of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) box.send(PEER, entry);
+    expect(posts.map((p) => p.item)).toEqual(['a', 'b']);
+    for (let i = 0; i < 5; i++) await settle(i, true);
+    expect(posts.map((p) => p.item)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('a failure empties the line: what waited is not sent into the back-off', async () => {
+    const { box, posts, settle, advance } = outboxOf<string>(firstComeUpTo(10), 1000);
+    for (const entry of ['a', 'b', 'c', 'd']) box.send(PEER, entry);
+    await settle(0, false);
+    await settle(1, true);
+    expect(posts.map((p) => p.item)).toEqual(['a', 'b']);
+    advance(1000);
+    box.send(PEER, 'e');
+    expect(posts.map((p) => p.item)).toEqual(['a', 'b', 'e']);
   });
 });
