@@ -1,7 +1,8 @@
 /**
  * What `GET /metrics` shows, in the Prometheus text format (prom-client).
  * Counters and histograms are fed by the parts as things happen; gauges
- * (hash rate, height, peers) are read from the parts when scraped. One
+ * (hash rate, height, peers) and the hash count are read from the parts
+ * when scraped. One
  * registry per node, so several nodes in one process (tests) never mix.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -47,12 +48,20 @@ export class NodeMetrics {
         sources.mining().perWorker.forEach((rate, i) => this.set({ worker: String(i) }, rate));
       },
     });
-    new Gauge({
+    let hashesCounted = 0;
+    new Counter({
       name: 'jbc_hashes_total',
       help: 'Hashes computed since the miner started',
       registers,
+      // The miner keeps the running total; a scrape adds what was hashed since the last one.
       collect() {
-        this.set(sources.mining().hashes);
+        const hashes = sources.mining().hashes;
+        if (hashes < hashesCounted) {
+          this.reset();
+          hashesCounted = 0;
+        }
+        this.inc(hashes - hashesCounted);
+        hashesCounted = hashes;
       },
     });
     new Gauge({

@@ -255,6 +255,8 @@ describe('metrics', () => {
     expect(metric('jbc_process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(metric('jbc_hashrate_hashes_per_second')).toBe(1234);
     expect(metric('jbc_worker_hashrate_hashes_per_second{worker="0"}')).toBe(1234);
+    expect(metric('jbc_hashes_total')).toBe(42);
+    expect((await http(`${node.url}metrics`)).text).toContain('# TYPE jbc_hashes_total counter');
 
     await miner.searches(1);
     await miner.solve();
@@ -268,6 +270,8 @@ describe('metrics', () => {
     metric = await scrape();
     expect(metric('jbc_chain_height')).toBe(13);
     expect(metric('jbc_blocks_mined_total')).toBe(1);
+    // Counted once however often it is scraped: the miner's running total.
+    expect(metric('jbc_hashes_total')).toBe(node.status().mining.hashes);
     expect(metric('jbc_blocks_accepted_total')).toBe(1);
     expect(metric('jbc_blocks_rejected_total{reason="known"}')).toBe(1);
     expect(metric('jbc_http_requests_total{route="/status",method="GET",status="200"}')).toBeGreaterThanOrEqual(1);
