@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JsonNumber, firstArrayElement, parseJsonArray } from '../../src/codec.js';
+import { parse as losslessParse } from 'lossless-json';
+import { JsonNumber, firstArrayElement, parseJson, parseJsonArray } from '../../src/codec.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const identity = (value: unknown) => value;
@@ -66,5 +67,37 @@ describe('the first element of an array still arriving', () => {
 
   it('is MALFORMED_JSON when the text is not an array', () => {
     expect(() => first('{"a":')).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_JSON }));
+  });
+});
+
+describe('parseJson', () => {
+  const lossless = (text: string) => losslessParse(text, null, (n: string) => new JsonNumber(n));
+
+  it.each([
+    '{"index":"7","timestamp":"1700000000","data":"a \\"quoted\\" 1 - 2","prev_hash":"","nonce":"12","hash":"00ab"}',
+    '[{"a":"1"},{"a":"2"},[],{}]',
+    '{"nested":{"a":"x","b":[true,false,null]},"a":"y"}',
+    ' {"data": "line\\nbreak, \\u00e9"} ',
+  ])('gives what the lossless parser gives for %s', (text) => {
+    expect(parseJson(text)).toEqual(lossless(text));
+  });
+
+  it('keeps numbers exact, in objects, arrays and negative', () => {
+    expect(parseJson('{"nonce":18446744073709551617,"list":[1.50,-3]}')).toEqual({
+      nonce: new JsonNumber('18446744073709551617'),
+      list: [new JsonNumber('1.50'), new JsonNumber('-3')],
+    });
+  });
+
+  it.each([
+    '{"a":"1","a":"2"}',
+    '{"a":"1","\\u0061":"2"}',
+    '{"x":{"a":"1","b":"2","a":"3"}}',
+  ])('refuses a key given twice with two values: %s', (text) => {
+    expect(() => parseJson(text)).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_JSON }));
+  });
+
+  it.each(['{"a":', '{"a" "b"}', '["a",]', ''])('refuses what is not JSON, saying why: %j', (text) => {
+    expect(() => parseJson(text, 'body')).toThrow(/^body is not valid JSON: ./);
   });
 });
