@@ -3,6 +3,7 @@
  * open, the recorded difficulty, the jbc mirror and the export.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -162,6 +163,19 @@ describe('the data directory lock', () => {
   it('a lock file left by a process that no longer runs is taken over', async () => {
     await closeDb(await openDb());
     await writeFile(join(dir, 'LOCK'), '2147483646\n'); // above any pid Linux hands out
+    expect((await openDb()).length).toBe(0);
+  });
+
+  it.runIf(existsSync('/proc/self/stat'))('a lock file whose pid now belongs to another process (a restarted container, a reboot) is taken over (where /proc gives start times)', async () => {
+    const db = await openDb();
+    const [pid, identity] = (await readFile(join(dir, 'LOCK'), 'utf8')).split('\n');
+    expect(pid).toBe(String(process.pid));
+    // This process holds it, and says so: the same pid, boot and start time.
+    await expect(openChainDb({ dir, difficulty: 1 })).rejects.toMatchObject({ code: ErrorCode.DATA_DIR_LOCKED });
+    await closeDb(db);
+    // The same pid, but started at another time: an earlier process that had it.
+    const [boot, start] = identity!.split(' ');
+    await writeFile(join(dir, 'LOCK'), `${process.pid}\n${boot} ${Number(start) - 1}\n`);
     expect((await openDb()).length).toBe(0);
   });
 });
