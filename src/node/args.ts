@@ -55,6 +55,17 @@ Options:
   --sync-interval S   seconds between background syncs from every peer (default ${defaultNodeOptions.syncIntervalMs / 1000}; 0 disables)
   --sync-timeout S    seconds startup waits for its sync before the node is ready;
                       a longer download goes on in the background (default ${defaultNodeOptions.syncTimeoutMs / 1000})
+  --peer-sync-timeout S  longest one sync from one peer runs; one still gaining blocks
+                      goes on at once (default ${defaultNodeOptions.peerSyncTimeoutMs / 1000})
+  --peer-backoff S    after a failed post to a peer, seconds before the next, doubling
+                      with each failure in a row up to 60 (default ${defaultNodeOptions.peerBackoffMs / 1000}; 0 for none)
+  --ahead-sync-interval S  least seconds between two syncs started by blocks one sender
+                      posts ahead of the tip (default ${defaultNodeOptions.aheadSyncIntervalMs / 1000}; 0 for no limit)
+  --mined-answer S    longest POST /mined waits for its block's turn before answering
+                      "queued" (default ${defaultNodeOptions.minedAnswerMs / 1000}; 0 answers at once)
+  --body-timeout S    seconds a client has to send a request's headers and body
+                      (default ${defaultNodeOptions.bodyTimeoutMs / 1000})
+  --max-event-clients N  most GET /events streams open at once (default ${defaultNodeOptions.maxEventClients})
   --log-level L       error | warn | info | debug | silent (default info)
   --log-format F      json (one JSON object per line) | pretty (default json)
   --version           print the version and exit
@@ -79,6 +90,12 @@ const FLAG: Readonly<Record<string, string>> = {
   maxConnections: '--max-connections',
   syncIntervalMs: '--sync-interval',
   syncTimeoutMs: '--sync-timeout',
+  peerSyncTimeoutMs: '--peer-sync-timeout',
+  peerBackoffMs: '--peer-backoff',
+  aheadSyncIntervalMs: '--ahead-sync-interval',
+  minedAnswerMs: '--mined-answer',
+  bodyTimeoutMs: '--body-timeout',
+  maxEventClients: '--max-event-clients',
 };
 
 export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): CommandLine {
@@ -116,6 +133,12 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   if (v['peer-allow'] !== undefined) options.peerAllow = commaList(v['peer-allow']);
   if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
   if (v['sync-timeout'] !== undefined) options.syncTimeoutMs = integer('--sync-timeout', v['sync-timeout'], 0, MAX_SECONDS) * 1000;
+  if (v['peer-sync-timeout'] !== undefined) options.peerSyncTimeoutMs = seconds('--peer-sync-timeout', v['peer-sync-timeout']);
+  if (v['peer-backoff'] !== undefined) options.peerBackoffMs = seconds('--peer-backoff', v['peer-backoff'], { zero: true });
+  if (v['ahead-sync-interval'] !== undefined) options.aheadSyncIntervalMs = seconds('--ahead-sync-interval', v['ahead-sync-interval'], { zero: true });
+  if (v['mined-answer'] !== undefined) options.minedAnswerMs = seconds('--mined-answer', v['mined-answer'], { zero: true });
+  if (v['body-timeout'] !== undefined) options.bodyTimeoutMs = seconds('--body-timeout', v['body-timeout']);
+  if (v['max-event-clients'] !== undefined) options.maxEventClients = integer('--max-event-clients', v['max-event-clients'], 1, 10_000);
 
   const level = (v['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}`, level);
@@ -157,6 +180,12 @@ function parseRaw(argv: readonly string[]) {
       'max-connections': { type: 'string' },
       'sync-interval': { type: 'string' },
       'sync-timeout': { type: 'string' },
+      'peer-sync-timeout': { type: 'string' },
+      'peer-backoff': { type: 'string' },
+      'ahead-sync-interval': { type: 'string' },
+      'mined-answer': { type: 'string' },
+      'body-timeout': { type: 'string' },
+      'max-event-clients': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -173,9 +202,11 @@ function commaList(text: string): string[] {
 }
 
 /** A duration in seconds, decimals allowed, as milliseconds. */
-function seconds(flag: string, text: string): number {
-  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(text) || Number(text) <= 0 || Number(text) > MAX_SECONDS) {
-    throw bad(flag, `must be a number of seconds above 0 (up to 3 decimals), at most ${MAX_SECONDS}`, text);
+/** Seconds (up to 3 decimals) as milliseconds; above 0 unless `zero` allows it. */
+function seconds(flag: string, text: string, { zero = false } = {}): number {
+  const least = zero ? 'from 0' : 'above 0';
+  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(text) || (zero ? Number(text) < 0 : Number(text) <= 0) || Number(text) > MAX_SECONDS) {
+    throw bad(flag, `must be a number of seconds ${least} (up to 3 decimals), at most ${MAX_SECONDS}`, text);
   }
   return Math.round(Number(text) * 1000);
 }

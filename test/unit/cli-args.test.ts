@@ -128,3 +128,44 @@ describe('sync options', () => {
     expect(USAGE).toContain(flag);
   });
 });
+
+describe('peer and client timing options', () => {
+  it('take seconds, decimals allowed, and set the options they name', () => {
+    const { config } = run([
+      '--peer-sync-timeout', '90', '--peer-backoff', '0.25', '--ahead-sync-interval', '2', '--mined-answer', '0.5',
+      '--body-timeout', '3', '--max-event-clients', '8',
+    ]);
+    expect(config).toMatchObject({
+      peerSyncTimeoutMs: 90_000,
+      peerBackoffMs: 250,
+      aheadSyncIntervalMs: 2_000,
+      minedAnswerMs: 500,
+      bodyTimeoutMs: 3_000,
+      maxEventClients: 8,
+    });
+  });
+
+  it('0 turns the back-off, the ahead-sync limit and the wait for a turn off', () => {
+    expect(run(['--peer-backoff', '0', '--ahead-sync-interval', '0', '--mined-answer', '0']).config).toMatchObject({
+      peerBackoffMs: 0,
+      aheadSyncIntervalMs: 0,
+      minedAnswerMs: 0,
+    });
+  });
+
+  it.each([
+    ['--peer-sync-timeout', '0'],
+    ['--body-timeout', '0'],
+    ['--peer-backoff', '-1'],
+    ['--mined-answer', 'soon'],
+    ['--ahead-sync-interval', '1.2345'],
+    ['--max-event-clients', '0'],
+    ['--body-timeout', '2000000'],
+  ])('%s %s is refused with one line naming the flag', (flag, value) => {
+    const err = errorOf([flag, value]);
+    expect(err.code).toBe(ErrorCode.BAD_OPTION);
+    expect(err.message).toMatch(new RegExp(`^${flag} `));
+    expect(err.message).not.toContain('\n');
+    expect(USAGE).toContain(flag);
+  });
+});
