@@ -47,7 +47,7 @@ export interface PeerClientOptions {
 }
 
 /** What a URL answered when asked whether it is a node. */
-export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus } | { readonly kind: 'jbc'; readonly length: number };
+export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus } | { readonly kind: 'jbc' };
 
 /** Small answers (status, peers, POST replies) are capped lower than block downloads. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
@@ -138,13 +138,22 @@ export class PeerClient {
 
   /**
    * Whether `peer` answers like a node: a jbc-ts /status, or (a plain jbc
-   * node has no /status) a /blockchain.json that is a list of blocks. Throws
-   * the peer error when it does not.
+   * node has no /status) a /blockchain.json that starts as a list of blocks:
+   * the download stops once its first block is in, and the sync that
+   * follows fetches the chain once. Throws the peer error when it does not.
    */
   async probe(peer: string, signal?: AbortSignal): Promise<ProbeResult> {
     const status = await this.status(peer, signal);
     if (status !== undefined) return { kind: 'jbc-ts', status };
-    return { kind: 'jbc', length: (await this.blockchain(peer, signal)).length };
+    const body = await this.#fetch(peer, 'blockchain.json', {
+      maxBytes: this.#options.maxResponseBytes,
+      signal,
+      checkHead: blockListHead(peer, 'blockchain.json'),
+      headOnly: true,
+    });
+    // A whole answer came before the check could stop it (a short chain): it is read as any would be.
+    if (body !== undefined) await parseBlocks(peer, 'blockchain.json', body);
+    return { kind: 'jbc' };
   }
 
   /** The peer's peer list, normalised; entries that are not peer URLs are dropped. */
@@ -208,7 +217,8 @@ export class PeerClient {
    * The answer's bytes (undefined for a 404 when `notFoundIsUndefined`);
    * every failure a coded peer error. `checkHead` sees the answer's first
    * bytes as they arrive, until it returns true; a throw there ends the
-   * download at once.
+   * download at once. With `headOnly`, its true ends the download too, and
+   * the answer is undefined (unless it was complete already).
    */
   async #fetch(
     peer: string,
@@ -219,6 +229,7 @@ export class PeerClient {
       notFoundIsUndefined?: boolean;
       signal?: AbortSignal | undefined;
       checkHead?: (head: Buffer) => boolean;
+      headOnly?: boolean;
     },
   ): Promise<Buffer | undefined> {
     const url = new URL(path, peer).href;
@@ -246,6 +257,7 @@ export class PeerClient {
       signal,
     });
     let headError: unknown;
+    let headAccepted = false;
     const checkHead = opts.checkHead;
     if (checkHead !== undefined) {
       // got hands the body over only once it is complete; the native response shows it as it comes.
@@ -256,7 +268,9 @@ export class PeerClient {
             head = Buffer.concat([head, chunk]);
             let done: boolean;
             try {
-              done = checkHead(head) || head.length >= MAX_HEAD_BYTES;
+              headAccepted = checkHead(head);
+              done = headAccepted || head.length >= MAX_HEAD_BYTES;
+              if (headAccepted && opts.headOnly === true) request.cancel();
             } catch (err) {
               headError = err;
               done = true;
@@ -286,6 +300,7 @@ export class PeerClient {
     } catch (err) {
       if (headError !== undefined) throw headError;
       if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
+      if (headAccepted && opts.headOnly === true) return undefined;
       throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
     }
     if (status === 404 && opts.notFoundIsUndefined === true) return undefined;

@@ -16,7 +16,7 @@ import { mineBlock } from '../helpers/fixtures.js';
 import { PEER_HEADER } from '../../src/node/index.js';
 import { MAX_PAGE_BYTES } from '../../src/node/options.js';
 import { apiPeer, fakeHttpPeer, garbagePeer, heldMinedPeer, hungPeer, plainJbcPeer, rawPeer, type FakePeer } from './helpers/fake-peers.js';
-import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
+import { loadFixtures, toJson, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, nodeWith, postJson, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
 
 let f: ChainFixtures;
@@ -145,6 +145,38 @@ describe('URLs the node is told to fetch', () => {
     expect((await postJson(`${node.url}peers`, { url: api.url })).status).toBe(201);
     expect((await postJson(`${node.url}peers`, { url: jbc.url })).status).toBe(201);
     expect(node.status().peers).toEqual([api.url, jbc.url]);
+  });
+
+  it('a plain jbc URL is admitted once the first block of its /blockchain.json is in; the chain is downloaded once, by the sync', async () => {
+    const chain = toJson(f.main.slice(0, 6));
+    let release!: () => void;
+    const rest = new Promise<void>((resolve) => (release = resolve));
+    let answers = 0;
+    let finished = 0;
+    // Sends the first block at once and the rest only when released.
+    const jbc = track(
+      await fakeHttpPeer((req, res) => {
+        if (req.url !== '/blockchain.json') {
+          res.writeHead(404).end();
+          return;
+        }
+        answers++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`[${JSON.stringify(chain[0])},`);
+        res.on('finish', () => finished++);
+        void rest.then(() => res.end(`${chain.slice(1).map((b) => JSON.stringify(b)).join(',')}]`));
+      }),
+    );
+    const node = await startTestNode({ peers: [], syncIntervalMs: 0 });
+    const added = await postJson(`${node.url}peers`, { url: jbc.url });
+    expect(added.status).toBe(201);
+    expect(node.status().peers).toEqual([jbc.url]);
+    release();
+    await waitFor('the chain to be synced', () => node.chain().length === 6);
+    // Two answers were started (the check and the sync); only the sync's was read to the end.
+    expect(answers).toBe(2);
+    await waitFor('the sync answer to finish', () => finished >= 1);
+    expect(finished).toBe(1);
   });
 
   it('a posted URL that does not answer at once gets 202, and is not a peer while it does not answer', async () => {
