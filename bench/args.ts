@@ -1,9 +1,10 @@
 /**
  * Command-line options of `npm run bench`. A bad value is a BAD_OPTION naming
- * the option; bench.ts prints it on one line and exits 2.
+ * the option; bench.ts prints it on one line and exits 2. The other benches
+ * read theirs with `parseArgsOrExit`.
  */
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeParseError } from '../src/command-line.js';
 import { ErrorCode, JbcError } from '../src/errors.js';
 import { ENGINE_NAMES, defaultEngineName, type EngineName } from '../src/mining/index.js';
@@ -111,4 +112,14 @@ function parseSeconds(text: string): number {
 
 function bad(option: string, reason: string): JbcError {
   return new JbcError(ErrorCode.BAD_OPTION, `${option} ${reason}`, { option });
+}
+
+/** For the other bench scripts: their options, or one line naming the bad one on stderr and exit status 2. */
+export function parseArgsOrExit<T extends ParseArgsConfig>(name: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    process.stderr.write(`${name}: ${describeParseError(err, { help: config.options?.help !== undefined })}\n`);
+    process.exit(2);
+  }
 }

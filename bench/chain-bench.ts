@@ -17,11 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '../src/command-line.js';
 import { openChainDb } from '../src/store/index.js';
 import { generateChain, inBatches } from './chain-gen.js';
 import { describeMachine } from './machine.js';
+import { parseArgsOrExit } from './args.js';
 
 interface Probe {
   readonly openMs: number;
@@ -116,15 +115,9 @@ async function measure(size: number, progress: (line: string) => void): Promise<
 const fmt = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: { sizes: { type: 'string', default: '10000' }, json: { type: 'boolean', default: false }, probe: { type: 'string' } },
-    }));
-  } catch (err) {
-    process.stderr.write(`bench:chain: ${describeParseError(err)}\n`);
-    return 2;
-  }
+  const { values } = parseArgsOrExit('bench:chain', {
+    options: { sizes: { type: 'string', default: '10000' }, json: { type: 'boolean', default: false }, probe: { type: 'string' } },
+  });
   if (values.probe !== undefined) {
     process.stdout.write(JSON.stringify(await probe(values.probe)));
     return 0;

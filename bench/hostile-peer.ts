@@ -14,12 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { blockToJson, sealBlock } from '../src/block.js';
 import { initHashing } from '../src/hash.js';
 import { startNode } from '../src/node/index.js';
 import { describeMachine } from './machine.js';
+import { parseArgsOrExit } from './args.js';
 
 type Mode = 'zeros' | 'empties' | 'blocks';
 
@@ -107,7 +107,7 @@ async function measure(mode: Mode, mib: number, seconds: number, api: boolean): 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrExit('bench:hostile', {
     options: { mode: { type: 'string' }, mib: { type: 'string' }, seconds: { type: 'string' }, peer: { type: 'string' } },
   });
   const modes: Mode[] = values.mode === undefined ? ['zeros', 'empties', 'blocks'] : [values.mode as Mode];

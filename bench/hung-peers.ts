@@ -13,9 +13,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startNode } from '../src/node/index.js';
 import { describeMachine } from './machine.js';
+import { parseArgsOrExit } from './args.js';
 
 interface HungPeer {
   readonly url: string;
@@ -71,7 +71,7 @@ async function run(peers: number, seconds: number, difficulty: number): Promise<
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { peers: { type: 'string' }, seconds: { type: 'string' }, difficulty: { type: 'string' } } });
+  const { values } = parseArgsOrExit('bench:hung', { options: { peers: { type: 'string' }, seconds: { type: 'string' }, difficulty: { type: 'string' } } });
   const peers = Number(values.peers ?? 32);
   const seconds = Number(values.seconds ?? 10);
   const difficulty = Number(values.difficulty ?? 4);

@@ -25,13 +25,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '../src/command-line.js';
 import { distPath } from '../src/paths.js';
 import { openChainDb } from '../src/store/index.js';
 import { generateChain, inBatches } from './chain-gen.js';
 import { freePort } from './free-port.js';
 import { describeMachine, describeMachineLine, loadWarning } from './machine.js';
+import { parseArgsOrExit } from './args.js';
 
 interface Row {
   readonly blocks: number;
@@ -214,13 +213,7 @@ function verdicts(row: Row): string[] {
 }
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { sizes: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } } }));
-  } catch (err) {
-    process.stderr.write(`bench:node: ${describeParseError(err)}\n`);
-    return 2;
-  }
+  const { values } = parseArgsOrExit('bench:node', { options: { sizes: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } } });
   const sizes = values.sizes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
     process.stderr.write('bench:node: --sizes takes whole numbers of blocks, comma-separated\n');

@@ -17,10 +17,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { distPath } from '../src/paths.js';
 import { freePort } from './free-port.js';
 import { describeMachine, describeMachineLine, loadWarning } from './machine.js';
+import { parseArgsOrExit } from './args.js';
 
 async function json(url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -32,7 +32,7 @@ async function until(check: () => Promise<boolean>, pollMs = 20): Promise<void> 
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrExit('bench:pool', {
     options: {
       difficulty: { type: 'string', default: '5' },
       entries: { type: 'string', default: '2000' },

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/args.js';
 import { loadWarning } from '../../bench/machine.js';
 import { benchHeader } from '../../bench/measure.js';
 import { defaultEngineName } from '../../src/mining/index.js';
+import { distPath } from '../../src/paths.js';
 
 describe('bench options', () => {
   it('--quick measures the default engine and the baseline for 1 s, with fewer rounds and no range-size row', () => {
@@ -39,5 +41,20 @@ describe('bench header', () => {
     const header = benchHeader();
     expect(header.prefixBytes).toBe(Buffer.byteLength(header.prefix));
     expect(header.prefix.startsWith('1000')).toBe(true);
+  });
+});
+
+describe('the other bench scripts', () => {
+  it.each([
+    ['node-bench', 'bench:node'],
+    ['chain-bench', 'bench:chain'],
+    ['pool-bench', 'bench:pool'],
+    ['hostile-peer', 'bench:hostile'],
+    ['hung-peers', 'bench:hung'],
+  ])('%s: a bad option is one line naming it, and exit status 2', (script, name) => {
+    const result = spawnSync(process.execPath, [distPath('bench', `${script}.js`), '--frobnicate'], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`${name}: --frobnicate is not an option\n`);
+    expect(result.stdout).toBe('');
   });
 });
