@@ -214,7 +214,7 @@ export class ChainDb implements ChainStore {
         } finally {
           upgraded.close();
         }
-        root = await compact(root, path);
+        root = await compact(root, path, logger);
       }
       hashes = HashIndex.open(dir, hashTables(root), logger, options.hashRunEntries ?? defaultChainDbOptions.hashRunEntries);
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
@@ -650,11 +650,18 @@ function openRoot(path: string): RootDatabase {
  * free pages that later writes would reuse all over the file, so the map a
  * node keeps in memory would span the old size. A crash before the rename
  * leaves the uncompacted database, which works, and a stray copy, which the
- * next open removes.
+ * next open removes; so does a copy that cannot be written (a full disk),
+ * which is logged and leaves the database as it is.
  */
-async function compact(root: RootDatabase, path: string): Promise<RootDatabase> {
+async function compact(root: RootDatabase, path: string, logger: Logger): Promise<RootDatabase> {
   const copy = compactCopy(path);
-  await root.backup(copy, true);
+  try {
+    await root.backup(copy, true);
+  } catch (err) {
+    await rm(copy, { force: true });
+    logger.warn({ path, err: describeError(err) }, 'could not compact the converted chain database; it works as it is');
+    return root;
+  }
   await root.close();
   await rename(copy, path);
   const dir = await openFile(dirname(path), 'r');
