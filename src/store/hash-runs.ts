@@ -22,7 +22,7 @@ const BLOCK_RECORDS = 256;
 /** Bytes of a block's first record kept in memory to find the block: the tag. */
 const FENCE_BYTES = 8;
 
-const RUN_FILE = /^hashes-(\d{6})\.run$/;
+const RUN_FILE = /^hashes-(\d{6,})\.run$/;
 
 export function runFileName(run: number): string {
   return `hashes-${String(run).padStart(6, '0')}.run`;
