@@ -58,12 +58,27 @@ export interface SyncProgress {
   readonly target: number;
 }
 
+/** Block data (characters) a sync batch holds at most before it is committed: 16 Mi. */
+export const BATCH_DATA_CHARS = 16 * 1024 * 1024;
+
+function dataChars(blocks: readonly Block[]): number {
+  let chars = 0;
+  for (const block of blocks) chars += block.data.length;
+  return chars;
+}
+
 export interface SyncOptions {
   readonly difficulty: number;
   /** Blocks asked for per `blocks` call. */
   readonly pageSize: number;
   /** Blocks handed to the target per commit (at least; a commit waits for whole pages). */
   readonly batchSize: number;
+  /**
+   * Characters of block data that make a batch full before `batchSize`
+   * blocks, so a peer's big blocks never pile up in memory. Default
+   * BATCH_DATA_CHARS.
+   */
+  readonly batchDataChars?: number;
   /** Times a sync starts over when the local or the peer's chain changed under it. Default 3. */
   readonly attempts?: number;
   /** Called after each page. */
@@ -201,7 +216,7 @@ async function attemptSync(
     // The next page downloads while this batch is committed.
     const prefetch = more ? fetchPage(next) : undefined;
     prefetch?.catch(() => {}); // awaited below, or dropped on a restart
-    if (pending.length >= options.batchSize || !more) {
+    if (pending.length >= options.batchSize || dataChars(pending) >= (options.batchDataChars ?? BATCH_DATA_CHARS) || !more) {
       const result = await commit();
       if (result === RESTART) return RESTART;
     }

@@ -55,6 +55,13 @@ export const DB_FILE = 'chain.mdb';
 const MAP_SIZE = 2 ** 40;
 
 /**
+ * Block data (characters) the cache of recently read blocks holds at most,
+ * whatever `cacheBlocks` says: a thousand blocks of a megabyte would be a
+ * gigabyte.
+ */
+const CACHE_DATA_CHARS = 8 * 1024 * 1024;
+
+/**
  * Version of the layout below; a database of a newer version is refused
  * rather than misread. Version 1 kept the blocks' bytes in the database
  * itself; it is converted when opened (`upgradeFormat1`).
@@ -129,7 +136,7 @@ export class ChainDb implements ChainStore {
     this.#log = init.log;
     this.#logger = init.logger;
     this.#mirror = init.mirror;
-    this.#cache = new Lru(init.cacheBlocks);
+    this.#cache = new Lru(init.cacheBlocks, { max: CACHE_DATA_CHARS, of: (block) => block.data.length });
     this.#entries = new EntryIndex(this.#root);
     this.#view = this.#root.useReadTransaction();
     this.#entries.load(this.#view);

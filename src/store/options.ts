@@ -13,7 +13,7 @@ export interface ChainDbOptions {
   readonly difficulty?: number;
   /** Keep the article's layout, one JSON file per block, beside the database, written after each commit. Default false. */
   readonly jbcFiles?: boolean;
-  /** Decoded blocks kept in memory (most recently read). Default 1024. */
+  /** Decoded blocks kept in memory (most recently read), holding at most 8 Mi characters of data together. Default 1024. */
   readonly cacheBlocks?: number;
   /**
    * Hash index entries the database holds before they are written out to a

@@ -114,6 +114,17 @@ describe('syncing from a peer', () => {
     expect(lengths).toEqual([4, 8, 12]);
   });
 
+  it('commits a batch early once its blocks hold batchDataChars of data, however few they are', async () => {
+    const local = await localChain([]);
+    const lengths: number[] = [];
+    local.onTip(() => lengths.push(local.view.length));
+    const { source } = peer([...f.main]);
+    const perBlock = f.main[0]!.data.length;
+    const outcome = await syncFrom(source, local, { ...options(2, 1000), batchDataChars: 4 * perBlock });
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 0, downloaded: 12 });
+    expect(lengths).toEqual([4, 8, 12]);
+  });
+
   it('finds the fork point by walking back, fetching at most one page it already has', async () => {
     const local = await localChain(f.main);
     const { source, log } = peer([...f.fork]);
