@@ -145,7 +145,7 @@ export class ChainDb implements ChainStore {
     this.#length = meta.length;
     this.#tip = meta.length === 0 ? undefined : this.#read(BigInt(meta.length - 1));
     if (meta.length > 0 && this.#tip?.hash !== meta.tip) throw corrupt(this.dir, `its tip is not block ${meta.length - 1}`);
-    if (this.#lineCount(BigInt(meta.length), this.#view) !== slotOf(BigInt(meta.length))) {
+    if (lineCount(this.#chunkRuns(chunkOf(BigInt(meta.length)), this.#view)) !== slotOf(BigInt(meta.length))) {
       throw corrupt(this.dir, `it holds blocks beyond its recorded length ${meta.length}`);
     }
   }
@@ -318,11 +318,6 @@ export class ChainDb implements ChainStore {
 
   /**
    * The stored lines of heights from `from` (up to `end`, or to the tip of
-   * `transaction`'s chain), read from the log in spans: consecutive blocks
-   * usually lie back to back in it, so one pread serves many of them.
-   */
-  /**
-   * The stored lines of heights from `from` (up to `end`, or to the tip of
    * `transaction`'s chain; undefined: the write transaction under way), read
    * from the log a run of up to 64 lines at a time.
    */
@@ -348,10 +343,10 @@ export class ChainDb implements ChainStore {
     return splitLines(this.#log.read(run.offset, run.bytes), run.count, `${this.#log.path} at ${run.offset} (blocks from ${first})`);
   }
 
-  /** Lines the chunk of `height` holds; 0 when there is no such chunk. */
-  #lineCount(height: bigint, transaction: Transaction | undefined): number {
-    const value = this.#chunks.get(chunkKey(chunkOf(height)), transaction === undefined ? undefined : { transaction });
-    return value === undefined ? 0 : lineCount(decodeRuns(value));
+  /** The runs of a chunk (none when there is no such chunk), through `transaction` (undefined: the write transaction under way). */
+  #chunkRuns(chunk: bigint, transaction?: Transaction): Run[] {
+    const value = this.#chunks.get(chunkKey(chunk), transaction === undefined ? undefined : { transaction });
+    return value === undefined ? [] : decodeRuns(value);
   }
 
   append(block: Block): Promise<void> {
@@ -523,17 +518,11 @@ export class ChainDb implements ChainStore {
   #read(index: bigint): Block {
     const cached = this.#cache.get(index);
     if (cached !== undefined) return cached;
-    const block = this.#readAt(index, this.#view);
+    const found = findSlot(this.#chunkRuns(chunkOf(index), this.#view), slotOf(index));
+    if (found === undefined) throw corrupt(this.dir, `block ${index} is missing below its tip`);
+    const block = decodeBlock(this.#readRun(found.run, index - BigInt(found.line))[found.line]!, `block ${index} of ${this.dir}`);
     this.#cache.set(index, block);
     return block;
-  }
-
-  /** The block at a height, through `transaction` (undefined: the write transaction under way). */
-  #readAt(height: bigint, transaction: Transaction | undefined): Block {
-    const value = this.#chunks.get(chunkKey(chunkOf(height)), transaction === undefined ? undefined : { transaction });
-    const found = value === undefined ? undefined : findSlot(decodeRuns(value), slotOf(height));
-    if (found === undefined) throw corrupt(this.dir, `block ${height} is missing below its tip`);
-    return decodeBlock(this.#readRun(found.run, height - BigInt(found.line))[found.line]!, `block ${height} of ${this.dir}`);
   }
 
   /**
@@ -543,8 +532,7 @@ export class ChainDb implements ChainStore {
    */
   #dropFrom(from: bigint, to: bigint): Run[] {
     const first = chunkOf(from);
-    const value = this.#chunks.get(chunkKey(first));
-    const runs = value === undefined ? [] : decodeRuns(value);
+    const runs = this.#chunkRuns(first);
     if (from >= to) return runs;
     for (const { height, line } of this.#lines(undefined, from, to)) {
       const block = decodeBlock(line, `block ${height} of ${this.dir}`);
