@@ -4,8 +4,8 @@
  * read theirs with `parseArgsOrExit`.
  */
 import { availableParallelism } from 'node:os';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { describeParseError } from '../src/command-line.js';
+import type { parseArgs, ParseArgsConfig } from 'node:util';
+import { readCommandLine } from '../src/command-line.js';
 import { ErrorCode, JbcError } from '../src/errors.js';
 import { ENGINE_NAMES, defaultEngineName, type EngineName } from '../src/mining/index.js';
 
@@ -50,25 +50,20 @@ progress and warnings on stderr.
 `;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        engines: { type: 'string' },
-        workers: { type: 'string' },
-        seconds: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'no-native': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new JbcError(ErrorCode.BAD_OPTION, describeParseError(err), {}, { cause: err });
-  }
+  const { values } = readCommandLine({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      engines: { type: 'string' },
+      workers: { type: 'string' },
+      seconds: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'no-native': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
   const cores = availableParallelism();
   const quick = values.quick;
   const quickEngines: EngineName[] = [...new Set<EngineName>([defaultEngineName(), 'hash-wasm-baseline'])];
@@ -117,9 +112,9 @@ function bad(option: string, reason: string): JbcError {
 /** For the other bench scripts: their options, or one line naming the bad one on stderr and exit status 2. */
 export function parseArgsOrExit<T extends ParseArgsConfig>(name: string, config: T): ReturnType<typeof parseArgs<T>> {
   try {
-    return parseArgs(config);
+    return readCommandLine(config);
   } catch (err) {
-    process.stderr.write(`${name}: ${describeParseError(err, { help: config.options?.help !== undefined })}\n`);
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exit(2);
   }
 }

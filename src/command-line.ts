@@ -1,10 +1,24 @@
 /** What every command of this project shares in reading its command line. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ErrorCode, JbcError } from './errors.js';
+
+/**
+ * node:util's parseArgs, whose errors become BAD_OPTION with one line that
+ * names the option (pointing to --help when the command has one).
+ */
+export function readCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new JbcError(ErrorCode.BAD_OPTION, describeParseError(err, config.options?.help !== undefined), {}, { cause: err });
+  }
+}
 
 /**
  * node:util's messages, cut to one line that names the option first; they
- * point to --help unless the command has none (`help: false`).
+ * point to --help when the command has one.
  */
-export function describeParseError(err: unknown, { help = true } = {}): string {
+function describeParseError(err: unknown, help: boolean): string {
   const seeHelp = help ? ' (see --help)' : '';
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown }).code;

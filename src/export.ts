@@ -5,8 +5,7 @@
  * takes the data directory's lock like a node does, so it refuses (exit 2)
  * while a node runs on that directory.
  */
-import { parseArgs } from 'node:util';
-import { describeParseError } from './command-line.js';
+import { readCommandLine } from './command-line.js';
 import { describeError, ErrorCode, isJbcError } from './errors.js';
 import { createLogger } from './log.js';
 import { exportJbcDir } from './store/index.js';
@@ -21,14 +20,12 @@ runs on --data-dir.
 async function main(argv: readonly string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
+    ({ values } = readCommandLine({
       args: [...argv],
-      strict: true,
-      allowPositionals: false,
       options: { 'data-dir': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    return fail(describeParseError(err));
+    return fail((err as Error).message);
   }
   if (values.help) {
     process.stdout.write(usage);

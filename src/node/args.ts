@@ -4,8 +4,7 @@
  * value throws BAD_OPTION with a one-line message that starts with the
  * option's flag, which the CLI prints as is.
  */
-import { parseArgs } from 'node:util';
-import { describeParseError } from '../command-line.js';
+import { readCommandLine } from '../command-line.js';
 import { ErrorCode, JbcError, isJbcError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import { MAX_DIFFICULTY, defaultNodeOptions, resolveNodeConfig, type NodeOptions } from './options.js';
@@ -99,13 +98,7 @@ const FLAG: Readonly<Record<string, string>> = {
 };
 
 export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): CommandLine {
-  let parsed: ReturnType<typeof parseRaw>;
-  try {
-    parsed = parseRaw(argv);
-  } catch (err) {
-    throw new JbcError(ErrorCode.BAD_OPTION, describeParseError(err), {}, { cause: err });
-  }
-  const v = parsed.values;
+  const v = parseRaw(argv).values;
   if (v.help === true) return { kind: 'help', text: USAGE };
   if (v.version === true) return { kind: 'version' };
   if (v.mine === true && v['no-mine'] === true) throw bad('--no-mine', 'cannot be combined with --mine');
@@ -160,7 +153,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
 }
 
 function parseRaw(argv: readonly string[]) {
-  return parseArgs({
+  return readCommandLine({
     args: [...argv],
     strict: true,
     allowPositionals: false,
