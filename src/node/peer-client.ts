@@ -117,12 +117,12 @@ export class PeerClient {
 
   /** The peer's whole chain (what every jbc node answers), up to maxResponseBytes. */
   async blockchain(peer: string, signal?: AbortSignal): Promise<Block[]> {
-    const body = await this.#fetch(peer, 'blockchain.json', {
-      maxBytes: this.#options.maxResponseBytes,
-      signal,
-      checkHead: blockListHead(peer, 'blockchain.json'),
-    });
-    return parseBlocks(peer, 'blockchain.json', body!);
+    return parseBlocks(peer, 'blockchain.json', (await this.#blockchainAnswer(peer, signal, false))!);
+  }
+
+  /** /blockchain.json's bytes; with `headOnly`, undefined once its first block is in (see #fetch). */
+  #blockchainAnswer(peer: string, signal: AbortSignal | undefined, headOnly: boolean): Promise<Buffer | undefined> {
+    return this.#fetch(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal, checkHead: blockListHead(peer, 'blockchain.json'), headOnly });
   }
 
   /**
@@ -145,12 +145,7 @@ export class PeerClient {
   async probe(peer: string, signal?: AbortSignal): Promise<ProbeResult> {
     const status = await this.status(peer, signal);
     if (status !== undefined) return { kind: 'jbc-ts', status };
-    const body = await this.#fetch(peer, 'blockchain.json', {
-      maxBytes: this.#options.maxResponseBytes,
-      signal,
-      checkHead: blockListHead(peer, 'blockchain.json'),
-      headOnly: true,
-    });
+    const body = await this.#blockchainAnswer(peer, signal, true);
     // A whole answer came before the check could stop it (a short chain): it is read as any would be.
     if (body !== undefined) await parseBlocks(peer, 'blockchain.json', body);
     return { kind: 'jbc' };
