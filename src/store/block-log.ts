@@ -15,9 +15,10 @@
  *   records the new end. A crash in between leaves bytes past the recorded
  *   end, which opening cuts off.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
+import { fsyncDir } from './jbc-files.js';
 
 export const LOG_FILE = 'blocks.log';
 
@@ -48,7 +49,7 @@ export class BlockLog {
    * log write and its commit, are cut off; a log shorter than that is
    * STORE_CORRUPT.
    */
-  static open(dir: string, committedEnd: number): BlockLog {
+  static async open(dir: string, committedEnd: number): Promise<BlockLog> {
     const path = join(dir, LOG_FILE);
     let fd: number | undefined;
     try {
@@ -61,7 +62,8 @@ export class BlockLog {
         ftruncateSync(fd, committedEnd);
         fdatasyncSync(fd);
       }
-      if (size === 0) syncDir(dir);
+      // A new file's directory entry is made durable, so the file outlives a power loss with the data that points into it.
+      if (size === 0) await fsyncDir(dir);
       return new BlockLog(path, fd, committedEnd);
     } catch (err) {
       if (fd !== undefined) closeSync(fd);
@@ -134,15 +136,5 @@ export class BlockLog {
 
   close(): void {
     closeSync(this.#fd);
-  }
-}
-
-/** Makes a new file's directory entry durable, so the file outlives a power loss with the data that points into it. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -23,7 +23,7 @@
  *   describe one chain, even while a commit is being written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open as openFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { isHash, type Block } from '../block.js';
@@ -36,7 +36,7 @@ import { DirLock } from './dir-lock.js';
 import { decodeBlock, encodeBlock, isStorableHeight } from './encoding.js';
 import { HashIndex, putEntry, type HashIndexTables } from './hash-index.js';
 import type { ChainStore, OpenReport } from './interface.js';
-import { io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
+import { fsyncDir, io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { EntryIndex, type EntryRecord, type PendingEntry } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
 import { BlockLog, LOG_FILE, type Location } from './block-log.js';
@@ -210,7 +210,7 @@ export class ChainDb implements ChainStore {
     let hashes: HashIndex | undefined;
     let db: ChainDb | undefined;
     try {
-      log = BlockLog.open(dir, recorded?.logEnd ?? 0);
+      log = await BlockLog.open(dir, recorded?.logEnd ?? 0);
       if (recorded === undefined) imported = await create(root, log, dir, difficulty, logger, quarantined);
       else if (recorded.format === 1) {
         upgradeFormat1(root, log, dir, logger);
@@ -659,12 +659,7 @@ async function compact(root: RootDatabase, path: string, logger: Logger): Promis
   }
   await root.close();
   await rename(copy, path);
-  const dir = await openFile(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fsyncDir(dirname(path));
   return openRoot(path);
 }
 

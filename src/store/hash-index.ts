@@ -15,13 +15,13 @@
  * store's check of each candidate skips them.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { hashIndexKey, hashIndexRange, heightOfHashIndexKey, HASH_TAG_BYTES } from './encoding.js';
 import { mergeRecords, Run, runOfFileName, writeRun } from './hash-runs.js';
+import { fsyncDir } from './jbc-files.js';
 
 /** Runs kept before they are merged into one. */
 export const MAX_RUNS = 8;
@@ -123,7 +123,7 @@ export class HashIndex {
       } finally {
         snapshot.done();
       }
-      await syncDir(this.#dir);
+      await fsyncDir(this.#dir);
       root.transactionSync(() => {
         table.clearSync();
         meta.putSync(RUNS_KEY, [...this.#runs.map((r) => r.number), run]);
@@ -135,7 +135,7 @@ export class HashIndex {
     if (this.#runs.length > MAX_RUNS) {
       const run = this.#nextRun++;
       const count = await writeRun(this.#dir, run, mergeRecords(this.#runs));
-      await syncDir(this.#dir);
+      await fsyncDir(this.#dir);
       this.#tables.root.transactionSync(() => this.#tables.meta.putSync(RUNS_KEY, [run]));
       const merged = this.#runs;
       this.#runs = [Run.open(this.#dir, run)];
@@ -166,14 +166,5 @@ function recordedRuns(meta: Database<unknown, string>): number[] {
     throw new JbcError(ErrorCode.STORE_CORRUPT, `the chain database's list of hash index runs is unreadable`);
   }
   return value as number[];
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await openFile(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
