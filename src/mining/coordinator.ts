@@ -109,7 +109,7 @@ export class MiningCoordinator implements BlockMiner {
    * waits for its workers to stop) before it starts. Rejects with
    * MINING_FAILED when a worker crashes.
    */
-  async mine(template: BlockTemplate, difficulty: number): Promise<Block | null> {
+  async mine(template: BlockTemplate, difficulty: number, onSearching?: () => void): Promise<Block | null> {
     checkDifficulty(difficulty);
     if (this.#closed) throw new JbcError(ErrorCode.MINING_FAILED, 'the miner is closed');
     const generation = ++this.#generation;
@@ -119,6 +119,7 @@ export class MiningCoordinator implements BlockMiner {
     const search = new Search(template, difficulty, this.#options.rangeSize);
     this.#search = search;
     this.#fill(search);
+    onSearching?.();
     return search.promise;
   }
 

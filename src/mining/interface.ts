@@ -22,8 +22,12 @@ export interface SearchRunner {
 
 /** What the node asks of a block miner (MiningCoordinator; tests pass fakes). */
 export interface BlockMiner {
-  /** Resolves with a block, or null when cancelled (by cancel() or a newer mine()). */
-  mine(template: BlockTemplate, difficulty: number): Promise<Block | null>;
+  /**
+   * Resolves with a block, or null when cancelled (by cancel() or a newer
+   * mine()). `onSearching` is called once the workers have the template
+   * (after the previous search's workers stopped).
+   */
+  mine(template: BlockTemplate, difficulty: number, onSearching?: () => void): Promise<Block | null>;
   /** Cancels the running search; resolves when the workers are idle. */
   cancel(): Promise<void>;
   stats(): MiningStats;

@@ -26,6 +26,8 @@ const FOR_BLOCK_PAGE = 256;
  * them). Keeps a flood of submissions from piling up requests to a slow peer.
  */
 export const ENTRIES_WAITING_PER_PEER = 256;
+/** Entry posts one peer may have in flight at once (entries need no order: each is packed on its own). */
+const ENTRY_POSTS_IN_FLIGHT = 2;
 
 export interface DataPoolOptions extends EntryLimits {
   /** Most pending entries. */
@@ -83,7 +85,7 @@ export class DataPool {
     this.#logger = modules.logger;
     this.#now = modules.now;
     this.#outbox = new Outbox<Entry, boolean>(
-      { backoffMs: modules.backoffMs, enqueue: firstComeUpTo(ENTRIES_WAITING_PER_PEER) },
+      { backoffMs: modules.backoffMs, enqueue: firstComeUpTo(ENTRIES_WAITING_PER_PEER), maxInFlight: ENTRY_POSTS_IN_FLIGHT, retries: 0 },
       {
         post: (peer, entry) => this.#client.postData(peer, entry.data),
         onSent: (peer, entry, accepted) => this.#logger.debug({ peer, id: entry.id, accepted }, 'data entry sent'),

@@ -5,6 +5,7 @@
  * node exists (announce). Posts run in the background; close() waits for them.
  */
 import type { Block } from '../block.js';
+import { verifySegment } from '../chain.js';
 import { ErrorCode, JbcError, isAborted, isJbcError } from '../errors.js';
 import { within } from '../wait.js';
 import type { Logger } from '../log.js';
@@ -12,11 +13,13 @@ import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
 import type { NodeMetrics } from './metrics.js';
 import type { ReceiveResult, Sender } from './interface.js';
-import { newestBlockWins, Outbox } from './outbox.js';
+import { HeldBlocks } from './held-blocks.js';
+import { newestUpTo, Outbox } from './outbox.js';
 import { PEER_HEADER, type MinedReply, type PeerClient } from './peer-client.js';
 import { peerKey } from './peer-url.js';
 import type { PeerSet } from './peers.js';
 import type { Syncer } from './syncer.js';
+import type { AncestorOutcome } from './sync.js';
 
 export interface GossipModules {
   readonly chain: ChainState;
@@ -44,6 +47,18 @@ const MAX_WAITING_BLOCKS = 256;
 /** Senders remembered for the ahead-sync limit before old entries are dropped. */
 const MAX_AHEAD_SENDERS = 1024;
 
+/**
+ * Blocks waiting for one peer while its post is in flight; past it the
+ * oldest is dropped (the peer fetches what it lacks from the newest).
+ */
+export const BLOCKS_WAITING_PER_PEER = 64;
+
+/** Times a block whose post failed is posted again before the next one, so a plain jbc peer's chain gets no hole. */
+const BLOCK_POST_RETRIES = 3;
+
+/** Of a branch this node switched to, the newest blocks relayed (in order); a peer lacking more fetches them. */
+const RELAYED_BRANCH_BLOCKS = 16;
+
 export class Gossip {
   readonly #chain: ChainState;
   readonly #peers: PeerSet;
@@ -62,6 +77,13 @@ export class Gossip {
   readonly #waiting = new Set<string>();
   /** When each sender last made this node sync (performance.now()). */
   readonly #aheadSyncs = new Map<string, number>();
+  /** Peers' blocks that are not on the chain: side branches and orphans. */
+  readonly #held = new HeldBlocks();
+  /** Per sender, the newest orphan whose ancestors are being fetched (or are to be, once the running fetch ends). */
+  readonly #fetching = new Map<string, Block>();
+  /** When a sender's orphans last led to a fetch that gained nothing (performance.now()). */
+  readonly #uselessFetches = new Map<string, number>();
+  readonly #unsubscribe: () => void;
 
   constructor(modules: GossipModules) {
     this.#chain = modules.chain;
@@ -75,23 +97,37 @@ export class Gossip {
     this.#refusal = modules.refusal;
     this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
     this.#answerMs = modules.answerMs;
+    // One post in flight per peer keeps blocks in order: a plain jbc node refuses a
+    // second /mined while it handles one, and fills no gap later.
     this.#outbox = new Outbox<Block, MinedReply>(
-      { backoffMs: modules.backoffMs, enqueue: newestBlockWins },
+      {
+        backoffMs: modules.backoffMs,
+        enqueue: newestUpTo(BLOCKS_WAITING_PER_PEER),
+        maxInFlight: 1,
+        retries: BLOCK_POST_RETRIES,
+        retryable: (err) => !isRefusal(err),
+      },
       {
         post: (peer, block) => this.#client.postMined(peer, block),
         onSent: (peer, block, reply) => {
           if (this.#peers.markOk(peer)) this.#logger.info({ peer }, 'peer is back');
           this.#logger.debug({ peer, index: Number(block.index), accepted: reply.accepted, reason: reply.reason }, 'block sent');
         },
-        onFailed: (peer, block, err) => {
+        onFailed: (peer, block, err, willRetry) => {
           if (isAborted(err)) return;
           const first = this.#peers.markFailed(peer);
-          const fields = { peer, index: Number(block.index), err };
+          const fields = { peer, index: Number(block.index), willRetry, err };
           if (first) this.#logger.warn(fields, 'could not send block to peer');
           else this.#logger.debug(fields, 'could not send block to peer');
         },
       },
     );
+    // A new tip may be the parent a held branch waited for.
+    this.#unsubscribe = this.#chain.onTip(({ tip }) => {
+      if (tip === undefined) return;
+      this.#held.prune(tip.index);
+      if (this.#held.size > 0) this.#track(this.#connectHeld(tip));
+    });
   }
 
   /**
@@ -153,22 +189,120 @@ export class Gossip {
       case 'known':
         return this.#notAdopted(block, from, `known: block ${block.index} is already in the chain`);
       case 'stale':
-        return this.#notAdopted(block, from, `stale: the chain already has a different block ${block.index} (tip is ${decision.height})`);
-      case 'ahead': {
-        const behind = `ahead: block ${block.index} does not extend tip ${decision.height}`;
-        const sender = senderUrl ?? `address ${received.remoteAddress ?? 'unknown'}`;
-        if (!this.#mayTriggerSync(sender)) {
-          return this.#notAdopted(block, from, `${behind}; a sync it asked for started less than ${this.#aheadSyncIntervalMs} ms ago`);
-        }
-        const peers = this.#senderPeers({ url: senderUrl, remoteAddress: received.remoteAddress });
-        this.#syncer.request(peers, `block ${block.index} ahead of tip`);
-        return this.#notAdopted(
-          block,
-          from,
-          peers.length > 0 ? `${behind}; syncing from ${senderUrl ?? peers.join(', ')}` : `${behind}, and the sender is not known`,
-        );
-      }
+      case 'ahead':
+        return this.#hold(block, decision.height, { url: senderUrl, remoteAddress: received.remoteAddress }, from);
     }
+  }
+
+  /**
+   * A peer's block that is not the tip's child: held, and adopted with its
+   * held ancestors when they make a longer branch that links to the chain.
+   * A branch whose parent this node lacks is completed from its sender at
+   * once (one request); a plain jbc sender, which cannot be asked for a
+   * fork point, is synced from, at most once per aheadSyncIntervalMs.
+   */
+  async #hold(block: Block, height: bigint, sender: Sender, from: string | undefined): Promise<ReceiveResult> {
+    const senderKey = sender.url ?? `address ${sender.remoteAddress ?? 'unknown'}`;
+    this.#held.add(block, senderKey);
+    const branch = this.#held.branchTo(block);
+    const bottom = branch[0]!;
+    const view = this.#chain.view;
+    const parent = bottom.index === 0n ? undefined : view.at(bottom.index - 1n);
+    const links = bottom.index === 0n ? bottom.prevHash === '' : parent?.hash === bottom.prevHash;
+    if (links) {
+      const longer = branch.concat(this.#held.longestAfter(block.hash));
+      if (await this.#adoptHeld(parent, longer, sender.url)) return { accepted: true };
+      return this.#notAdopted(block, from, `stale: the chain already has a different block ${block.index} (tip is ${height}); kept as a side branch`);
+    }
+    const behind = `ahead: block ${block.index} does not extend tip ${height}`;
+    if (sender.url !== undefined && !this.#isSelf(sender.url)) {
+      if (this.#recentlyUseless(senderKey)) {
+        return this.#notAdopted(block, from, `${behind}; held, and its ancestors were fetched from this sender less than ${this.#aheadSyncIntervalMs} ms ago`);
+      }
+      this.#track(this.#fetchAncestors(sender.url, block));
+      return this.#notAdopted(block, from, `${behind}; held while its ancestors are fetched from ${sender.url}`);
+    }
+    if (!this.#mayTriggerSync(senderKey)) {
+      return this.#notAdopted(block, from, `${behind}; a sync it asked for started less than ${this.#aheadSyncIntervalMs} ms ago`);
+    }
+    const peers = this.#senderPeers(sender);
+    this.#syncer.request(peers, `block ${block.index} ahead of tip`);
+    return this.#notAdopted(block, from, peers.length > 0 ? `${behind}; syncing from ${peers.join(', ')}` : `${behind}, and the sender is not known`);
+  }
+
+  /**
+   * Makes `branch` (held blocks, linked onto `parent`) the chain from its
+   * first block on when it is longer; relays its newest blocks. False when
+   * it is not longer (now).
+   */
+  async #adoptHeld(parent: Block | undefined, branch: readonly Block[], except: string | undefined): Promise<boolean> {
+    const forkPoint = Number(branch[0]!.index);
+    if (forkPoint + branch.length <= this.#chain.view.length) return false;
+    verifySegment(parent, branch, this.#chain.difficulty);
+    const result = await this.#chain.adopt({ peer: except ?? 'held blocks', forkPoint, blocks: branch });
+    if (!result.adopted) return false;
+    this.#held.delete(branch.map((b) => b.hash));
+    const fields = { height: Number(this.#chain.view.height), forkPoint: result.forkPoint, written: result.written, abandoned: result.abandoned, from: except };
+    if (result.abandoned > 0) this.#logger.info(fields, 'switched to a longer fork from held blocks');
+    else this.#logger.debug(fields, 'connected held blocks');
+    this.#relay(branch.slice(result.forkPoint - forkPoint), except);
+    return true;
+  }
+
+  /** After a tip change: the longest held run that follows the new tip, if any, joins the chain. */
+  async #connectHeld(tip: Block): Promise<void> {
+    const after = this.#held.longestAfter(tip.hash);
+    if (after.length === 0) return;
+    try {
+      await this.#adoptHeld(tip, after, undefined);
+    } catch (err) {
+      if (!isAborted(err)) this.#logger.warn({ index: Number(after[0]!.index), err }, 'held blocks could not be connected');
+    }
+  }
+
+  /** Fetches the ancestors of the newest orphan from `peer`, one fetch per sender at a time. */
+  async #fetchAncestors(peer: string, orphan: Block): Promise<void> {
+    const running = this.#fetching.has(peer);
+    this.#fetching.set(peer, orphan);
+    if (running) return;
+    try {
+      for (;;) {
+        const newest = this.#fetching.get(peer)!;
+        const branch = this.#held.branchTo(newest);
+        // Still without a parent on the chain? (it may have arrived meanwhile)
+        if (this.#held.has(newest.hash) && this.#chain.view.findByHash(branch[0]!.prevHash) === undefined) {
+          this.#afterFetch(peer, branch, await this.#syncer.fetchAncestors(peer, branch));
+        }
+        // A newer orphan came meanwhile: fetch again for it, unless this fetch gained nothing.
+        if (this.#fetching.get(peer) === newest || this.#recentlyUseless(peer)) break;
+      }
+    } finally {
+      this.#fetching.delete(peer);
+    }
+  }
+
+  /** What a fetch of ancestors leads to; a failed one (undefined, logged) counts as one that gained nothing. */
+  #afterFetch(peer: string, branch: readonly Block[], outcome: AncestorOutcome | undefined): void {
+    switch (outcome?.kind) {
+      case 'adopted':
+        this.#uselessFetches.delete(peer);
+        this.#held.delete(branch.map((b) => b.hash));
+        this.#relay(outcome.blocks, peer);
+        return;
+      case 'short':
+        // Further behind than one request covers: a sync pages the rest.
+        if (this.#mayTriggerSync(peer)) this.#syncer.request([peer], `block ${branch.at(-1)!.index} ahead of tip`);
+        return;
+      case 'not-longer':
+      case undefined:
+        this.#markUseless(peer);
+        return;
+    }
+  }
+
+  /** The newest blocks of a branch the chain switched to, in order, to every peer but `except`. */
+  #relay(blocks: readonly Block[], except: string | undefined): void {
+    for (const block of blocks.slice(-RELAYED_BRANCH_BLOCKS)) this.broadcast(block, except);
   }
 
   /** POSTs a block to every peer but `except`, in the background, bounded per peer (see outbox.ts). */
@@ -198,8 +332,9 @@ export class Gossip {
     }
   }
 
-  /** Waits for the posts in flight (the client's shutdown ends them). */
+  /** Waits for the posts and fetches in flight (the client's shutdown ends them). */
   async close(): Promise<void> {
+    this.#unsubscribe();
     await Promise.allSettled([...this.#inFlight, this.#outbox.close()]);
   }
 
@@ -217,6 +352,24 @@ export class Gossip {
     }
     this.#aheadSyncs.set(sender, now);
     return true;
+  }
+
+  #recentlyUseless(sender: string): boolean {
+    const last = this.#uselessFetches.get(sender);
+    return last !== undefined && performance.now() - last < this.#aheadSyncIntervalMs;
+  }
+
+  /**
+   * A sender whose orphans led to a fetch that gained nothing gets no fetch
+   * for aheadSyncIntervalMs: one posting unconnectable blocks in a loop
+   * would otherwise keep this node asking it.
+   */
+  #markUseless(sender: string): void {
+    const now = performance.now();
+    if (this.#uselessFetches.size >= MAX_AHEAD_SENDERS) {
+      for (const [key, at] of this.#uselessFetches) if (now - at >= this.#aheadSyncIntervalMs) this.#uselessFetches.delete(key);
+    }
+    this.#uselessFetches.set(sender, now);
   }
 
   #notAdopted(block: Block, from: string | undefined, reason: string): ReceiveResult {
@@ -241,6 +394,13 @@ export class Gossip {
     this.#inFlight.add(promise);
     void promise.finally(() => this.#inFlight.delete(promise));
   }
+}
+
+/** An answer that refuses the block (HTTP 4xx): posting it again gets the same answer. */
+function isRefusal(err: unknown): boolean {
+  if (!isJbcError(err, ErrorCode.PEER_BAD_RESPONSE)) return false;
+  const status = err.data.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function normalizeAddress(address: string | undefined): string | undefined {

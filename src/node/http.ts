@@ -13,6 +13,7 @@ import { blockToJson, isHash, parseBlock } from '../block.js';
 import { isEntryId } from '../entries.js';
 import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
 import { ErrorCode, JbcError } from '../errors.js';
+import { locateFork, MAX_LOCATOR_HASHES } from '../locator.js';
 import type { Logger } from '../log.js';
 import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
 import { codeForStatus, errorResponse } from './http-errors.js';
@@ -96,14 +97,18 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.get('/blocks', (ctx) => {
-    const from = queryUint(ctx, 'from') ?? 0n;
+    const chain = node.chain();
+    // With a locator, the page starts where the asker's chain leaves this one.
+    const locator = queryLocator(ctx);
+    if (locator !== undefined && ctx.query.from !== undefined) throw new JbcError(ErrorCode.BAD_REQUEST, 'give either from or locator, not both');
+    const from = locator === undefined ? (queryUint(ctx, 'from') ?? 0n) : locateFork(chain, locator);
     const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_BLOCKS_PER_PAGE)), MAX_BLOCKS_PER_PAGE);
     // Serialised here, inside the error middleware, and cut at a byte budget
     // (always one block at least): a page of a thousand 1 MiB blocks would
     // neither fit a peer's cap nor, past V8's string limit, serialise at all.
     const parts: string[] = [];
     let bytes = 2;
-    for (const block of node.chain().range(from, limit)) {
+    for (const block of chain.range(from, limit)) {
       const json = JSON.stringify(blockToJson(block));
       const size = Buffer.byteLength(json) + 1;
       if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
@@ -272,6 +277,19 @@ function peerUrlFromBody(body: unknown): string {
 function found<T>(value: T | undefined, message: string): T {
   if (value === undefined) throw new JbcError(ErrorCode.NOT_FOUND, message);
   return value;
+}
+
+/** `?locator=HASH,HASH,…`: hashes of the asker's chain, tip first (see locator.ts). */
+function queryLocator(ctx: Context): string[] | undefined {
+  const value = ctx.query.locator;
+  if (value === undefined) return undefined;
+  const hashes = typeof value === 'string' ? value.split(',') : [];
+  if (hashes.length === 0 || hashes.length > MAX_LOCATOR_HASHES || !hashes.every(isHash)) {
+    throw new JbcError(ErrorCode.BAD_REQUEST, `query parameter locator must be 1 to ${MAX_LOCATOR_HASHES} block hashes separated by commas`, {
+      field: 'locator',
+    });
+  }
+  return hashes;
 }
 
 function queryUint(ctx: Context, name: string): bigint | undefined {

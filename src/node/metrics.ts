@@ -24,6 +24,8 @@ export class NodeMetrics {
   readonly blocksRejected: Counter<'reason'>;
   readonly syncDuration: Histogram<'outcome'>;
   readonly blocksDownloaded: Counter<never>;
+  readonly blocksWritten: Counter<never>;
+  readonly tipSwitch: Histogram<never>;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   readonly httpDuration: Histogram<'route' | 'method'>;
 
@@ -106,7 +108,22 @@ export class NodeMetrics {
       buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120],
       registers,
     });
-    this.blocksDownloaded = new Counter({ name: 'jbc_sync_blocks_downloaded_total', help: 'Blocks downloaded by syncs', registers });
+    this.blocksDownloaded = new Counter({
+      name: 'jbc_sync_blocks_downloaded_total',
+      help: 'Blocks downloaded by syncs and by fetches of missing ancestors',
+      registers,
+    });
+    this.blocksWritten = new Counter({
+      name: 'jbc_sync_blocks_written_total',
+      help: 'Downloaded blocks that were new to the chain and written',
+      registers,
+    });
+    this.tipSwitch = new Histogram({
+      name: 'jbc_tip_switch_seconds',
+      help: "From a peer's or a sync's new tip until the workers search on it",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers,
+    });
     this.httpRequests = new Counter({
       name: 'jbc_http_requests_total',
       help: 'HTTP requests by route, method and status',

@@ -15,6 +15,7 @@ import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
 import type { Gossip } from './gossip.js';
 import type { MiningStatus } from './interface.js';
+import type { NodeMetrics } from './metrics.js';
 
 /** Wait after the miner failed before trying again, doubling up to the maximum. */
 const RETRY_MS = { first: 1_000, max: 30_000 };
@@ -39,6 +40,7 @@ export interface MiningLoopModules {
   readonly logger: Logger;
   /** Milliseconds since the epoch, for block timestamps. */
   readonly now: () => number;
+  readonly metrics?: NodeMetrics | undefined;
 }
 
 export class MiningLoop {
@@ -54,6 +56,9 @@ export class MiningLoop {
   readonly #unsubscribe: () => void;
   readonly #loop: Promise<void>;
   readonly #hashrateTimer: NodeJS.Timeout | undefined;
+  readonly #metrics: NodeMetrics | undefined;
+  /** When the tip last changed under a search (performance.now()), until the workers search on it. */
+  #tipChangedAt: number | undefined;
 
   /** Starts mining at once. */
   constructor(options: MiningLoopOptions, modules: MiningLoopModules) {
@@ -65,9 +70,12 @@ export class MiningLoop {
     this.#activity = modules.activity;
     this.#logger = modules.logger;
     this.#now = modules.now;
+    this.#metrics = modules.metrics;
     this.#unsubscribe = this.#chain.onTip(({ source }) => {
       // Our own block: that search already ended.
-      if (source !== 'mined') void this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
+      if (source === 'mined') return;
+      this.#tipChangedAt ??= performance.now();
+      void this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
     });
     this.#loop = this.#run();
     if (options.hashrateLogIntervalMs > 0) {
@@ -112,7 +120,8 @@ export class MiningLoop {
       }
       let block: Block | null;
       try {
-        block = await this.#miner.mine(this.#template(), this.#options.difficulty);
+        const template = this.#template();
+        block = await this.#miner.mine(template, this.#options.difficulty, () => this.#searching(template));
         retryMs = RETRY_MS.first;
       } catch (err) {
         if (stopped.aborted) break;
@@ -130,6 +139,16 @@ export class MiningLoop {
         retryMs = Math.min(retryMs * 2, RETRY_MS.max);
       }
     }
+  }
+
+  /** The workers have `template`: if it is on the tip that moved, that move is done. */
+  #searching(template: BlockTemplate): void {
+    const changedAt = this.#tipChangedAt;
+    if (changedAt === undefined || template.prevHash !== (this.#chain.view.tip?.hash ?? '')) return;
+    this.#tipChangedAt = undefined;
+    const switchMs = performance.now() - changedAt;
+    this.#metrics?.tipSwitch.observe(switchMs / 1000);
+    this.#logger.debug({ index: Number(template.index), switchMs: Math.round(switchMs * 1000) / 1000 }, 'search moved to new tip');
   }
 
   #template(): BlockTemplate {

@@ -274,6 +274,7 @@ export class JbcNode implements NodeApi {
           activity,
           logger: this.#child('mining'),
           now: this.#modules.now ?? Date.now,
+          metrics: this.#metrics,
         },
       );
     }

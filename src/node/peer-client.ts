@@ -103,10 +103,28 @@ export class PeerClient {
    * `pageBytesCap(limit)` bytes.
    */
   async blocks(peer: string, from: bigint, limit: number, signal?: AbortSignal): Promise<Block[]> {
-    const path = `blocks?from=${from}&limit=${limit}`;
+    const blocks = await this.#page(peer, `blocks?from=${from}&limit=${limit}`, limit, signal);
+    if (blocks.length > 0 && blocks[0]!.index !== from) {
+      throw badResponse(peer, `blocks?from=${from}`, `the answer starts at block ${blocks[0]!.index}, not ${from}`);
+    }
+    return blocks;
+  }
+
+  /**
+   * Up to `limit` blocks of the peer's chain that follow the first block of
+   * `locator` (this node's hashes, tip first) that the peer has, in order;
+   * from block 0 when it has none of them.
+   */
+  blocksAfter(peer: string, locator: readonly string[], limit: number, signal?: AbortSignal): Promise<Block[]> {
+    return this.#page(peer, `blocks?locator=${locator.join(',')}&limit=${limit}`, limit, signal);
+  }
+
+  /** A page of consecutive blocks, at most `limit` of them and `pageBytesCap(limit)` bytes. */
+  async #page(peer: string, path: string, limit: number, signal: AbortSignal | undefined): Promise<Block[]> {
     const body = await this.#fetch(peer, path, { maxBytes: this.pageBytesCap(limit), signal, checkHead: blockListHead(peer, path) });
     const blocks = await parseBlocks(peer, path, body!);
     if (blocks.length > limit) throw badResponse(peer, path, `sent ${blocks.length} blocks for a limit of ${limit}`);
+    const from = blocks[0]?.index ?? 0n;
     blocks.forEach((block, i) => {
       if (block.index !== from + BigInt(i)) {
         throw badResponse(peer, path, `block ${i} of the answer has index ${block.index}, expected ${from + BigInt(i)}`);

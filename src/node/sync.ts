@@ -4,11 +4,12 @@
  * unit tested without a network.
  *
  * A peer that speaks this node's API is asked /status first; when it is not
- * longer nothing else is fetched. Otherwise pages are fetched forward from
- * this node's length, never a block it has. When the first page does not link
- * to the local tip, pages are walked backward until the peer's blocks join
- * the local chain (the fork point): the only overlap, at most one page.
- * Then the download goes on page by page, the next page in flight while the
+ * longer nothing else is fetched. Otherwise the first page is asked for with
+ * this node's block locator (see locator.ts): the peer answers with its
+ * blocks after the last block the two chains share, so the fork point costs
+ * no request of its own and a reorg of k blocks downloads those k blocks
+ * (a fork deeper than the locator's dense part repeats at most as many
+ * shared blocks as it is deep). Then the download goes on page by page, the next page in flight while the
  * current one is checked, and whenever the downloaded blocks would make the
  * chain strictly longer they are handed to the target in batches, each one
  * commit. The target re-checks each batch against the chain as it is then, so
@@ -17,6 +18,9 @@
  * the peer's own chain changed between two pages, the sync starts over from
  * a fresh snapshot (a few times at most).
  *
+ * `fetchAncestors` is the small version for one relayed block whose parent
+ * is missing: one locator request to its sender, adopted with the block.
+ *
  * A plain jbc peer (no /status) is asked for /blockchain.json, sorted by index
  * (jbc lists its files in directory order), checked whole, and adopted only
  * when strictly longer (the fork-choice rule).
@@ -24,6 +28,7 @@
 import type { Block } from '../block.js';
 import { verifySegment, type ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
+import { blockLocator } from '../locator.js';
 import type { AdoptResult, Adoption } from './chain-state.js';
 import type { PeerStatus } from './peer-client.js';
 
@@ -38,6 +43,12 @@ export interface SyncSource {
    * a short page once the peer's /status length is reached, ends a download.
    */
   blocks(from: bigint, limit: number): Promise<Block[]>;
+  /**
+   * Up to `limit` blocks that follow the first block of `locator` (hashes
+   * of this node's chain, tip first; see locator.ts) on the peer's chain, in
+   * order; from block 0 when the peer has none of them.
+   */
+  blocksAfter(locator: readonly string[], limit: number): Promise<Block[]>;
   /** The peer's whole chain. */
   blockchain(): Promise<Block[]>;
 }
@@ -172,34 +183,24 @@ async function attemptSync(
     return page;
   };
 
-  let page = await fetchPage(local.length);
+  const first = await pageAfterFork(source, local, options);
+  let page = first.page;
   if (page.length === 0) {
-    throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} claims ${status.length} blocks but sent none past ${local.length}`, { peer });
+    throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} claims ${status.length} blocks but sent none past the blocks it shares with us`, {
+      peer,
+    });
   }
   totals.downloaded += page.length;
-  let forkPoint = local.length;
-  let pending: Block[];
-  const tip = local.tip;
-  if (tip === undefined || page[0]!.prevHash === tip.hash) {
-    verifySegment(tip, page, options.difficulty);
-    pending = page;
-  } else {
-    const back = await walkBack(source, local, options, totals);
-    // The peer's chain changed between pages.
-    if (back === RESTART || back.segment.at(-1)?.hash !== page[0]!.prevHash) return RESTART;
-    verifySegment(back.segment.at(-1), page, options.difficulty);
-    forkPoint = back.forkPoint;
-    pending = back.segment.concat(page);
-  }
-
+  const forkPoint = first.forkPoint;
+  let pending = page.slice(forkPoint - Number(page[0]!.index));
   let committedTo = forkPoint;
-  let next = local.length + page.length;
+  let next = Number(page[0]!.index) + page.length;
   // A short page is the end of the peer's chain only once its /status length is
   // reached (pages are cut at a byte budget too); a full one may be followed by
   // blocks the peer gained since.
   const hasMore = (page: readonly Block[]): boolean => page.length === options.pageSize || (page.length > 0 && BigInt(next) < status.length);
   let more = hasMore(page);
-  let last = pending.at(-1)!;
+  let last = page.at(-1)!;
   const report = (): void =>
     options.onProgress?.({ peer, downloaded: totals.downloaded, height: Number(last.index), target: Math.max(Number(status.length) - 1, Number(last.index)) });
   report();
@@ -252,41 +253,96 @@ async function attemptSync(
 }
 
 /**
- * Pages backward from the local length until the peer's blocks join the
- * local chain. Returns the fork point and the peer's blocks from there up to
- * the local length, checked and linked onto the local chain.
+ * The peer's first page past the fork point, found in one request: the
+ * blocks that follow the first block of this node's locator that the peer
+ * has. Checked to link onto the local chain; `forkPoint` is the first of
+ * them that the local chain does not hold (a fork deeper than the locator's
+ * dense part repeats a few blocks the chains share).
  */
-async function walkBack(
+async function pageAfterFork(
   source: SyncSource,
   local: ChainView,
-  options: SyncOptions,
-  totals: Totals,
-): Promise<{ forkPoint: number; segment: Block[] } | typeof RESTART> {
-  let segment: Block[] = [];
-  let end = local.length;
-  for (;;) {
-    const start = Math.max(0, end - options.pageSize);
-    const page = await fetchRange(source, start, end - start);
-    totals.downloaded += page.length;
-    const first = segment[0];
-    if (first !== undefined && page.at(-1)!.hash !== first.prevHash) return RESTART;
-    // Hashes chain the blocks, so once one matches ours every block below it does too.
-    let keepFrom = 0;
-    for (let j = page.length - 1; j >= 0; j--) {
-      if (page[j]!.hash === local.at(BigInt(start + j))?.hash) {
-        keepFrom = j + 1;
-        break;
-      }
-    }
-    const joined = keepFrom > 0 || start === 0;
-    segment = page.slice(keepFrom).concat(segment);
-    if (joined) {
-      const forkPoint = start + keepFrom;
-      verifySegment(forkPoint > 0 ? local.at(BigInt(forkPoint - 1)) : undefined, segment, options.difficulty);
-      return { forkPoint, segment };
-    }
-    end = start;
+  options: Pick<SyncOptions, 'difficulty' | 'pageSize'>,
+): Promise<{ forkPoint: number; page: Block[] }> {
+  const { peer } = source;
+  const page = local.length === 0 ? await source.blocks(0n, options.pageSize) : await source.blocksAfter(blockLocator(local), options.pageSize);
+  const first = page[0];
+  if (first === undefined) return { forkPoint: local.length, page };
+  const start = Number(first.index);
+  checkIndexes(peer, page, start);
+  if (start > local.length) {
+    throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} answered a locator with blocks from ${start}, past this node's ${local.length}`, { peer });
   }
+  const base = start > 0 ? local.at(BigInt(start - 1)) : undefined;
+  if (base !== undefined && base.hash !== first.prevHash) {
+    throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer} answered a locator with block ${start}, which follows none of the blocks named`, { peer });
+  }
+  verifySegment(base, page, options.difficulty);
+  // Hashes chain the blocks, so the shared ones come first.
+  let shared = 0;
+  while (shared < page.length && local.at(BigInt(start + shared))?.hash === page[shared]!.hash) shared++;
+  return { forkPoint: start + shared, page };
+}
+
+export type AncestorOutcome =
+  | {
+      readonly kind: 'adopted';
+      readonly forkPoint: number;
+      readonly downloaded: number;
+      readonly written: number;
+      readonly abandoned: number;
+      /** The chain's new blocks, from the fork point on. */
+      readonly blocks: readonly Block[];
+    }
+  /** The peer's blocks and the branch do not make the chain longer (now). */
+  | { readonly kind: 'not-longer'; readonly downloaded: number }
+  /** The answer ended before the branch's parent: the fork is deeper, or the peer further ahead, than one request covers. */
+  | { readonly kind: 'short'; readonly downloaded: number };
+
+/**
+ * The missing ancestors of `branch` (linked blocks whose first one's parent
+ * this node lacks, as its sender posted them), fetched from the sender in
+ * one request: its blocks after the fork point, up to `limit`. Adopted with
+ * the branch when that makes the chain strictly longer. Throws like
+ * `syncFrom` for a peer that answers wrongly.
+ */
+export async function fetchAncestors(
+  source: SyncSource,
+  target: SyncTarget,
+  branch: readonly Block[],
+  options: { readonly difficulty: number; readonly limit: number },
+): Promise<AncestorOutcome> {
+  const local = target.snapshot();
+  const { forkPoint, page } = await pageAfterFork(source, local, { difficulty: options.difficulty, pageSize: options.limit });
+  const downloaded = page.length;
+  const fresh = page.slice(forkPoint - Number(page[0]?.index ?? forkPoint));
+  const bottom = branch[0]!;
+  let blocks: readonly Block[];
+  const at = fresh.findIndex((block) => block.hash === bottom.hash);
+  if (at >= 0) {
+    // The sender's chain holds the branch; the answer may end inside it.
+    const overlap = fresh.length - at;
+    const rest = overlap < branch.length && fresh.at(-1)!.hash === branch[overlap - 1]!.hash ? branch.slice(overlap) : [];
+    verifySegment(fresh.at(-1), rest, options.difficulty);
+    blocks = fresh.concat(rest);
+  } else {
+    const join = fresh.findIndex((block) => block.hash === bottom.prevHash);
+    const base = join >= 0 ? fresh[join] : forkPoint > 0 ? local.at(BigInt(forkPoint - 1)) : undefined;
+    if (base?.hash !== bottom.prevHash) return { kind: page.length >= options.limit ? 'short' : 'not-longer', downloaded };
+    verifySegment(base, branch, options.difficulty);
+    blocks = fresh.slice(0, join + 1).concat(branch);
+  }
+  if (forkPoint + blocks.length <= target.snapshot().length) return { kind: 'not-longer', downloaded };
+  const result = await target.adopt({ peer: source.peer, forkPoint, blocks });
+  if (!result.adopted) return { kind: 'not-longer', downloaded };
+  return {
+    kind: 'adopted',
+    forkPoint: result.forkPoint,
+    downloaded,
+    written: result.written,
+    abandoned: result.abandoned,
+    blocks: blocks.slice(result.forkPoint - forkPoint),
+  };
 }
 
 async function syncWholeChain(
@@ -314,23 +370,6 @@ function addAdopted(totals: Totals, result: Extract<AdoptResult, { adopted: true
   totals.written += result.written;
   totals.abandoned += result.abandoned;
   totals.forkPoint = Math.min(totals.forkPoint, result.forkPoint);
-}
-
-/** Blocks start .. start + count - 1, in as many pages as the peer cuts them into. */
-async function fetchRange(source: SyncSource, start: number, count: number): Promise<Block[]> {
-  let blocks: Block[] = [];
-  while (blocks.length < count) {
-    const from = start + blocks.length;
-    const page = await source.blocks(BigInt(from), count - blocks.length);
-    if (page.length === 0) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${source.peer} sent ${blocks.length} of blocks ${start}..${start + count - 1}`, {
-        peer: source.peer,
-      });
-    }
-    checkIndexes(source.peer, page, from);
-    blocks = blocks.concat(page);
-  }
-  return blocks;
 }
 
 /** The blocks' indexes must run from `from` upwards; a peer that sends others is lying. */

@@ -19,7 +19,8 @@ import type { ChainState } from './chain-state.js';
 import type { NodeMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerSet } from './peers.js';
-import { syncFrom, type SyncOutcome, type SyncProgress, type SyncSource } from './sync.js';
+import { DENSE_LOCATOR_BLOCKS } from '../locator.js';
+import { fetchAncestors, syncFrom, type AncestorOutcome, type SyncOutcome, type SyncProgress, type SyncSource } from './sync.js';
 
 export interface SyncerOptions {
   readonly difficulty: number;
@@ -162,6 +163,48 @@ export class Syncer {
     return done;
   }
 
+  /**
+   * Fetches the missing ancestors of `branch` (a peer's blocks that do not
+   * link to the chain) from `peer`, its sender, in one request, and adopts
+   * them with the branch when that makes the chain longer. Undefined when
+   * the request failed (logged once).
+   */
+  async fetchAncestors(peer: string, branch: readonly Block[]): Promise<AncestorOutcome | undefined> {
+    if (this.#signal.aborted) return undefined;
+    const lengthBefore = this.#chain.view.length;
+    // Room for the blocks up to the branch and a fork as deep as the locator's dense part.
+    const gap = Math.max(0, Number(branch[0]!.index) - lengthBefore);
+    const limit = Math.min(this.#options.pageSize, gap + DENSE_LOCATOR_BLOCKS);
+    let outcome: AncestorOutcome;
+    try {
+      outcome = await fetchAncestors(this.#source(peer, this.#signal), this.#chain, branch, { difficulty: this.#options.difficulty, limit });
+    } catch (err) {
+      if (!this.#signal.aborted) logPeerFailure(this.#logger, peer, err);
+      return undefined;
+    }
+    this.#metrics?.blocksDownloaded.inc(outcome.downloaded);
+    if (outcome.kind === 'adopted') {
+      this.#metrics?.blocksWritten.inc(outcome.written);
+      if (this.#peers.add(peer, 'sender') === 'added') this.#logger.info({ peer }, 'peer learned from a block sender');
+      this.#peers.markUseful(peer);
+      const fields = {
+        peer,
+        height: Number(this.#chain.view.height),
+        previousHeight: lengthBefore - 1,
+        forkPoint: outcome.forkPoint,
+        downloaded: outcome.downloaded,
+        written: outcome.written,
+        abandoned: outcome.abandoned,
+      };
+      // A reorg is news; a gap filled is routine at mining speed.
+      if (outcome.abandoned > 0) this.#logger.info(fields, 'switched to a longer fork from peer');
+      else this.#logger.debug(fields, 'fetched missing blocks from peer');
+    } else {
+      this.#logger.debug({ peer, kind: outcome.kind, downloaded: outcome.downloaded }, 'fetched ancestors did not make the chain longer');
+    }
+    return outcome;
+  }
+
   /** Stops the periodic sync and waits for running syncs (the shutdown signal ends them). */
   async close(): Promise<void> {
     clearInterval(this.#periodic);
@@ -213,6 +256,7 @@ export class Syncer {
     }
     timer?.({ outcome: outcome.kind });
     this.#metrics?.blocksDownloaded.inc(outcome.downloaded);
+    if (outcome.kind === 'adopted') this.#metrics?.blocksWritten.inc(outcome.written);
     this.#report(outcome, reason, lengthBefore, state);
   }
 
@@ -332,6 +376,7 @@ export class Syncer {
           (status) => status?.length,
         ),
       blocks: (from, limit) => call(() => pages.blocks(from, limit)),
+      blocksAfter: (locator, limit) => call(() => this.#client.blocksAfter(peer, locator, limit, signal)),
       blockchain: () => call(() => this.#client.blockchain(peer, signal)),
     };
   }

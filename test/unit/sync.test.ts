@@ -4,7 +4,9 @@ import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { ChainState } from '../../src/node/chain-state.js';
 import type { PeerStatus } from '../../src/node/peer-client.js';
-import { syncFrom, type SyncOptions, type SyncSource } from '../../src/node/sync.js';
+import type { ChainView } from '../../src/chain.js';
+import { locateFork } from '../../src/locator.js';
+import { fetchAncestors, syncFrom, type SyncOptions, type SyncSource } from '../../src/node/sync.js';
 import { loadFixtures, removeDir, tampered, tempDir, type ChainFixtures } from '../e2e/helpers/fixtures.js';
 import { hashesOf, mineChain } from '../helpers/fixtures.js';
 
@@ -28,6 +30,19 @@ async function localChain(blocks: readonly Block[]): Promise<ChainState> {
   states.push(state);
   if (blocks.length > 0) await state.adopt({ peer: 'setup', forkPoint: 0, blocks });
   return state;
+}
+
+/** A peer's blocks as a chain view, unchecked: a lying peer's blocks need not form a chain. */
+function unchecked(blocks: readonly Block[]): ChainView {
+  const at = (index: bigint) => blocks[Number(index)];
+  return {
+    length: blocks.length,
+    height: BigInt(blocks.length) - 1n,
+    tip: blocks.at(-1),
+    at,
+    findByHash: (hash) => blocks.find((block) => block.hash === hash),
+    range: (from, limit) => blocks.slice(Number(from), Number(from) + limit),
+  };
 }
 
 interface PeerLog {
@@ -67,6 +82,14 @@ function peer(
       log.blocksServed += page.length;
       return page;
     },
+    async blocksAfter(locator, limit) {
+      const from = locateFork(unchecked(chain), locator);
+      await opts.beforePage?.(from);
+      log.calls.push(`L${from}+${limit}`);
+      const page = chain.slice(Number(from), Number(from) + Math.min(limit, opts.maxPage ?? limit));
+      log.blocksServed += page.length;
+      return page;
+    },
     async blockchain() {
       log.blockchain++;
       log.blocksServed += chain.length;
@@ -100,7 +123,7 @@ describe('syncing from a peer', () => {
     const { source, log } = peer([...f.main]);
     const outcome = await syncFrom(source, local, options());
     expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 6, downloaded: 6, written: 6, abandoned: 0, via: 'blocks' });
-    expect(log.calls).toEqual(['6+1000']);
+    expect(log.calls).toEqual(['L6+1000']);
     expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 
@@ -125,14 +148,36 @@ describe('syncing from a peer', () => {
     expect(lengths).toEqual([4, 8, 12]);
   });
 
-  it('finds the fork point by walking back, fetching at most one page it already has', async () => {
+  it('finds the fork point in one request and downloads only the blocks it lacks', async () => {
     const local = await localChain(f.main);
     const { source, log } = peer([...f.fork]);
     const outcome = await syncFrom(source, local, options(3));
-    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 5, abandoned: 7 });
-    // Blocks 12-13 forward, then 9-11, 6-8, 3-5 backward: 11 served for 9 needed.
-    expect(log.blocksServed).toBeLessThanOrEqual(9 + 3);
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 5, abandoned: 7, downloaded: 9, written: 9 });
+    expect(log.calls).toEqual(['L5+3', '8+3', '11+3', '14+3']);
+    expect(log.blocksServed).toBe(9);
     expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
+  });
+
+  it('a 3-block reorg downloads the 4 blocks of the longer fork, at any chain length', async () => {
+    const common = mineChain(300, 2, { tag: 'long' });
+    const ours = mineChain(3, 2, { after: common.at(-1), tag: 'ours' });
+    const theirs = mineChain(4, 2, { after: common.at(-1), tag: 'theirs' });
+    const local = await localChain([...common, ...ours]);
+    const { source, log } = peer([...common, ...theirs]);
+    const outcome = await syncFrom(source, local, options());
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 300, abandoned: 3, downloaded: 4, written: 4 });
+    expect(log.calls).toEqual(['L300+1000']);
+  });
+
+  it('a fork deeper than the locator names block by block repeats at most as many blocks as it is deep', async () => {
+    const common = mineChain(40, 2, { tag: 'deep' });
+    const ours = mineChain(30, 2, { after: common.at(-1), tag: 'ours' });
+    const theirs = mineChain(32, 2, { after: common.at(-1), tag: 'theirs' });
+    const local = await localChain([...common, ...ours]);
+    const { source } = peer([...common, ...theirs]);
+    const outcome = await syncFrom(source, local, options());
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 40, abandoned: 30, written: 32 });
+    expect(outcome.downloaded).toBeLessThanOrEqual(32 + 30);
   });
 
   it('goes on past short pages while the peer\'s /status says it has more', async () => {
@@ -140,11 +185,11 @@ describe('syncing from a peer', () => {
     const { source, log } = peer([...f.main], { maxPage: 3 });
     const outcome = await syncFrom(source, local, options(1000));
     expect(outcome).toMatchObject({ kind: 'adopted', downloaded: 10 });
-    expect(log.calls).toEqual(['2+1000', '5+1000', '8+1000', '11+1000']);
+    expect(log.calls).toEqual(['L2+1000', '5+1000', '8+1000', '11+1000']);
     expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 
-  it('walks back to the fork point through short pages', async () => {
+  it('finds the fork point through short pages', async () => {
     const local = await localChain(f.main);
     const { source } = peer([...f.fork], { maxPage: 2 });
     const outcome = await syncFrom(source, local, options(5));
@@ -219,7 +264,17 @@ describe('syncing from a peer', () => {
     const local = await localChain(f.main.slice(0, 3));
     const { source } = peer([...f.main]);
     const shifted: SyncSource = { ...source, blocks: async (from, limit) => f.main.slice(Number(from) + 1, Number(from) + 1 + limit) };
-    await expect(syncFrom(shifted, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
+    await expect(syncFrom(shifted, local, options(4))).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
+  });
+
+  it('rejects an answer to its locator that follows none of the blocks it named', async () => {
+    const local = await localChain(f.main.slice(0, 6));
+    const { source } = peer([...f.fork]);
+    const unlinked: SyncSource = { ...source, blocksAfter: async () => f.fork.slice(6) };
+    await expect(syncFrom(unlinked, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
+    const pastTheEnd: SyncSource = { ...source, blocksAfter: async () => f.fork.slice(8) };
+    await expect(syncFrom(pastTheEnd, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main.slice(0, 6)));
   });
 });
 
@@ -274,6 +329,48 @@ describe('syncing while the chains move', () => {
     await slowSync;
     // The page already asked for when the chain moved on, and nothing after it.
     expect(slow.log.blocksServed).toBeLessThanOrEqual(3);
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
+  });
+});
+
+describe("fetching a relayed block's missing ancestors from its sender", () => {
+  const ancestors = { difficulty: 2, limit: 16 };
+
+  it('fills a gap in relayed blocks with one request for the blocks between', async () => {
+    const chain = mineChain(12, 2, { tag: 'gap' });
+    const local = await localChain(chain.slice(0, 6));
+    const { source, log } = peer([...chain]);
+    const outcome = await fetchAncestors(source, local, [chain[8]!], ancestors);
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 6, downloaded: 6, written: 6, abandoned: 0 });
+    expect(log.calls).toEqual(['L6+16']);
+    expect(hashesOf(local.view)).toEqual(hashesOf(chain));
+  });
+
+  it('switches to a fork 3 blocks deep by downloading its blocks, and only those', async () => {
+    const common = mineChain(200, 2, { tag: 'common' });
+    const ours = mineChain(3, 2, { after: common.at(-1), tag: 'ours' });
+    const theirs = mineChain(4, 2, { after: common.at(-1), tag: 'theirs' });
+    const local = await localChain([...common, ...ours]);
+    const { source, log } = peer([...common, ...theirs.slice(0, 3)]);
+    // The sender relayed its 4th block before it held it in its chain answer: the branch completes the answer.
+    const outcome = await fetchAncestors(source, local, [theirs[3]!], ancestors);
+    expect(outcome).toMatchObject({ kind: 'adopted', forkPoint: 200, downloaded: 3, written: 4, abandoned: 3 });
+    expect(log.blocksServed).toBe(3);
+    expect(hashesOf(local.view)).toEqual(hashesOf([...common, ...theirs]));
+  });
+
+  it('says "short" when the answer ends before the branch, and changes nothing', async () => {
+    const chain = mineChain(40, 2, { tag: 'far' });
+    const local = await localChain(chain.slice(0, 4));
+    const { source } = peer([...chain]);
+    expect(await fetchAncestors(source, local, [chain[30]!], ancestors)).toMatchObject({ kind: 'short', downloaded: 16 });
+    expect(local.view.length).toBe(4);
+  });
+
+  it('adopts nothing when the branch and the answer do not make the chain longer', async () => {
+    const local = await localChain(f.main);
+    const { source } = peer(f.fork.slice(0, 8));
+    expect(await fetchAncestors(source, local, [f.fork[8]!], ancestors)).toMatchObject({ kind: 'not-longer' });
     expect(hashesOf(local.view)).toEqual(hashesOf(f.main));
   });
 });

@@ -78,6 +78,18 @@ export function garbagePeer(body: string | Buffer): Promise<FakePeer> {
   });
 }
 
+/** The page a GET /blocks asks for: from `from`, or past the first `locator` hash that `blocks` hold. */
+function pageAsked(blocks: readonly Block[], url: URL): { from: number; limit: number } {
+  const limit = Number(url.searchParams.get('limit') ?? 1000);
+  const locator = url.searchParams.get('locator');
+  if (locator === null) return { from: Number(url.searchParams.get('from') ?? 0), limit };
+  for (const hash of locator.split(',')) {
+    const at = blocks.findIndex((block) => block.hash === hash);
+    if (at >= 0) return { from: at + 1, limit };
+  }
+  return { from: 0, limit };
+}
+
 /** Speaks the jbc-ts API (status, blocks, blockchain.json) for a fixed list of blocks, which may be forged. */
 export function apiPeer(blocks: readonly Block[], status: Record<string, unknown> = {}): Promise<FakePeer> {
   return fakeHttpPeer((req, res) => {
@@ -89,8 +101,7 @@ export function apiPeer(blocks: readonly Block[], status: Record<string, unknown
     if (url.pathname === '/status') {
       json({ height: blocks.length - 1, length: blocks.length, tip: null, nodeId: 'fake', ...status });
     } else if (url.pathname === '/blocks') {
-      const from = Number(url.searchParams.get('from') ?? 0);
-      const limit = Number(url.searchParams.get('limit') ?? 1000);
+      const { from, limit } = pageAsked(blocks, url);
       json(toJson(blocks.slice(from, from + limit)));
     } else if (url.pathname === '/blockchain.json') {
       json(toJson(blocks));
@@ -158,8 +169,7 @@ export async function gatedApiPeer(blocks: Block[], holdFrom: number): Promise<F
     if (url.pathname === '/status') json({ height: blocks.length - 1, length: blocks.length, tip: null, nodeId: 'gated' });
     else if (url.pathname === '/peers') json({ peers: [] });
     else if (url.pathname === '/blocks') {
-      const from = Number(url.searchParams.get('from') ?? 0);
-      const limit = Number(url.searchParams.get('limit') ?? 1000);
+      const { from, limit } = pageAsked(blocks, url);
       const answer = () => json(toJson(blocks.slice(from, from + limit)));
       if (from < holdFrom) answer();
       else {
