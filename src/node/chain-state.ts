@@ -19,6 +19,8 @@ export type TipSource = 'mined' | 'peer' | 'sync';
 export interface TipChange {
   readonly tip: Block | undefined;
   readonly source: TipSource;
+  /** Blocks of the chain before the change that it replaced (a reorg's depth); 0 when the chain only grew. */
+  readonly abandoned: number;
 }
 
 /** What became of a block a peer sent. */
@@ -172,7 +174,7 @@ export class ChainState {
       const fresh = blocks.slice(same);
       const previousLength = current.length;
       await this.#write(() => this.#store.commit(BigInt(from), fresh));
-      this.#emit('sync');
+      this.#emit('sync', previousLength - from);
       return { adopted: true, forkPoint: from, written: fresh.length, abandoned: previousLength - from, previousLength };
     });
   }
@@ -185,7 +187,7 @@ export class ChainState {
 
   async #append(block: Block, source: TipSource): Promise<void> {
     await this.#write(() => this.#store.append(block));
-    this.#emit(source);
+    this.#emit(source, 0);
   }
 
   /** Runs a write, keeping track of whether the data dir takes writes. */
@@ -205,8 +207,8 @@ export class ChainState {
     }
   }
 
-  #emit(source: TipSource): void {
-    const change: TipChange = { tip: this.#store.tip, source };
+  #emit(source: TipSource, abandoned: number): void {
+    const change: TipChange = { tip: this.#store.tip, source, abandoned };
     this.#logger.debug({ height: Number(this.#store.height), source }, 'tip changed');
     this.#events.emit('tip', change);
   }

@@ -243,8 +243,9 @@ export class Gossip {
     if (!result.adopted) return false;
     this.#held.delete(branch.map((b) => b.hash));
     const fields = { height: Number(this.#chain.view.height), forkPoint: result.forkPoint, written: result.written, abandoned: result.abandoned, from: except };
-    if (result.abandoned > 0) this.#logger.info(fields, 'switched to a longer fork from held blocks');
-    else this.#logger.debug(fields, 'connected held blocks');
+    // A block-deep switch is routine at mining speed; deeper ones are news.
+    if (result.abandoned > 1) this.#logger.info(fields, 'switched to a longer fork from held blocks');
+    else this.#logger.debug(fields, result.abandoned > 0 ? 'switched to a longer fork from held blocks' : 'connected held blocks');
     this.#relay(branch.slice(result.forkPoint - forkPoint), except);
     return true;
   }

@@ -26,6 +26,7 @@ export class NodeMetrics {
   readonly blocksDownloaded: Counter<never>;
   readonly blocksWritten: Counter<never>;
   readonly tipSwitch: Histogram<never>;
+  readonly reorgDepth: Histogram<never>;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   readonly httpDuration: Histogram<'route' | 'method'>;
 
@@ -122,6 +123,12 @@ export class NodeMetrics {
       name: 'jbc_tip_switch_seconds',
       help: "From a peer's or a sync's new tip until the workers search on it",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.reorgDepth = new Histogram({
+      name: 'jbc_reorg_depth_blocks',
+      help: 'Reorgs, by the number of blocks of the old chain they replaced',
+      buckets: [1, 2, 3, 4, 6, 8, 16, 64, 256],
       registers,
     });
     this.httpRequests = new Counter({

@@ -152,6 +152,9 @@ export class JbcNode implements NodeApi {
     );
     if (stopping.aborted) return;
     const chain = this.#chain;
+    chain.onTip(({ abandoned }) => {
+      if (abandoned > 0) this.#metrics.reorgDepth.observe(abandoned);
+    });
     const activity = new BlockActivity(
       { summaryIntervalMs: BLOCK_SUMMARY_INTERVAL_MS },
       { logger: this.#child('chain'), height: () => chain.view.height, metrics: this.#metrics },

@@ -206,6 +206,8 @@ export class Outbox<T, R> {
     queue.resume?.();
     queue.resume = this.#schedule(() => {
       queue.resume = undefined;
+      // This is the back-off's end (a later failure would have replaced the timer); timers may fire a little before the clock agrees.
+      queue.backoffUntil = 0;
       this.#drain(queue);
     }, ms);
   }

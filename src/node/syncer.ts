@@ -196,9 +196,9 @@ export class Syncer {
         written: outcome.written,
         abandoned: outcome.abandoned,
       };
-      // A reorg is news; a gap filled is routine at mining speed.
-      if (outcome.abandoned > 0) this.#logger.info(fields, 'switched to a longer fork from peer');
-      else this.#logger.debug(fields, 'fetched missing blocks from peer');
+      // A deep reorg is news; a gap filled or a block-deep switch is routine at mining speed.
+      if (outcome.abandoned > 1) this.#logger.info(fields, 'switched to a longer fork from peer');
+      else this.#logger.debug(fields, outcome.abandoned > 0 ? 'switched to a longer fork from peer' : 'fetched missing blocks from peer');
     } else {
       this.#logger.debug({ peer, kind: outcome.kind, downloaded: outcome.downloaded }, 'fetched ancestors did not make the chain longer');
     }

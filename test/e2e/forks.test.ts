@@ -156,5 +156,10 @@ describe('a network of four mining nodes', () => {
     for (const chain of chains) expect(chain).toEqual(chains[0]);
     expect(chains[0]).toHaveLength(1 + 8 * 2);
     for (const node of nodes) expect(await metric(node.url, 'jbc_sync_blocks_downloaded_total')).toBe(0);
+    // Each round, the three nodes that lost gave up their one block.
+    const reorgs = await Promise.all(nodes.map((node) => metric(node.url, 'jbc_reorg_depth_blocks_count')));
+    const abandoned = await Promise.all(nodes.map((node) => metric(node.url, 'jbc_reorg_depth_blocks_sum')));
+    expect(reorgs.reduce((a, b) => a + b)).toBe(8 * 3);
+    expect(abandoned.reduce((a, b) => a + b)).toBe(8 * 3);
   });
 });
