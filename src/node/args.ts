@@ -58,8 +58,8 @@ Options:
                       goes on at once (default ${defaultNodeOptions.peerSyncTimeoutMs / 1000})
   --peer-backoff S    after a failed post to a peer, seconds before the next, doubling
                       with each failure in a row up to 60 (default ${defaultNodeOptions.peerBackoffMs / 1000}; 0 for none)
-  --ahead-sync-interval S  least seconds between two syncs started by blocks one sender
-                      posts ahead of the tip (default ${defaultNodeOptions.aheadSyncIntervalMs / 1000}; 0 for no limit)
+  --ahead-sync-interval S  seconds a sender whose block ahead of the tip led to nothing is
+                      not fetched or synced from for its blocks again (default ${defaultNodeOptions.aheadSyncIntervalMs / 1000}; 0 for no limit)
   --mined-answer S    longest POST /mined waits for its block's turn before answering
                       "queued" (default ${defaultNodeOptions.minedAnswerMs / 1000}; 0 answers at once)
   --body-timeout S    seconds a client has to send a request's headers and body

@@ -57,9 +57,11 @@ export interface NodeOptions {
    */
   peerBackoffMs?: number;
   /**
-   * Least time between two syncs that blocks "ahead" of the tip from one
-   * sender may start; a sender posting such blocks faster gets `accepted:
-   * false` without a sync. Default 5000 ms.
+   * A block whose parent is unknown has its ancestors fetched from its
+   * sender at once; a sender whose such blocks led to a fetch that gained
+   * nothing is not fetched from again for this long, and a sync such
+   * blocks start (a plain jbc sender, or one too far ahead for one fetch)
+   * runs at most once per this long per sender. Default 5000 ms.
    */
   aheadSyncIntervalMs?: number;
   /**
