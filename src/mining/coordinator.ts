@@ -30,6 +30,8 @@ class Search {
   readonly ranges: RangeQueue;
   readonly promise: Promise<Block | null>;
   inFlight = 0;
+  /** Told, once, when the first of this search's ranges began in a worker (wall-clock ms). */
+  onStarted: ((startedAt: number) => void) | undefined;
   /** Set by the first nonce found, cancel, or failure: no more ranges, later results only count toward the rate. */
   done = false;
   #settled = false;
@@ -73,8 +75,6 @@ export class MiningCoordinator implements BlockMiner {
   #search: Search | null = null;
   /** Every task not yet settled, from any search: cancel() waits for these. */
   readonly #pending = new Map<Promise<void>, PendingTask>();
-  /** Bumped by every mine() and cancel(): a mine() waiting to start gives up when it changes. */
-  #generation = 0;
   #closed = false;
   #lastHandoverMs: number | null = null;
   readonly #simdSupported: boolean;
@@ -105,27 +105,26 @@ export class MiningCoordinator implements BlockMiner {
   /**
    * Searches for a nonce for this template at this difficulty; resolves with
    * the sealed block, or null when cancelled by cancel(), a newer mine() or
-   * close(). One search at a time: a new mine() cancels the running one (and
-   * waits for its workers to stop) before it starts. Rejects with
-   * MINING_FAILED when a worker crashes.
+   * close(). One search at a time: a new mine() stops the running one and
+   * starts at once; its ranges queue behind the stopped ones, which end at
+   * their next chunk, so each worker goes from the old template to the new
+   * one without a round trip through this thread. `onStarted` is told when
+   * the first range began in a worker. Rejects with MINING_FAILED when a
+   * worker crashes.
    */
-  async mine(template: BlockTemplate, difficulty: number, onSearching?: () => void): Promise<Block | null> {
+  async mine(template: BlockTemplate, difficulty: number, onStarted?: (startedAt: number) => void): Promise<Block | null> {
     checkDifficulty(difficulty);
     if (this.#closed) throw new JbcError(ErrorCode.MINING_FAILED, 'the miner is closed');
-    const generation = ++this.#generation;
     this.#stopSearch();
-    await this.#drain();
-    if (generation !== this.#generation || this.#closed) return null;
     const search = new Search(template, difficulty, this.#options.rangeSize);
+    search.onStarted = onStarted;
     this.#search = search;
     this.#fill(search);
-    onSearching?.();
     return search.promise;
   }
 
   /** Cancels the current search (its mine() resolves null); resolves when every worker is idle. */
   async cancel(): Promise<void> {
-    this.#generation++;
     this.#stopSearch();
     await this.#drain();
   }
@@ -213,6 +212,9 @@ export class MiningCoordinator implements BlockMiner {
   async #onResult(search: Search, result: SearchTaskResult): Promise<void> {
     search.inFlight--;
     this.#rates.record({ at: result.finishedAt, threadId: result.threadId, hashes: result.hashes, elapsedMs: result.elapsedMs });
+    const onStarted = search.onStarted;
+    search.onStarted = undefined;
+    onStarted?.(result.finishedAt - result.elapsedMs);
     if (search.done) return;
     if (result.status !== 'found' || result.nonce === null) {
       this.#fill(search);

@@ -4,6 +4,6 @@
 export { MiningCoordinator } from './coordinator.js';
 export type { BlockMiner, SearchRunner, MiningStats, MiningModules } from './interface.js';
 export type { Engine, SearchRequest, SearchResult } from './engine.js';
-export type { SearchTask, SearchTaskResult } from './task.js';
+export { wallClockMs, type SearchTask, type SearchTaskResult } from './task.js';
 export { defaultMinerOptions, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 export { ENGINE_NAMES, defaultChunkSize, defaultEngineName, detectSimd, loadEngine, type EngineName } from './engine-loader.js';

@@ -24,10 +24,10 @@ export interface SearchRunner {
 export interface BlockMiner {
   /**
    * Resolves with a block, or null when cancelled (by cancel() or a newer
-   * mine()). `onSearching` is called once the workers have the template
-   * (after the previous search's workers stopped).
+   * mine()). `onStarted` is told, once, the wall-clock time (ms, fractional)
+   * at which a worker began hashing this template.
    */
-  mine(template: BlockTemplate, difficulty: number, onSearching?: () => void): Promise<Block | null>;
+  mine(template: BlockTemplate, difficulty: number, onStarted?: (startedAt: number) => void): Promise<Block | null>;
   /** Cancels the running search; resolves when the workers are idle. */
   cancel(): Promise<void>;
   stats(): MiningStats;

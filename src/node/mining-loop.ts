@@ -10,6 +10,7 @@ import type { Block, BlockTemplate } from '../block.js';
 import { packBlockData, type Entry } from '../entries.js';
 import type { Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
+import { wallClockMs } from '../mining/index.js';
 import { wait } from '../wait.js';
 import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
@@ -57,7 +58,7 @@ export class MiningLoop {
   readonly #loop: Promise<void>;
   readonly #hashrateTimer: NodeJS.Timeout | undefined;
   readonly #metrics: NodeMetrics | undefined;
-  /** When the tip last changed under a search (performance.now()), until the workers search on it. */
+  /** When the tip changed under a search (wall-clock ms), until a search on the new tip is made. */
   #tipChangedAt: number | undefined;
 
   /** Starts mining at once. */
@@ -74,7 +75,7 @@ export class MiningLoop {
     this.#unsubscribe = this.#chain.onTip(({ source }) => {
       // Our own block: that search already ended.
       if (source === 'mined') return;
-      this.#tipChangedAt ??= performance.now();
+      this.#tipChangedAt ??= wallClockMs();
       void this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
     });
     this.#loop = this.#run();
@@ -121,7 +122,9 @@ export class MiningLoop {
       let block: Block | null;
       try {
         const template = this.#template();
-        block = await this.#miner.mine(template, this.#options.difficulty, () => this.#searching(template));
+        const changedAt = this.#tipChangedAt;
+        this.#tipChangedAt = undefined;
+        block = await this.#miner.mine(template, this.#options.difficulty, (startedAt) => this.#started(template, changedAt, startedAt));
         retryMs = RETRY_MS.first;
       } catch (err) {
         if (stopped.aborted) break;
@@ -141,12 +144,10 @@ export class MiningLoop {
     }
   }
 
-  /** The workers have `template`: if it is on the tip that moved, that move is done. */
-  #searching(template: BlockTemplate): void {
-    const changedAt = this.#tipChangedAt;
-    if (changedAt === undefined || template.prevHash !== (this.#chain.view.tip?.hash ?? '')) return;
-    this.#tipChangedAt = undefined;
-    const switchMs = performance.now() - changedAt;
+  /** A worker began on `template`: when the tip had moved under the search before it, that move took until now. */
+  #started(template: BlockTemplate, changedAt: number | undefined, startedAt: number): void {
+    if (changedAt === undefined) return;
+    const switchMs = Math.max(0, startedAt - changedAt);
     this.#metrics?.tipSwitch.observe(switchMs / 1000);
     this.#logger.debug({ index: Number(template.index), switchMs: Math.round(switchMs * 1000) / 1000 }, 'search moved to new tip');
   }

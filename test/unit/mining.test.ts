@@ -307,6 +307,30 @@ describe('mining coordinator (scripted miner)', () => {
     expect(await second).toBeNull();
   });
 
+  it('a new mine() hands its ranges out at once, without waiting for the stopped search to answer, and says when a worker began on it', async () => {
+    const miner = new ScriptedRunner();
+    const c = await MiningCoordinator.create({}, { runner: miner });
+    void c.mine(template, 1);
+    await miner.tasksHandedOut(4);
+    const started: number[] = [];
+    const second = c.mine({ ...template, index: 8n }, 1, (at) => started.push(at));
+    // The old ranges have not answered yet; the new ones queue behind them.
+    expect(miner.tasks).toHaveLength(8);
+    expect(miner.tasks.slice(4).every((t) => t.task.prefix !== miner.tasks[0]!.task.prefix)).toBe(true);
+    miner.answer(4, 'exhausted', 10);
+    await settle();
+    // The scripted range took 10 ms and finished now.
+    expect(started).toHaveLength(1);
+    expect(started[0]).toBeLessThanOrEqual(wallClockMs() - 10);
+    miner.answer(5, 'exhausted', 10);
+    await settle();
+    expect(started).toHaveLength(1);
+    const cancelling = c.cancel();
+    miner.stopAll();
+    await cancelling;
+    expect(await second).toBeNull();
+  });
+
   it('a range that fails rejects mine() with MINING_FAILED, logged once', async () => {
     const miner = new ScriptedRunner();
     const logger = recordingLogger();
