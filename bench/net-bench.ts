@@ -17,9 +17,9 @@
  * Figures, all over the window:
  * - blocks mined: `mined block #N` log lines (their `hash`); orphaned: those
  *   not in the final chain.
- * - reorgs: info log lines whose `abandoned` field is above 0 (a node gave up
- *   that many blocks of its chain); per node per minute, averaged, and the
- *   deepest.
+ * - reorgs: log lines whose `abandoned` field is above 0 (a node gave up
+ *   that many blocks of its chain: a switch to a held branch, a fetch of
+ *   ancestors, a sync); per node per minute, averaged, and the deepest.
  * - agreement at depth d: every second, each node's /status height; with h
  *   the lowest, do all nodes hold the same block at height h-d+1? Percent
  *   of samples that agree (samples where h-d+1 < 0 do not count).
@@ -27,11 +27,12 @@
  *   first sign of it on its miner (its `block` event, or the log line) until
  *   the last node's `block` event for it, times taken here on arrival.
  * - blocks downloaded per block written: from each node's /metrics at the
- *   window's start and end (jbc_sync_blocks_downloaded_total); the blocks
- *   syncs wrote come from the `written` field of the sync log lines, since
- *   no counter has them; all blocks written adds jbc_blocks_mined_total and
- *   jbc_blocks_accepted_total.
- * - tip-switch latency: `switchMs` of `search moved to new tip` debug lines.
+ *   window's start and end: jbc_sync_blocks_downloaded_total per
+ *   jbc_sync_blocks_written_total (syncs and fetches of ancestors), and per
+ *   block written at all (that plus jbc_blocks_mined_total and
+ *   jbc_blocks_accepted_total).
+ * - tip-switch latency: `switchMs` of `search moved to new tip` debug lines:
+ *   from a new tip until a worker began on a template on it.
  *
  *   npm run bench:net                                  # 4 nodes, 60 s, difficulty 5
  *   npm run bench:net -- --nodes 8 --latency 50 --seconds 30
@@ -139,16 +140,14 @@ function bad(flag: string, reason: string): JbcError {
 export interface LogFacts {
   /** A `mined block #N` line. */
   readonly mined?: { readonly index: number; readonly hash: string };
-  /** An info line with `abandoned` above 0: a reorg that gave up that many blocks. */
+  /** A line with `abandoned` above 0: a reorg that gave up that many blocks. */
   readonly abandoned?: number;
-  /** Blocks a sync wrote (the `written` field of the sync lines). */
-  readonly written?: number;
   /** A `search moved to new tip` line's `switchMs`. */
   readonly switchMs?: number;
 }
 
 /** Only lines carrying one of these are parsed at all: most of a debug log is requests. */
-const INTERESTING = ['mined block #', '"abandoned"', '"written"', 'search moved to new tip'];
+const INTERESTING = ['mined block #', '"abandoned"', 'search moved to new tip'];
 
 export function readLogLine(line: string): LogFacts | undefined {
   if (!INTERESTING.some((s) => line.includes(s))) return undefined;
@@ -165,8 +164,7 @@ export function readLogLine(line: string): LogFacts | undefined {
   if (msg.startsWith('mined block #') && typeof entry.hash === 'string' && typeof entry.index === 'number') {
     facts.mined = { index: entry.index, hash: entry.hash };
   }
-  if (entry.level === 'info' && typeof entry.abandoned === 'number' && entry.abandoned > 0) facts.abandoned = entry.abandoned;
-  if (entry.level === 'info' && typeof entry.written === 'number') facts.written = entry.written;
+  if (typeof entry.abandoned === 'number' && entry.abandoned > 0) facts.abandoned = entry.abandoned;
   if (msg === 'search moved to new tip' && typeof entry.switchMs === 'number' && Number.isFinite(entry.switchMs)) facts.switchMs = entry.switchMs;
   return Object.keys(facts).length > 0 ? facts : undefined;
 }
@@ -314,7 +312,6 @@ interface RunningNode {
   exitStatus?: number | string;
   readonly mined: Array<Timed<{ index: number; hash: string }>>;
   readonly reorgs: Array<Timed<number>>;
-  readonly written: Array<Timed<number>>;
   readonly switches: Array<Timed<number>>;
   /** Bench time of this node's first `block` event for each hash. */
   readonly seen: Map<string, number>;
@@ -391,7 +388,6 @@ function spawnNode(node: RunningNode, peers: readonly string[], options: NetBenc
     const at = performance.now();
     if (facts.mined !== undefined) node.mined.push({ at, value: facts.mined });
     if (facts.abandoned !== undefined) node.reorgs.push({ at, value: facts.abandoned });
-    if (facts.written !== undefined) node.written.push({ at, value: facts.written });
     if (facts.switchMs !== undefined) node.switches.push({ at, value: facts.switchMs });
   });
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -463,6 +459,7 @@ async function follow(node: RunningNode, signal: AbortSignal): Promise<void> {
 
 interface Scrape {
   readonly downloaded: number;
+  readonly written: number;
   readonly mined: number;
   readonly accepted: number;
 }
@@ -471,6 +468,7 @@ async function scrape(node: RunningNode, signal: AbortSignal): Promise<Scrape> {
   const text = await getText(`${node.url}metrics`, signal);
   return {
     downloaded: metricValue(text, 'jbc_sync_blocks_downloaded_total'),
+    written: metricValue(text, 'jbc_sync_blocks_written_total'),
     mined: metricValue(text, 'jbc_blocks_mined_total'),
     accepted: metricValue(text, 'jbc_blocks_accepted_total'),
   };
@@ -555,10 +553,10 @@ export interface NetReport {
 export const DEFINITIONS = {
   window: 'from when every node is ready and streaming events, for --seconds; the nodes keep mining through the settle period after it, then every chain is read and the longest is the final chain',
   orphaned: 'blocks mined in the window (mined block lines) that are not in the final chain',
-  reorg: 'an info log line with abandoned > 0: the node gave up that many blocks of its chain; per minute of window per node, averaged over nodes',
+  reorg: 'a log line with abandoned > 0: the node gave up that many blocks of its chain; per minute of window per node, averaged over nodes',
   agreement: 'each second, h = the lowest /status height of all nodes; agreement at depth d: every node holds the same block at height h-d+1 (GET /blocks); percent of samples',
   propagation: 'per final-chain block mined in the window: first sign on its miner (its block event or log line) to the last node\'s block event, timed in the bench on arrival',
-  downloads: 'jbc_sync_blocks_downloaded_total over the window, per block written by syncs (written in their log lines; no metric counts them), and per block written at all (that plus jbc_blocks_mined_total and jbc_blocks_accepted_total)',
+  downloads: 'jbc_sync_blocks_downloaded_total over the window, per jbc_sync_blocks_written_total (blocks syncs and fetches of ancestors wrote), and per block written at all (that plus jbc_blocks_mined_total and jbc_blocks_accepted_total)',
   tipSwitch: 'switchMs of the nodes\' search moved to new tip debug lines: a new tip accepted until the workers search on it',
 } as const;
 
@@ -581,7 +579,6 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
       dataDir: join(res.root, `node-${i}`),
       mined: [],
       reorgs: [],
-      written: [],
       switches: [],
       seen: new Map(),
       stderrTail: [],
@@ -657,7 +654,7 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
 
   const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
   const downloaded = sum(after.map((a, i) => a.downloaded - before[i]!.downloaded));
-  const writtenBySync = sum(nodes.map((n) => sum(n.written.filter(within).map((w) => w.value))));
+  const writtenBySync = sum(after.map((a, i) => a.written - before[i]!.written));
   const writtenAll = writtenBySync + sum(after.map((a, i) => a.mined - before[i]!.mined + a.accepted - before[i]!.accepted));
   const switches = nodes.flatMap((n) => n.switches.filter(within).map((s) => s.value));
 

@@ -46,11 +46,10 @@ describe('bench:net log lines', () => {
     });
   });
 
-  it('an info line with abandoned above 0 is a reorg of that depth; the sync line also gives the blocks written', () => {
-    expect(readLogLine(line({ msg: 'adopted longer chain from peer', abandoned: 3, written: 4, downloaded: 5 }))).toEqual({ abandoned: 3, written: 4 });
-    expect(readLogLine(line({ msg: 'a fork resolved some new way', abandoned: 2 }))).toEqual({ abandoned: 2 });
-    expect(readLogLine(line({ msg: 'adopted longer chain from peer', abandoned: 0, written: 4 }))).toEqual({ written: 4 });
-    expect(readLogLine(line({ level: 'debug', msg: 'something', abandoned: 2 }))).toBeUndefined();
+  it('a line with abandoned above 0, at any level, is a reorg of that depth', () => {
+    expect(readLogLine(line({ msg: 'adopted longer chain from peer', abandoned: 3, written: 4, downloaded: 5 }))).toEqual({ abandoned: 3 });
+    expect(readLogLine(line({ level: 'debug', msg: 'switched to a longer fork from held blocks', abandoned: 1 }))).toEqual({ abandoned: 1 });
+    expect(readLogLine(line({ msg: 'adopted longer chain from peer', abandoned: 0, written: 4 }))).toBeUndefined();
   });
 
   it('the tip-switch line gives switchMs', () => {
