@@ -7,7 +7,7 @@
 import type { Block } from '../block.js';
 import { verifySegment } from '../chain.js';
 import { ErrorCode, JbcError, isAborted, isJbcError } from '../errors.js';
-import { within } from '../wait.js';
+import { wait, within } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { BlockActivity } from './block-activity.js';
 import type { ChainState } from './chain-state.js';
@@ -39,6 +39,8 @@ export interface GossipModules {
   readonly aheadSyncIntervalMs: number;
   /** Longest a sender waits for the decision on its block before the answer is "queued". */
   readonly answerMs: number;
+  /** Aborted at shutdown: ends the waits before fetches. */
+  readonly signal: AbortSignal;
 }
 
 /** Received blocks waiting for the chain's queue at once; more are turned away (a flood, not a network). */
@@ -55,6 +57,13 @@ export const BLOCKS_WAITING_PER_PEER = 64;
 
 /** Times a block whose post failed is posted again before the next one, so a plain jbc peer's chain gets no hole. */
 const BLOCK_POST_RETRIES = 3;
+
+/**
+ * How long an orphan waits for its parent before its ancestors are fetched:
+ * posts from several peers overtake each other, and the parent is most
+ * often a moment behind, on its way from another peer.
+ */
+const ORPHAN_GRACE_MS = 25;
 
 /** Of a branch this node switched to, the newest blocks relayed (in order); a peer lacking more fetches them. */
 const RELAYED_BRANCH_BLOCKS = 16;
@@ -73,6 +82,7 @@ export class Gossip {
   readonly #outbox: Outbox<Block, MinedReply>;
   readonly #aheadSyncIntervalMs: number;
   readonly #answerMs: number;
+  readonly #signal: AbortSignal;
   /** Hashes of received blocks waiting for the chain's queue. */
   readonly #waiting = new Set<string>();
   /** When each sender last made this node sync (performance.now()). */
@@ -97,6 +107,7 @@ export class Gossip {
     this.#refusal = modules.refusal;
     this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
     this.#answerMs = modules.answerMs;
+    this.#signal = modules.signal;
     // One post in flight per peer keeps blocks in order: a plain jbc node refuses a
     // second /mined while it handles one, and fills no gap later.
     this.#outbox = new Outbox<Block, MinedReply>(
@@ -267,7 +278,8 @@ export class Gossip {
     this.#fetching.set(peer, orphan);
     if (running) return;
     try {
-      for (;;) {
+      await wait(ORPHAN_GRACE_MS, this.#signal);
+      while (!this.#signal.aborted) {
         const newest = this.#fetching.get(peer)!;
         const branch = this.#held.branchTo(newest);
         // Still without a parent on the chain? (it may have arrived meanwhile)

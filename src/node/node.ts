@@ -222,6 +222,7 @@ export class JbcNode implements NodeApi {
       answerMs: config.minedAnswerMs,
       activity,
       metrics: this.#metrics,
+      signal: stopping,
     });
     const syncer = this.#syncer;
     this.#admission = new PeerAdmission(
