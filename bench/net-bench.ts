@@ -732,7 +732,7 @@ export function renderNetTable(r: NetReport): string {
   const d = r.downloads;
   rows.push([
     'blocks downloaded per block written',
-    `${d.downloadedPerSyncWritten ?? 'n/a'} by syncs (${d.downloaded} downloaded, ${d.writtenBySync} written); ${d.downloadedPerWritten ?? 'n/a'} per block written at all (${d.writtenAll})`,
+    `${d.downloadedPerWritten ?? 'n/a'} (${d.downloaded} downloaded, ${d.writtenAll} written: mined, accepted, synced); of the synced alone ${d.downloadedPerSyncWritten ?? 'n/a'} (${d.writtenBySync} written)`,
   ]);
   const t = r.tipSwitchMs;
   rows.push(['tip-switch latency', t.samples === 0 ? 'n/a (no "search moved to new tip" lines)' : `p50 ${ms(t.p50)}, p99 ${ms(t.p99)} (${t.samples} tip changes)`]);

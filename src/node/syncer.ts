@@ -263,7 +263,10 @@ export class Syncer {
   #report(outcome: SyncOutcome, reason: string, lengthBefore: number, state: RunningSync): void {
     const { peer } = outcome;
     if (outcome.kind === 'not-longer') {
-      this.#logger.debug({ peer, peerLength: Number(outcome.peerLength), length: this.#chain.view.length, reason }, 'peer chain not longer');
+      this.#logger.debug(
+        { peer, peerLength: Number(outcome.peerLength), length: this.#chain.view.length, reason, downloaded: outcome.downloaded },
+        'peer chain not longer',
+      );
       if (outcome.status?.tipHash !== undefined && outcome.status.tipHash === this.#chain.view.tip?.hash) this.#peers.markUseful(peer);
       return;
     }
