@@ -132,6 +132,8 @@ export class ChainState {
   /** A peer's block. Throws INVALID_BLOCK when it lacks its proof of work; stores it when it extends the tip. */
   receive(block: Block): Promise<BlockDecision> {
     checkBlock(block, this.#difficulty);
+    // Most posts at mining speed are blocks the chain has (every peer relays each block): answered without waiting for the queue.
+    if (this.#store.findByHash(block.hash) !== undefined) return Promise.resolve({ kind: 'known' });
     return this.#queue.run(async (): Promise<BlockDecision> => {
       const chain = this.#store;
       if (extendsTip(chain, block)) {

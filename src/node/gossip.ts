@@ -159,6 +159,7 @@ export class Gossip {
       throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `${PEER_HEADER} refused: ${refusal}`, { url: received.url });
     }
     if (this.#waiting.has(block.hash)) return { accepted: false, reason: `queued: block ${block.index} is already waiting its turn` };
+    if (this.#held.has(block.hash)) return { accepted: false, reason: `held: block ${block.index} is already held off the chain` };
     if (this.#waiting.size >= MAX_WAITING_BLOCKS) {
       return { accepted: false, reason: `busy: ${this.#waiting.size} blocks are waiting for the chain; this one was not queued` };
     }
