@@ -7,12 +7,15 @@ import { threadId } from 'node:worker_threads';
 import type { Engine } from '../src/mining/engine.js';
 import { loadEngine, type EngineName } from '../src/mining/engine-loader.js';
 import { runTask, type WorkerResult, type WorkerTask } from '../src/mining/task.js';
+import { lowerWorkerPriority } from '../src/mining/worker-priority.js';
 
 const engines = new Map<EngineName, Promise<Engine>>();
 
 function engineFor(name: EngineName): Promise<Engine> {
   let engine = engines.get(name);
   if (engine === undefined) {
+    // The first task of a thread: from here on it hashes, behind the main thread.
+    if (engines.size === 0) lowerWorkerPriority();
     engine = loadEngine(name);
     // A failed load is not cached: the next task tries again.
     engine.catch(() => engines.delete(name));
