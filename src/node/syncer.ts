@@ -16,6 +16,7 @@ import { ErrorCode, isAborted, isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { wait } from '../wait.js';
 import type { ChainState } from './chain-state.js';
+import { removeStaleSpools } from './chain-spool.js';
 import type { NodeMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerSet } from './peers.js';
@@ -35,6 +36,8 @@ export interface SyncerOptions {
   readonly intervalMs: number;
   /** How often a running download logs its progress. */
   readonly progressLogIntervalMs: number;
+  /** Where a plain jbc peer's whole chain is spooled while it is checked (the data dir). */
+  readonly spoolDir: string;
 }
 
 export interface SyncerModules {
@@ -116,6 +119,13 @@ export class Syncer {
    * shutdown. Starts the periodic sync afterwards.
    */
   async startup(): Promise<void> {
+    try {
+      const stale = await removeStaleSpools(this.#options.spoolDir);
+      if (stale > 0) this.#logger.info({ dir: this.#options.spoolDir, files: stale }, 'removed chain spool files left by an earlier run');
+    } catch (err) {
+      // Only disk space is at stake; the sync does not need them gone.
+      this.#logger.warn({ dir: this.#options.spoolDir, err }, 'could not remove chain spool files left by an earlier run');
+    }
     const rounds = this.#startupRounds().then(() => 'done' as const);
     const outcome = await Promise.race([rounds, wait(this.#options.startupTimeoutMs, this.#signal).then(() => 'deadline' as const)]);
     if (outcome === 'deadline' && !this.#signal.aborted) {
@@ -332,7 +342,7 @@ export class Syncer {
           (status) => status?.length,
         ),
       blocks: (from, limit) => call(() => pages.blocks(from, limit)),
-      blockchain: () => call(() => this.#client.blockchain(peer, signal)),
+      blockchain: () => call(() => this.#client.blockchain(peer, signal, this.#options.spoolDir)),
     };
   }
 }
