@@ -8,6 +8,11 @@
  * making progress is continued at once, so a long honest download goes on in
  * the background while a peer that stalls is let go.
  *
+ * A plain jbc peer (no /status) can only answer with its whole chain, the
+ * dearest request there is for both sides, so the periodic sync asks it only
+ * when something says its chain changed (see `noteActivity`), and otherwise
+ * every PLAIN_PEER_FALLBACK_INTERVALS-th time.
+ *
  * The download itself is `syncFrom` (sync.ts); this module keeps the peer
  * list's health and progress figures and logs.
  */
@@ -38,6 +43,22 @@ export interface SyncerOptions {
   readonly progressLogIntervalMs: number;
   /** Where a plain jbc peer's whole chain is spooled while it is checked (the data dir). */
   readonly spoolDir: string;
+}
+
+/**
+ * A plain jbc peer with no sign of a change is still asked by every this
+ * many periodic syncs (every 5 minutes at the default 30 s interval): it may
+ * have blocks it never posted here (mined while this node was away, or
+ * posted to another node only).
+ */
+export const PLAIN_PEER_FALLBACK_INTERVALS = 10;
+
+/** What the periodic sync knows of a plain jbc peer since its chain was last asked for. */
+interface PlainPeer {
+  /** Periodic syncs that passed it over. */
+  skipped: number;
+  /** It posted a block that did not fit this node's chain. */
+  changed: boolean;
 }
 
 export interface SyncerModules {
@@ -79,6 +100,7 @@ export class Syncer {
   readonly #signal: AbortSignal;
   readonly #metrics: NodeMetrics | undefined;
   readonly #running = new Map<string, RunningSync>();
+  readonly #plain = new Map<string, PlainPeer>();
   #startupDone = false;
   #periodic: NodeJS.Timeout | undefined;
   readonly #progressTimer: NodeJS.Timeout;
@@ -136,8 +158,22 @@ export class Syncer {
     }
     this.#startupDone = true;
     if (this.#options.intervalMs > 0 && !this.#signal.aborted) {
-      this.#periodic = setInterval(() => this.request(this.#peers.list(), 'periodic'), this.#options.intervalMs);
+      this.#periodic = setInterval(() => this.request(this.#periodicPeers(), 'periodic'), this.#options.intervalMs);
       this.#periodic.unref();
+    }
+  }
+
+  /**
+   * Says that each of `peers` posted a block that did not fit this node's
+   * chain (ahead of its tip, or a different block at a height it has): its
+   * chain changed, so the next periodic sync asks a plain jbc peer among
+   * them again. A block that was accepted or known says nothing of the kind.
+   * Peers with /status are asked by every periodic sync anyway.
+   */
+  noteActivity(peers: readonly string[]): void {
+    for (const peer of peers) {
+      const plain = this.#plain.get(peer);
+      if (plain !== undefined) plain.changed = true;
     }
   }
 
@@ -177,6 +213,19 @@ export class Syncer {
     clearInterval(this.#periodic);
     clearInterval(this.#progressTimer);
     await Promise.all([...this.#running.values()].map((running) => running.done));
+  }
+
+  /** The peers a periodic sync asks: all but the plain jbc peers that have no reason to be asked yet. */
+  #periodicPeers(): string[] {
+    const peers = this.#peers.list();
+    const listed = new Set(peers);
+    for (const peer of this.#plain.keys()) if (!listed.has(peer)) this.#plain.delete(peer);
+    return peers.filter((peer) => {
+      const plain = this.#plain.get(peer);
+      if (plain === undefined || plain.changed) return true;
+      plain.skipped++;
+      return plain.skipped >= PLAIN_PEER_FALLBACK_INTERVALS;
+    });
   }
 
   async #startupRounds(): Promise<void> {
@@ -332,6 +381,9 @@ export class Syncer {
         call(
           async () => {
             const status = await this.#client.status(peer, signal);
+            if (status === undefined) {
+              if (!this.#plain.has(peer)) this.#plain.set(peer, { skipped: 0, changed: false });
+            } else this.#plain.delete(peer);
             if (status?.nodeId === this.#nodeId) {
               this.#peers.markSelf(peer);
               this.#logger.info({ peer }, 'peer is this node under another name; removed');
@@ -342,7 +394,11 @@ export class Syncer {
           (status) => status?.length,
         ),
       blocks: (from, limit) => call(() => pages.blocks(from, limit)),
-      blockchain: () => call(() => this.#client.blockchain(peer, signal, this.#options.spoolDir)),
+      blockchain: () => {
+        // Set before the download: a block posted while it runs counts for the next one.
+        this.#plain.set(peer, { skipped: 0, changed: false });
+        return call(() => this.#client.blockchain(peer, signal, this.#options.spoolDir));
+      },
     };
   }
 }

@@ -1,15 +1,16 @@
 /**
  * Plain jbc peers (only /blockchain.json and /mined) as a node follows
- * them: a whole chain that is slow to start, bigger than the answer cap, in
- * jbc's order, or broken.
+ * them: not downloaded again by every periodic sync, a whole chain that is
+ * slow to start, bigger than the answer cap, in jbc's order, or broken.
  */
 import { readdir } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
+import { PLAIN_PEER_FALLBACK_INTERVALS } from '../../src/node/syncer.js';
 import { hashesOf } from '../helpers/fixtures.js';
-import { jbcBlockText, jbcChainText, plainJbcPeer, type FakePeer } from './helpers/fake-peers.js';
+import { emptyNodePeer, jbcBlockText, jbcChainText, plainJbcPeer, type FakePeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, nodeWith, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
+import { closeAll, nodeWith, postJson, recordingLogger, startTestNode, track, waitFor } from './helpers/nodes.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
@@ -18,7 +19,45 @@ beforeAll(async () => {
 afterEach(closeAll);
 
 const chainRequests = (peer: FakePeer) => peer.requests.filter((r) => r === 'GET /blockchain.json').length;
+const statusRequests = (peer: FakePeer) => peer.requests.filter((r) => r.endsWith('/status')).length;
 const spoolFiles = async (dir: string) => (await readdir(dir)).filter((name) => name.endsWith('.spool'));
+
+describe('the periodic sync and a plain jbc peer', () => {
+  /**
+   * A node following a plain peer that holds f.main, and a peer with /status
+   * whose requests count the periodic syncs: each asks it once at least, so
+   * its /status requests, less startup's, are at least the syncs so far.
+   */
+  async function following(): Promise<{ plain: FakePeer; clock: FakePeer; url: string }> {
+    const plain = track(await plainJbcPeer(f.main));
+    const clock = track(await emptyNodePeer());
+    const node = await startTestNode({ peers: [plain.url, clock.url], syncIntervalMs: 100 });
+    expect(node.chain().length).toBe(12);
+    expect(chainRequests(plain)).toBe(1);
+    return { plain, clock, url: node.url };
+  }
+
+  it('does not download its whole chain again at every interval', async () => {
+    const { plain, clock } = await following();
+    await waitFor('five periodic syncs', () => statusRequests(clock) >= 6);
+    expect(chainRequests(plain)).toBe(1);
+  });
+
+  it(`still asks it every ${PLAIN_PEER_FALLBACK_INTERVALS}th interval`, async () => {
+    const { plain, clock } = await following();
+    await waitFor('the fallback download', () => chainRequests(plain) === 2);
+    expect(statusRequests(clock)).toBeGreaterThan(PLAIN_PEER_FALLBACK_INTERVALS);
+  });
+
+  it('asks it at the next interval once it posted a block that does not fit the chain', async () => {
+    const { plain, clock, url } = await following();
+    // Block 6 of another fork: the chain has a different block 6 (stale), so the sender's chain changed.
+    const answer = await postJson(`${url}mined`, jbcBlockText(f.fork[6]!));
+    expect(answer.json).toMatchObject({ accepted: false, reason: expect.stringMatching(/^stale/) });
+    const syncs = await waitFor('the next download', () => chainRequests(plain) === 2 && statusRequests(clock));
+    expect(syncs).toBeLessThanOrEqual(PLAIN_PEER_FALLBACK_INTERVALS);
+  });
+});
 
 describe("a plain jbc peer's whole chain", () => {
   it('is synced when it starts arriving only after 6 s, with the default time limits', async () => {
