@@ -153,6 +153,109 @@ export function firstArrayElement(head: Uint8Array, source: string): Uint8Array 
   return end < 0 ? undefined : head.subarray(start, end);
 }
 
+/**
+ * The elements of a JSON array whose text arrives in pieces (a download):
+ * `push` takes the next bytes and returns the bytes of every element they
+ * complete, `end` checks that the array was closed. Only the element still
+ * arriving is held, so memory stays at one element however long the array;
+ * one longer than `maxElementBytes` throws. The scan is the one
+ * `parseJsonArray` does (elements are split, not parsed), and it resumes
+ * where the last piece ended instead of scanning an element again. Throws
+ * MALFORMED_JSON for text that is not an array.
+ */
+export class JsonArraySplitter {
+  readonly #source: string;
+  readonly #maxElementBytes: number;
+  #state: 'before' | 'first' | 'element' | 'after' = 'before';
+  /** Bytes of the element still arriving. */
+  #carry: Buffer = Buffer.alloc(0);
+  /** Where the scan of the carried element goes on (past its bytes so far, or one more after a backslash). */
+  #scanned = 0;
+  #depth = 0;
+  #inString = false;
+  #elements = 0;
+
+  constructor(source: string, maxElementBytes: number) {
+    this.#source = source;
+    this.#maxElementBytes = maxElementBytes;
+  }
+
+  /** Elements completed so far. */
+  get count(): number {
+    return this.#elements;
+  }
+
+  push(chunk: Uint8Array): Buffer[] {
+    const bytes = this.#carry.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.#carry, chunk]);
+    const out: Buffer[] = [];
+    let start = 0;
+    let i = this.#state === 'element' ? this.#scanned : 0;
+    this.#carry = Buffer.alloc(0);
+    while (i < bytes.length) {
+      const c = bytes[i]!;
+      if (this.#state === 'element') {
+        if (this.#inString) {
+          if (c === 0x5c) i++;
+          else if (c === 0x22) this.#inString = false;
+        } else if (c === 0x22) this.#inString = true;
+        else if (c === 0x7b || c === 0x5b) this.#depth++;
+        else if ((c === 0x7d || c === 0x5d) && this.#depth > 0) this.#depth--;
+        else if ((c === 0x2c || c === 0x5d) && this.#depth === 0) {
+          if (i - start > this.#maxElementBytes) throw this.#tooLong();
+          out.push(bytes.subarray(start, i));
+          this.#elements++;
+          // Leading spaces belong to the next element, as in parseJsonArray.
+          this.#state = c === 0x2c ? 'element' : 'after';
+          start = i + 1;
+        }
+        i++;
+        continue;
+      }
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        i++;
+        continue;
+      }
+      if (this.#state === 'before') {
+        if (c !== 0x5b) throw this.#notArray(`it starts with ${JSON.stringify(Buffer.from(bytes.subarray(i, i + 20)).toString('latin1'))}`);
+        this.#state = 'first';
+        i++;
+      } else if (this.#state === 'first') {
+        if (c === 0x5d) {
+          this.#state = 'after';
+          i++;
+        } else {
+          this.#state = 'element';
+          start = i;
+        }
+      } else {
+        throw this.#notArray('text follows the closing ]');
+      }
+    }
+    if (this.#state === 'element') {
+      if (bytes.length - start > this.#maxElementBytes) throw this.#tooLong();
+      // A copy: the element's first bytes must not keep the whole piece they came in alive.
+      this.#carry = Buffer.from(bytes.subarray(start));
+      this.#scanned = i - start;
+    }
+    return out;
+  }
+
+  /** Throws unless the text so far was a whole array. */
+  end(): void {
+    if (this.#state !== 'after') throw this.#notArray(this.#state === 'before' ? 'it is empty' : 'it is not closed');
+  }
+
+  #notArray(why: string): JbcError {
+    return notArray(this.#source, why);
+  }
+
+  #tooLong(): JbcError {
+    return new JbcError(ErrorCode.MALFORMED_JSON, `${this.#source} element ${this.#elements} is longer than ${this.#maxElementBytes} bytes`, {
+      source: this.#source,
+    });
+  }
+}
+
 /** Where the first element of the array in `bytes` starts (past '[' and spaces). */
 function arrayStart(bytes: Uint8Array, source: string): number {
   const i = skipSpace(bytes, 0);

@@ -56,6 +56,10 @@ Options:
                       a longer download goes on in the background (default ${defaultNodeOptions.syncTimeoutMs / 1000})
   --peer-sync-timeout S  longest one sync from one peer runs; one still gaining blocks
                       goes on at once (default ${defaultNodeOptions.peerSyncTimeoutMs / 1000})
+  --chain-timeout S   seconds a plain jbc peer's /blockchain.json may take to start
+                      arriving; once it flows it may pause 5 s at most (default ${defaultNodeOptions.chainTimeoutMs / 1000})
+  --max-chain-mib N   largest /blockchain.json read from a plain jbc peer, in MiB; it is
+                      spooled to the data dir, not held in memory (default ${defaultNodeOptions.maxPeerChainBytes / 1024 / 1024})
   --peer-backoff S    after a failed post to a peer, seconds before the next, doubling
                       with each failure in a row up to 60 (default ${defaultNodeOptions.peerBackoffMs / 1000}; 0 for none)
   --ahead-sync-interval S  seconds a sender whose block ahead of the tip led to nothing is
@@ -90,6 +94,8 @@ const FLAG: Readonly<Record<string, string>> = {
   syncIntervalMs: '--sync-interval',
   syncTimeoutMs: '--sync-timeout',
   peerSyncTimeoutMs: '--peer-sync-timeout',
+  chainTimeoutMs: '--chain-timeout',
+  maxPeerChainBytes: '--max-chain-mib',
   peerBackoffMs: '--peer-backoff',
   aheadSyncIntervalMs: '--ahead-sync-interval',
   minedAnswerMs: '--mined-answer',
@@ -127,6 +133,8 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   if (v['sync-interval'] !== undefined) options.syncIntervalMs = integer('--sync-interval', v['sync-interval'], 0, MAX_SECONDS) * 1000;
   if (v['sync-timeout'] !== undefined) options.syncTimeoutMs = integer('--sync-timeout', v['sync-timeout'], 0, MAX_SECONDS) * 1000;
   if (v['peer-sync-timeout'] !== undefined) options.peerSyncTimeoutMs = seconds('--peer-sync-timeout', v['peer-sync-timeout']);
+  if (v['chain-timeout'] !== undefined) options.chainTimeoutMs = seconds('--chain-timeout', v['chain-timeout']);
+  if (v['max-chain-mib'] !== undefined) options.maxPeerChainBytes = integer('--max-chain-mib', v['max-chain-mib'], 1, 1024 * 1024) * 1024 * 1024;
   if (v['peer-backoff'] !== undefined) options.peerBackoffMs = seconds('--peer-backoff', v['peer-backoff'], { zero: true });
   if (v['ahead-sync-interval'] !== undefined) options.aheadSyncIntervalMs = seconds('--ahead-sync-interval', v['ahead-sync-interval'], { zero: true });
   if (v['mined-answer'] !== undefined) options.minedAnswerMs = seconds('--mined-answer', v['mined-answer'], { zero: true });
@@ -174,6 +182,8 @@ function parseRaw(argv: readonly string[]) {
       'sync-interval': { type: 'string' },
       'sync-timeout': { type: 'string' },
       'peer-sync-timeout': { type: 'string' },
+      'chain-timeout': { type: 'string' },
+      'max-chain-mib': { type: 'string' },
       'peer-backoff': { type: 'string' },
       'ahead-sync-interval': { type: 'string' },
       'mined-answer': { type: 'string' },

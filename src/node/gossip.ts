@@ -189,6 +189,10 @@ export class Gossip {
     // The sender under the name it is listed as (it may call itself 127.0.0.1 where the list says localhost).
     const senderUrl = received.url === undefined ? undefined : (this.#peers.resolve(received.url) ?? received.url);
     const from = senderUrl ?? received.remoteAddress;
+    // A plain jbc peer's chain is downloaded again only when a block of its said it differs.
+    if (decision.kind === 'ahead' || decision.kind === 'stale') {
+      this.#syncer.noteActivity(this.#senderPeers({ url: senderUrl, remoteAddress: received.remoteAddress }));
+    }
     switch (decision.kind) {
       case 'accepted':
         this.#logger[this.#activity.accepted()]({ index: Number(block.index), hash: block.hash, from }, 'block accepted from peer');

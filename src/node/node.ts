@@ -118,6 +118,8 @@ export class JbcNode implements NodeApi {
       addressPolicy: this.#addressPolicy,
       timeoutMs: config.peerTimeoutMs,
       maxResponseBytes: config.maxPeerResponseBytes,
+      chainTimeoutMs: config.chainTimeoutMs,
+      maxChainBytes: config.maxPeerChainBytes,
       selfUrl: () => this.#selfUrl,
       userAgent: `jbc-ts/${this.#version}`,
     });
@@ -181,6 +183,7 @@ export class JbcNode implements NodeApi {
         peerSyncTimeoutMs: config.peerSyncTimeoutMs,
         intervalMs: config.syncIntervalMs,
         progressLogIntervalMs: config.syncProgressLogIntervalMs,
+        spoolDir: this.#dataDir,
       },
       {
         chain: this.#chain,

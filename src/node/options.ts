@@ -42,8 +42,20 @@ export interface NodeOptions {
   publicUrl?: string;
   /** How often a mining node logs its hash rate. Default 10 000 ms; 0 turns it off. */
   hashrateLogIntervalMs?: number;
-  /** Time limit for one request to a peer, whole answer included. Default 5000 ms. */
+  /**
+   * Time limit for one request to a peer, whole answer included. A whole
+   * chain (`/blockchain.json`) is the exception: see `chainTimeoutMs`.
+   * Default 5000 ms.
+   */
   peerTimeoutMs?: number;
+  /**
+   * How long a peer's whole chain (`/blockchain.json`) may take to start
+   * arriving: a jbc node reads every block file before it sends a byte
+   * (some 6 s at 300 000 blocks). Once it flows it may pause at most
+   * `peerTimeoutMs` at a time; the whole sync stays bounded by
+   * `peerSyncTimeoutMs`. Default 60 000 ms (`--chain-timeout 60`).
+   */
+  chainTimeoutMs?: number;
   /**
    * Address ranges (CIDR, e.g. `10.0.0.0/8`, `fd00::/8`, or single addresses)
    * peers must be in. Default empty: any address but link-local, unspecified
@@ -89,8 +101,15 @@ export interface NodeOptions {
    * that finds no room gets 503 BUSY. Default 32 MiB.
    */
   maxBodyBytesInFlight?: number;
-  /** Largest peer answer read; a bigger one is a bad response. Default 64 MiB. */
+  /** Largest peer answer read (a whole chain excepted, see `maxPeerChainBytes`); a bigger one is a bad response. Default 64 MiB. */
   maxPeerResponseBytes?: number;
+  /**
+   * Largest whole chain (`/blockchain.json`) read from a plain jbc peer: it
+   * goes to a temporary file in the data dir as it arrives, not into memory,
+   * so this bounds disk, not memory (a 1 000 000-block jbc chain is some
+   * 330 MB). Default 1 GiB (`--max-chain-mib 1024`).
+   */
+  maxPeerChainBytes?: number;
   /** Blocks asked for per `/blocks` request while syncing (a peer may send fewer). Default 1000. */
   syncPageSize?: number;
   /** Blocks written per store commit while a sync downloads. Default 1000. */
@@ -163,6 +182,7 @@ export const defaultNodeOptions = {
   maxBlockDataBytes: defaultEntryLimits.maxBlockDataBytes,
   hashrateLogIntervalMs: 10_000,
   peerTimeoutMs: 5_000,
+  chainTimeoutMs: 60_000,
   peerAllow: [],
   peerBackoffMs: 1_000,
   aheadSyncIntervalMs: 5_000,
@@ -173,6 +193,7 @@ export const defaultNodeOptions = {
   maxConnections: 256,
   maxBodyBytesInFlight: 32 * 1024 * 1024,
   maxPeerResponseBytes: 64 * 1024 * 1024,
+  maxPeerChainBytes: 1024 * 1024 * 1024,
   syncPageSize: MAX_BLOCKS_PER_PAGE,
   syncBatchSize: 1_000,
   syncTimeoutMs: 30_000,
@@ -256,6 +277,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     publicUrl,
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
+    chainTimeoutMs: checkInt('chainTimeoutMs', options.chainTimeoutMs ?? defaultNodeOptions.chainTimeoutMs, 1, MAX_TIMER_MS),
     peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
     aheadSyncIntervalMs: checkInt('aheadSyncIntervalMs', options.aheadSyncIntervalMs ?? defaultNodeOptions.aheadSyncIntervalMs, 0, MAX_TIMER_MS),
     minedAnswerMs: checkInt('minedAnswerMs', options.minedAnswerMs ?? defaultNodeOptions.minedAnswerMs, 0, MAX_TIMER_MS),
@@ -265,6 +287,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     maxBodyBytesInFlight: checkInt('maxBodyBytesInFlight', options.maxBodyBytesInFlight ?? defaultNodeOptions.maxBodyBytesInFlight, 1, 2 ** 40),
     maxConnections: checkInt('maxConnections', options.maxConnections ?? defaultNodeOptions.maxConnections, 1, 1_000_000),
     maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),
+    maxPeerChainBytes: checkInt('maxPeerChainBytes', options.maxPeerChainBytes ?? defaultNodeOptions.maxPeerChainBytes, 1, 2 ** 40),
     syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),
     syncBatchSize: checkInt('syncBatchSize', options.syncBatchSize ?? defaultNodeOptions.syncBatchSize, 1, 1_000_000),
     syncTimeoutMs: checkInt('syncTimeoutMs', options.syncTimeoutMs ?? defaultNodeOptions.syncTimeoutMs, 0, MAX_TIMER_MS),

@@ -1,17 +1,23 @@
 /**
  * HTTP to peers, with got. Every request has a time limit covering the whole
  * answer and a cap on the answer's size, and no retries (the sync decides
- * what to do next). got's errors stop here: callers see JbcError
- * PEER_TIMEOUT, PEER_UNREACHABLE or PEER_BAD_RESPONSE, with the peer URL in
- * `data.peer`. Answers are parsed losslessly (parseJsonBytes) and validated
- * before they leave this module.
+ * what to do next). A whole chain (/blockchain.json) is the exception: a jbc
+ * node builds it before it sends a byte, so it has a longer limit for its
+ * start, then may pause only briefly while it flows, and is streamed to a
+ * spool file (chain-spool.ts) under a cap of its own. got's errors stop
+ * here: callers see JbcError PEER_TIMEOUT, PEER_UNREACHABLE or
+ * PEER_BAD_RESPONSE, with the peer URL in `data.peer`. Answers are parsed
+ * losslessly (parseJsonBytes) and validated before they leave this module.
  */
 import { setMaxListeners } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import got, { CancelError, HTTPError, RequestError, TimeoutError } from 'got';
+import { tmpdir } from 'node:os';
+import got, { CancelError, HTTPError, RequestError, TimeoutError, type Response } from 'got';
 import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
-import { firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
-import { AbortedError, ErrorCode, JbcError, describeError } from '../errors.js';
+import { JsonArraySplitter, firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
+import { AbortedError, ErrorCode, JbcError, describeError, isJbcError } from '../errors.js';
+import { within } from '../wait.js';
+import { ChainSpool, type WholeChain } from './chain-spool.js';
 import { MAX_PAGE_BYTES } from './options.js';
 import { REFUSED_LOOKUP_CODE, type PeerAddressPolicy } from './peer-address.js';
 import { tryNormalizePeerUrl } from './peer-url.js';
@@ -37,8 +43,13 @@ export interface MinedReply {
 }
 
 export interface PeerClientOptions {
+  /** Time limit of a request, whole answer included; for a whole chain, how long it may pause once it flows. */
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
+  /** How long a whole chain (/blockchain.json) may take to start arriving. */
+  readonly chainTimeoutMs: number;
+  /** Largest whole chain read. */
+  readonly maxChainBytes: number;
   /** This node's base URL, sent as X-Jbc-Peer; undefined before it is known. */
   readonly selfUrl: () => string | undefined;
   readonly userAgent: string;
@@ -133,14 +144,43 @@ export class PeerClient {
     return blocks;
   }
 
-  /** The peer's whole chain (what every jbc node answers), up to maxResponseBytes. */
-  async blockchain(peer: string, signal?: AbortSignal): Promise<Block[]> {
-    return parseBlocks(peer, 'blockchain.json', (await this.#blockchainAnswer(peer, signal, false))!);
+  /**
+   * The peer's whole chain (what every jbc node answers), up to
+   * maxChainBytes, streamed into a spool file in `spoolDir`: each block is
+   * parsed as it arrives, and the first that is not a block ends the
+   * download. The caller closes what it gets (which removes the file).
+   * `spoolDir` defaults to os.tmpdir(); the node passes its data dir.
+   */
+  async blockchain(peer: string, signal?: AbortSignal, spoolDir: string = tmpdir()): Promise<WholeChain> {
+    const path = 'blockchain.json';
+    const url = new URL(path, peer).href;
+    const spool = ChainSpool.create(spoolDir, peer);
+    try {
+      const elements = new JsonArraySplitter(url, MAX_HEAD_BYTES);
+      const item = blockItem(peer, path);
+      await this.#stream(peer, path, { maxBytes: this.#options.maxChainBytes, signal }, (chunk) => {
+        for (const element of elements.push(chunk)) {
+          const i = spool.length;
+          spool.add(item(parseJsonBytes(element, `${url} element ${i}`), i));
+        }
+      });
+      elements.end();
+      return spool;
+    } catch (err) {
+      await spool.close();
+      throw isJbcError(err, ErrorCode.MALFORMED_JSON) ? blockListError(peer, path, err) : err;
+    }
   }
 
   /** /blockchain.json's bytes; with `headOnly`, undefined once its first block is in (see #fetch). */
   #blockchainAnswer(peer: string, signal: AbortSignal | undefined, headOnly: boolean): Promise<Buffer | undefined> {
-    return this.#fetch(peer, 'blockchain.json', { maxBytes: this.#options.maxResponseBytes, signal, checkHead: blockListHead(peer, 'blockchain.json'), headOnly });
+    return this.#fetch(peer, 'blockchain.json', {
+      maxBytes: this.#options.maxResponseBytes,
+      signal,
+      checkHead: blockListHead(peer, 'blockchain.json'),
+      headOnly,
+      firstByteMs: this.#options.chainTimeoutMs,
+    });
   }
 
   /**
@@ -231,7 +271,9 @@ export class PeerClient {
    * every failure a coded peer error. `checkHead` sees the answer's first
    * bytes as they arrive, until it returns true; a throw there ends the
    * download at once. With `headOnly`, its true ends the download too, and
-   * the answer is undefined (unless it was complete already).
+   * the answer is undefined (unless it was complete already). With
+   * `firstByteMs`, the answer may take that long to start (its headers),
+   * and then the usual limit to arrive whole.
    */
   async #fetch(
     peer: string,
@@ -243,6 +285,7 @@ export class PeerClient {
       signal?: AbortSignal | undefined;
       checkHead?: (head: Buffer) => boolean;
       headOnly?: boolean;
+      firstByteMs?: number;
     },
   ): Promise<Buffer | undefined> {
     const url = new URL(path, peer).href;
@@ -263,7 +306,7 @@ export class PeerClient {
       throwHttpErrors: false,
       followRedirect: false,
       retry: { limit: 0 },
-      timeout: { request: this.#options.timeoutMs },
+      timeout: opts.firstByteMs === undefined ? { request: this.#options.timeoutMs } : this.#slowStart(opts.firstByteMs, this.#options.timeoutMs),
       // Size caps count the bytes received: a compressed answer could inflate far past them (a zip bomb).
       decompress: false,
       dnsLookup: this.#options.addressPolicy.lookup,
@@ -328,6 +371,76 @@ export class PeerClient {
       });
     }
     return body;
+  }
+
+  /**
+   * A GET whose answer goes to `onChunk` piece by piece as it arrives (a
+   * throw there ends the download), under the limits of a whole chain:
+   * chainTimeoutMs for the answer to start, then at most timeoutMs between
+   * two pieces (so a peer that stops sending is let go, while a long answer
+   * that keeps coming is read whole), and `maxBytes` in all. Every failure
+   * is a coded peer error.
+   */
+  async #stream(peer: string, path: string, opts: { maxBytes: number; signal?: AbortSignal | undefined }, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const url = new URL(path, peer).href;
+    const refusal = this.#options.addressPolicy.urlRefusal(url);
+    if (refusal !== undefined) throw refused(peer, url, refusal);
+    const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
+    const self = this.#options.selfUrl();
+    if (self !== undefined) headers[PEER_HEADER] = self;
+    const signal = opts.signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, opts.signal]);
+    if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
+
+    const stream = got.stream(url, {
+      method: 'GET',
+      headers,
+      throwHttpErrors: false,
+      followRedirect: false,
+      retry: { limit: 0 },
+      timeout: this.#slowStart(this.#options.chainTimeoutMs, undefined),
+      decompress: false,
+      dnsLookup: this.#options.addressPolicy.lookup,
+      signal,
+    });
+    try {
+      const response = await new Promise<Response>((resolve, reject) => {
+        stream.once('response', resolve);
+        stream.once('error', reject);
+      });
+      const status = response.statusCode;
+      if (status < 200 || status > 299) throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} answered HTTP ${status}`, { peer, url, status });
+      const encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      if (encoding !== 'identity') {
+        throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent a ${JSON.stringify(encoding.slice(0, 40))}-encoded answer; only plain answers are read`, {
+          peer,
+          url,
+        });
+      }
+      if (Number(response.headers['content-length'] ?? 0) > opts.maxBytes) throw tooLargeError(peer, url, opts.maxBytes);
+      const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      let received = 0;
+      for (;;) {
+        const next = await within(chunks.next(), this.#options.timeoutMs);
+        if (next === undefined) {
+          throw new JbcError(ErrorCode.PEER_TIMEOUT, `${url} sent nothing for ${this.#options.timeoutMs} ms (after ${received} bytes)`, { peer, url });
+        }
+        if (next.done === true) break;
+        received += next.value.length;
+        if (received > opts.maxBytes) throw tooLargeError(peer, url, opts.maxBytes);
+        onChunk(next.value);
+      }
+    } catch (err) {
+      stream.destroy();
+      if (err instanceof JbcError) throw err;
+      if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
+      throw toPeerError(err, peer, url, undefined);
+    }
+  }
+
+  /** got's limits for an answer that may take `firstByteMs` to start: the usual limit for every other step. */
+  #slowStart(firstByteMs: number, readMs: number | undefined): { lookup: number; connect: number; secureConnect: number; send: number; response: number; read?: number } {
+    const t = this.#options.timeoutMs;
+    return { lookup: t, connect: t, secureConnect: t, send: t, response: firstByteMs, ...(readMs === undefined ? {} : { read: readMs }) };
   }
 }
 

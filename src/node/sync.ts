@@ -21,15 +21,18 @@
  * `fetchAncestors` is the small version for one relayed block whose parent
  * is missing: one locator request to its sender, adopted with the block.
  *
- * A plain jbc peer (no /status) is asked for /blockchain.json, sorted by index
- * (jbc lists its files in directory order), checked whole, and adopted only
- * when strictly longer (the fork-choice rule).
+ * A plain jbc peer (no /status) is asked for /blockchain.json, which arrives
+ * in a spool file (see chain-spool.ts), is read back by index (jbc lists its
+ * files in directory order), checked whole, and adopted only when strictly
+ * longer (the fork-choice rule): in batches, like pages, once all of it was
+ * found valid.
  */
 import type { Block } from '../block.js';
 import { verifySegment, type ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { blockLocator } from '../locator.js';
 import type { AdoptResult, Adoption } from './chain-state.js';
+import type { WholeChain } from './chain-spool.js';
 import type { PeerStatus } from './peer-client.js';
 
 /** How to download from one peer. */
@@ -49,8 +52,8 @@ export interface SyncSource {
    * order; from block 0 when the peer has none of them.
    */
   blocksAfter(locator: readonly string[], limit: number): Promise<Block[]>;
-  /** The peer's whole chain. */
-  blockchain(): Promise<Block[]>;
+  /** The peer's whole chain, in the order it sent it; the sync closes it. */
+  blockchain(): Promise<WholeChain>;
 }
 
 /** What a sync needs of the chain. */
@@ -352,17 +355,89 @@ async function syncWholeChain(
   options: SyncOptions,
   totals: Totals,
 ): Promise<AttemptEnd> {
-  const { peer } = source;
-  const blocks = (await source.blockchain()).sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
-  totals.downloaded += blocks.length;
-  const end: AttemptEnd = { peerLength: BigInt(blocks.length), status: undefined, via: 'blockchain.json' };
-  if (blocks.length <= local.length) return end;
-  verifySegment(undefined, blocks, options.difficulty);
-  let forkPoint = 0;
-  while (forkPoint < local.length && local.at(BigInt(forkPoint))!.hash === blocks[forkPoint]!.hash) forkPoint++;
-  const result = await target.adopt({ peer, forkPoint, blocks: blocks.slice(forkPoint) });
-  if (result.adopted) addAdopted(totals, result);
-  return end;
+  const chain = await source.blockchain();
+  try {
+    totals.downloaded += chain.length;
+    const end: AttemptEnd = { peerLength: BigInt(chain.length), status: undefined, via: 'blockchain.json' };
+    if (chain.length <= local.length) return end;
+    chain.sort();
+    await verifyWholeChain(chain, options.difficulty);
+    await commitWholeChain(source.peer, chain, target, options, totals);
+    return end;
+  } finally {
+    await chain.close();
+  }
+}
+
+/** Throws INVALID_CHAIN unless the whole chain is valid from block 0: nothing of it is adopted before this is known. */
+async function verifyWholeChain(chain: WholeChain, difficulty: number): Promise<void> {
+  let last: Block | undefined;
+  for (let next = 0; next < chain.length; ) {
+    const blocks = chain.read(next, chain.length - next);
+    verifySegment(last, blocks, difficulty);
+    last = blocks.at(-1);
+    next += blocks.length;
+    await yieldToEventLoop();
+  }
+}
+
+/**
+ * Hands a verified whole chain to the target from where it leaves the chain
+ * as it is now, in batches (blocks and data as for pages), each committed
+ * only when it makes the chain strictly longer at that moment; a batch that
+ * would not waits for more blocks. When the chain moved under the fork point
+ * meanwhile, the fork point is found again from the spool: nothing is
+ * downloaded twice.
+ */
+async function commitWholeChain(peer: string, chain: WholeChain, target: SyncTarget, options: SyncOptions, totals: Totals): Promise<void> {
+  const attempts = options.attempts ?? 3;
+  const maxChars = options.batchDataChars ?? BATCH_DATA_CHARS;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (chain.length <= target.snapshot().length) return;
+    let committedTo = forkPointOf(chain, target.snapshot());
+    let pending: Block[] = [];
+    let chars = 0;
+    let diverged = false;
+    for (let next = committedTo; next < chain.length && !diverged; ) {
+      const blocks = chain.read(next, Math.max(1, options.batchSize - pending.length));
+      for (const block of blocks) pending.push(block);
+      chars += dataChars(blocks);
+      next += blocks.length;
+      const full = pending.length >= options.batchSize || chars >= maxChars || next === chain.length;
+      if (full && committedTo + pending.length > target.snapshot().length) {
+        const result = await target.adopt({ peer, forkPoint: committedTo, blocks: pending });
+        if (result.adopted) {
+          addAdopted(totals, result);
+          committedTo += pending.length;
+          pending = [];
+          chars = 0;
+        } else diverged = result.reason === 'diverged';
+      } else await yieldToEventLoop();
+    }
+    if (!diverged) return;
+  }
+  throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${peer}: our chain kept changing during ${attempts} tries to adopt its /blockchain.json`, { peer });
+}
+
+/**
+ * The length of the prefix the peer's chain shares with `view`. Hash links
+ * make "block i is the same" true for every i below one where it is true,
+ * so a binary search finds the end of the prefix in a few reads.
+ */
+function forkPointOf(chain: WholeChain, view: ChainView): number {
+  let low = 0;
+  let high = Math.min(chain.length, view.length);
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (chain.read(mid, 1)[0]!.hash === view.at(BigInt(mid))?.hash) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** Lets the event loop run between the slices of a long local job (reading a spool). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function addAdopted(totals: Totals, result: Extract<AdoptResult, { adopted: true }>): void {

@@ -8,6 +8,11 @@
  * making progress is continued at once, so a long honest download goes on in
  * the background while a peer that stalls is let go.
  *
+ * A plain jbc peer (no /status) can only answer with its whole chain, the
+ * dearest request there is for both sides, so the periodic sync asks it only
+ * when something says its chain changed (see `noteActivity`), and otherwise
+ * every PLAIN_PEER_FALLBACK_INTERVALS-th time.
+ *
  * The download itself is `syncFrom` (sync.ts); this module keeps the peer
  * list's health and progress figures and logs.
  */
@@ -16,6 +21,7 @@ import { ErrorCode, isAborted, isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { wait } from '../wait.js';
 import type { ChainState } from './chain-state.js';
+import { removeStaleSpools } from './chain-spool.js';
 import type { NodeMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerSet } from './peers.js';
@@ -36,6 +42,24 @@ export interface SyncerOptions {
   readonly intervalMs: number;
   /** How often a running download logs its progress. */
   readonly progressLogIntervalMs: number;
+  /** Where a plain jbc peer's whole chain is spooled while it is checked (the data dir). */
+  readonly spoolDir: string;
+}
+
+/**
+ * A plain jbc peer with no sign of a change is still asked by every this
+ * many periodic syncs (every 5 minutes at the default 30 s interval): it may
+ * have blocks it never posted here (mined while this node was away, or
+ * posted to another node only).
+ */
+export const PLAIN_PEER_FALLBACK_INTERVALS = 10;
+
+/** What the periodic sync knows of a plain jbc peer since its chain was last asked for. */
+interface PlainPeer {
+  /** Periodic syncs that passed it over. */
+  skipped: number;
+  /** It posted a block that did not fit this node's chain. */
+  changed: boolean;
 }
 
 export interface SyncerModules {
@@ -77,6 +101,7 @@ export class Syncer {
   readonly #signal: AbortSignal;
   readonly #metrics: NodeMetrics | undefined;
   readonly #running = new Map<string, RunningSync>();
+  readonly #plain = new Map<string, PlainPeer>();
   #startupDone = false;
   #periodic: NodeJS.Timeout | undefined;
   readonly #progressTimer: NodeJS.Timeout;
@@ -117,6 +142,13 @@ export class Syncer {
    * shutdown. Starts the periodic sync afterwards.
    */
   async startup(): Promise<void> {
+    try {
+      const stale = await removeStaleSpools(this.#options.spoolDir);
+      if (stale > 0) this.#logger.info({ dir: this.#options.spoolDir, files: stale }, 'removed chain spool files left by an earlier run');
+    } catch (err) {
+      // Only disk space is at stake; the sync does not need them gone.
+      this.#logger.warn({ dir: this.#options.spoolDir, err }, 'could not remove chain spool files left by an earlier run');
+    }
     const rounds = this.#startupRounds().then(() => 'done' as const);
     const outcome = await Promise.race([rounds, wait(this.#options.startupTimeoutMs, this.#signal).then(() => 'deadline' as const)]);
     if (outcome === 'deadline' && !this.#signal.aborted) {
@@ -127,8 +159,22 @@ export class Syncer {
     }
     this.#startupDone = true;
     if (this.#options.intervalMs > 0 && !this.#signal.aborted) {
-      this.#periodic = setInterval(() => this.request(this.#peers.list(), 'periodic'), this.#options.intervalMs);
+      this.#periodic = setInterval(() => this.request(this.#periodicPeers(), 'periodic'), this.#options.intervalMs);
       this.#periodic.unref();
+    }
+  }
+
+  /**
+   * Says that each of `peers` posted a block that did not fit this node's
+   * chain (ahead of its tip, or a different block at a height it has): its
+   * chain changed, so the next periodic sync asks a plain jbc peer among
+   * them again. A block that was accepted or known says nothing of the kind.
+   * Peers with /status are asked by every periodic sync anyway.
+   */
+  noteActivity(peers: readonly string[]): void {
+    for (const peer of peers) {
+      const plain = this.#plain.get(peer);
+      if (plain !== undefined) plain.changed = true;
     }
   }
 
@@ -210,6 +256,19 @@ export class Syncer {
     clearInterval(this.#periodic);
     clearInterval(this.#progressTimer);
     await Promise.all([...this.#running.values()].map((running) => running.done));
+  }
+
+  /** The peers a periodic sync asks: all but the plain jbc peers that have no reason to be asked yet. */
+  #periodicPeers(): string[] {
+    const peers = this.#peers.list();
+    const listed = new Set(peers);
+    for (const peer of this.#plain.keys()) if (!listed.has(peer)) this.#plain.delete(peer);
+    return peers.filter((peer) => {
+      const plain = this.#plain.get(peer);
+      if (plain === undefined || plain.changed) return true;
+      plain.skipped++;
+      return plain.skipped >= PLAIN_PEER_FALLBACK_INTERVALS;
+    });
   }
 
   async #startupRounds(): Promise<void> {
@@ -369,6 +428,9 @@ export class Syncer {
         call(
           async () => {
             const status = await this.#client.status(peer, signal);
+            if (status === undefined) {
+              if (!this.#plain.has(peer)) this.#plain.set(peer, { skipped: 0, changed: false });
+            } else this.#plain.delete(peer);
             if (status?.nodeId === this.#nodeId) {
               this.#peers.markSelf(peer);
               this.#logger.info({ peer }, 'peer is this node under another name; removed');
@@ -380,7 +442,11 @@ export class Syncer {
         ),
       blocks: (from, limit) => call(() => pages.blocks(from, limit)),
       blocksAfter: (locator, limit) => call(() => this.#client.blocksAfter(peer, locator, limit, signal)),
-      blockchain: () => call(() => this.#client.blockchain(peer, signal)),
+      blockchain: () => {
+        // Set before the download: a block posted while it runs counts for the next one.
+        this.#plain.set(peer, { skipped: 0, changed: false });
+        return call(() => this.#client.blockchain(peer, signal, this.#options.spoolDir));
+      },
     };
   }
 }

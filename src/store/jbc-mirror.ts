@@ -5,10 +5,16 @@
  * commit and its files leaves them behind the database, so opening checks
  * the tip's file (and that no file lies beyond it) and, when they disagree,
  * rewrites every file from the database.
+ *
+ * A file agrees with the database when it holds the same block, however it
+ * is spelled: the Python jbc node writes its own key order and spacing (and
+ * may write integers as numbers), and its files in a directory it shares
+ * with this node are left as they are. jbc reads both spellings alike.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Block } from '../block.js';
+import { parseBlock, type Block } from '../block.js';
+import { parseJson } from '../codec.js';
 import { BLOCK_FILE, blockFileName, fsyncDir, io, listBlockFiles, serializeBlock, writeAtomic, type Quarantine } from './jbc-files.js';
 
 /** Files written at once: their fsyncs overlap, the order of the writes does not matter. */
@@ -35,12 +41,12 @@ export class JbcMirror {
   async isCurrent(tip: Block | undefined, length: number): Promise<boolean> {
     if ((await readOrUndefined(join(this.dir, blockFileName(BigInt(length))))) !== undefined) return false;
     if (tip === undefined) return true;
-    return (await readOrUndefined(join(this.dir, blockFileName(tip.index)))) === serializeBlock(tip);
+    return holds(await readOrUndefined(join(this.dir, blockFileName(tip.index))), tip);
   }
 
   /**
-   * Rewrites every file that is missing or differs from the database's block
-   * (a differing file is quarantined first), and quarantines block files
+   * Rewrites every file that is missing or holds another block than the
+   * database (such a file is quarantined first), and quarantines block files
    * beyond the tip. Returns the number of files written.
    */
   async repair(blocks: Iterable<Block>, length: number, quarantine: Quarantine): Promise<number> {
@@ -54,7 +60,7 @@ export class JbcMirror {
     for (const block of blocks) {
       const path = join(this.dir, blockFileName(block.index));
       const contents = await readOrUndefined(path);
-      if (contents === serializeBlock(block)) continue;
+      if (holds(contents, block)) continue;
       if (contents !== undefined) await quarantine(path, `differs from block ${block.index} in the database`);
       batch.push(block);
       if (batch.length >= 1000) await flush();
@@ -76,6 +82,26 @@ export class JbcMirror {
       );
     }
   }
+}
+
+/** True when `contents` is a block file holding `block`, in output form or any other spelling of it. */
+function holds(contents: string | undefined, block: Block): boolean {
+  if (contents === undefined) return false;
+  if (contents === serializeBlock(block)) return true;
+  let held: Block;
+  try {
+    held = parseBlock(parseJson(contents));
+  } catch {
+    return false;
+  }
+  return (
+    held.index === block.index &&
+    held.timestamp === block.timestamp &&
+    held.data === block.data &&
+    held.prevHash === block.prevHash &&
+    held.nonce === block.nonce &&
+    held.hash === block.hash
+  );
 }
 
 function readOrUndefined(path: string): Promise<string | undefined> {

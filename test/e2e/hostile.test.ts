@@ -29,6 +29,8 @@ function testClient(): PeerClient & { close(): void } {
   return new PeerClient({
     timeoutMs: 2000,
     maxResponseBytes: 64 * 1024 * 1024,
+    chainTimeoutMs: 2000,
+    maxChainBytes: 1024 * 1024 * 1024,
     selfUrl: () => undefined,
     userAgent: 'test',
     addressPolicy: new PeerAddressPolicy(),

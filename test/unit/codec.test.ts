@@ -1,9 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { parse as losslessParse } from 'lossless-json';
-import { JsonNumber, firstArrayElement, parseJson, parseJsonArray } from '../../src/codec.js';
+import { JsonArraySplitter, JsonNumber, firstArrayElement, parseJson, parseJsonArray, parseJsonBytes } from '../../src/codec.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const identity = (value: unknown) => value;
+
+/** Every element `text` splits into when it arrives in pieces of `size` bytes, parsed. */
+function splitInPieces(text: string | Buffer, size: number, maxElementBytes = 1024): unknown[] {
+  const bytes = Buffer.from(text);
+  const splitter = new JsonArraySplitter('test', maxElementBytes);
+  const values: unknown[] = [];
+  for (let i = 0; i < bytes.length; i += size) {
+    for (const element of splitter.push(bytes.subarray(i, i + size))) values.push(parseJsonBytes(element));
+  }
+  splitter.end();
+  return values;
+}
+
+describe('splitting a JSON array that arrives in pieces', () => {
+  it('gives the elements a whole parse gives, wherever the pieces are cut (in a string, an escape, a UTF-8 character)', async () => {
+    const text = ' [ {"a": [1, {"b": "],{\\\\\\"x"}]}, "s,]\\"", "é,]😀", 123456789012345678901, [], {} ] ';
+    const whole = await parseJsonArray(Buffer.from(text), 'test', identity);
+    for (let size = 1; size <= Buffer.byteLength(text); size++) expect(splitInPieces(text, size)).toEqual(whole);
+    expect(splitInPieces('[]', 1)).toEqual([]);
+    expect(splitInPieces(' [ ] ', 2)).toEqual([]);
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['{"a": 1}', 'starts with'],
+    ['[1, 2', 'not closed'],
+    ['[1, 2] 3', 'text follows'],
+  ])('refuses %j (%s)', (text, why) => {
+    expect(() => splitInPieces(text, 3)).toThrow(why);
+  });
+
+  it('refuses an element longer than its limit, whether it arrives whole or in pieces', () => {
+    const text = `[1, "${'x'.repeat(100)}", 2]`;
+    for (const size of [1, 7, text.length]) {
+      expect(() => splitInPieces(text, size, 50)).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED_JSON, message: expect.stringContaining('element 1 is longer than 50 bytes') }));
+    }
+  });
+});
 
 describe('parsing a JSON array an element at a time', () => {
   it('gives what a whole parse gives, numbers kept exact', async () => {

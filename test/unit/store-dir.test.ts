@@ -199,6 +199,23 @@ describe('jbcFiles: the block files mirror the database', () => {
     await expectMirror(db);
   });
 
+  it("leaves the Python node's own files as they are: the same blocks in its key order, spacing and integer style", async () => {
+    await cp(join(FIXTURES, 'jbc-chaindata'), dir, { recursive: true });
+    // jbc may write integers as JSON numbers too.
+    const numbers = (await readFile(join(dir, '000003.json'), 'utf8')).replace(/"(index|nonce|timestamp)": "([0-9]+)"/g, '"$1": $2');
+    await writeFile(join(dir, '000003.json'), numbers);
+    const before = await snapshot(dir);
+    for (let open = 0; open < 2; open++) {
+      const db = await openDb({ difficulty: seed.difficulty, jbcFiles: true });
+      expect(hashes(db.iterate())).toEqual(hashes(seed.chain));
+      expect(db.report).toMatchObject({ quarantined: [], mirrorRepaired: 0 });
+      await closeDb(db);
+    }
+    const after = await snapshot(dir);
+    for (const name of await blockFiles()) expect(after[name]).toBe(before[name]);
+    expect(existsSync(join(dir, 'quarantine'))).toBe(false);
+  });
+
   it('files that lag the database (a crash between commit and files) are rewritten on open', async () => {
     const blocks = chain(10);
     const db = await openDb({ jbcFiles: true });

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
 import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { ChainState } from '../../src/node/chain-state.js';
+import { ChainState, type Adoption } from '../../src/node/chain-state.js';
+import { ChainSpool } from '../../src/node/chain-spool.js';
 import type { PeerStatus } from '../../src/node/peer-client.js';
 import type { ChainView } from '../../src/chain.js';
 import { locateFork } from '../../src/locator.js';
@@ -50,6 +52,17 @@ interface PeerLog {
   blockchain: number;
   blocksServed: number;
   calls: string[];
+  /** Paths of the spool files its whole chains went to. */
+  spools: string[];
+}
+
+/** `blocks` in a spool file, in the order given, as the peer client leaves a downloaded /blockchain.json. */
+async function spooled(blocks: readonly Block[], peer: string): Promise<ChainSpool> {
+  const dir = await tempDir('jbc-spool-');
+  dirs.push(dir);
+  const spool = ChainSpool.create(dir, peer);
+  for (const block of blocks) spool.add(block);
+  return spool;
 }
 
 /**
@@ -67,7 +80,7 @@ function peer(
     maxPage?: number;
   } = {},
 ): { source: SyncSource; log: PeerLog } {
-  const log: PeerLog = { status: 0, blockchain: 0, blocksServed: 0, calls: [] };
+  const log: PeerLog = { status: 0, blockchain: 0, blocksServed: 0, calls: [], spools: [] };
   const source: SyncSource = {
     peer: opts.name ?? 'http://peer/',
     async status(): Promise<PeerStatus | undefined> {
@@ -93,7 +106,9 @@ function peer(
     async blockchain() {
       log.blockchain++;
       log.blocksServed += chain.length;
-      return [...chain];
+      const spool = await spooled(chain, source.peer);
+      log.spools.push(spool.path);
+      return spool;
     },
   };
   return { source, log };
@@ -275,6 +290,78 @@ describe('syncing from a peer', () => {
     const pastTheEnd: SyncSource = { ...source, blocksAfter: async () => f.fork.slice(8) };
     await expect(syncFrom(pastTheEnd, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE });
     expect(hashesOf(local.view)).toEqual(hashesOf(f.main.slice(0, 6)));
+  });
+});
+
+describe("a plain jbc peer's whole chain, read back from its spool file", () => {
+  /** `local` as a sync target that records the size of each batch handed to it. */
+  function recording(local: ChainState): { target: { snapshot: () => ReturnType<ChainState['snapshot']>; adopt: ChainState['adopt'] }; batches: number[] } {
+    const batches: number[] = [];
+    return {
+      batches,
+      target: {
+        snapshot: () => local.snapshot(),
+        adopt: (adoption: Adoption) => {
+          batches.push(adoption.blocks.length);
+          return local.adopt(adoption);
+        },
+      },
+    };
+  }
+  const shuffle = (blocks: readonly Block[]) => [...blocks].sort((a, b) => (a.hash < b.hash ? -1 : 1));
+
+  it('adopts a shuffled chain from where it leaves ours, each batch only once it makes the chain longer, and removes the file', async () => {
+    const local = await localChain(f.main);
+    const { source, log } = peer(shuffle(f.fork), { plainJbc: true });
+    const { target, batches } = recording(local);
+    expect(await syncFrom(source, target, options(1000, 2))).toMatchObject({ kind: 'adopted', forkPoint: 5, via: 'blockchain.json', written: 9 });
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
+    // Blocks 5..12 wait until they outgrow our 12 blocks; block 13 is a batch of its own.
+    expect(batches).toEqual([8, 1]);
+    expect(log.spools).toHaveLength(1);
+    expect(existsSync(log.spools[0]!)).toBe(false);
+  });
+
+  it('adopts nothing of a longer chain with an invalid block, however late it comes', async () => {
+    const local = await localChain([]);
+    const forged = [...f.main];
+    forged[10] = tampered(forged[10]!, { data: 'rewritten history' });
+    const { source, log } = peer(shuffle(forged), { plainJbc: true });
+    const { target, batches } = recording(local);
+    await expect(syncFrom(source, target, options(1000, 2))).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN });
+    expect(batches).toEqual([]);
+    expect(local.view.length).toBe(0);
+    expect(existsSync(log.spools[0]!)).toBe(false);
+  });
+
+  it('turns down a chain that holds an index twice (a bad answer) or misses one (an invalid chain), and removes the file', async () => {
+    const local = await localChain(f.main.slice(0, 2));
+    const twice = peer([...f.main, f.main[7]!], { plainJbc: true });
+    await expect(syncFrom(twice.source, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE, message: expect.stringContaining('block 7 twice') });
+    const gap = peer([...f.main.slice(0, 6), ...f.main.slice(7)], { plainJbc: true });
+    await expect(syncFrom(gap.source, local, options())).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN, message: expect.stringContaining('no block 6') });
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.main.slice(0, 2)));
+    for (const path of [...twice.log.spools, ...gap.log.spools]) expect(existsSync(path)).toBe(false);
+  });
+
+  it('finds the fork point again from the file when our chain moved under it, downloading nothing twice', async () => {
+    const local = await localChain(f.main.slice(0, 3));
+    const { source, log } = peer(shuffle(f.fork), { plainJbc: true });
+    let moved = false;
+    const target = {
+      snapshot: () => local.snapshot(),
+      adopt: async (adoption: Adoption) => {
+        if (!moved) {
+          // Another peer's reorg lands first: our block 2 is now another one.
+          moved = true;
+          await local.adopt({ peer: 'other', forkPoint: 0, blocks: f.seed });
+        }
+        return local.adopt(adoption);
+      },
+    };
+    expect(await syncFrom(source, target, options())).toMatchObject({ kind: 'adopted', forkPoint: 0 });
+    expect(hashesOf(local.view)).toEqual(hashesOf(f.fork));
+    expect(log.blockchain).toBe(1);
   });
 });
 

@@ -48,13 +48,22 @@ export async function fakeHttpPeer(handler: Handler): Promise<FakePeer> {
   };
 }
 
-/** The Python jbc node of the article: /blockchain.json and /mined, 404 for anything else. */
-export function plainJbcPeer(blocks: readonly Block[]): Promise<FakePeer> {
+/**
+ * The Python jbc node of the article: /blockchain.json and /mined, 404 for
+ * anything else. `answer` replaces the /blockchain.json text; `delayMs`
+ * holds it back that long, as jbc does while it reads its block files.
+ */
+export function plainJbcPeer(blocks: readonly Block[], options: { answer?: string; delayMs?: number } = {}): Promise<FakePeer> {
   return fakeHttpPeer((req, res) => {
     if (req.method === 'GET' && req.url === '/blockchain.json') {
-      // Flask's json.dumps answer: text/html, blocks with string values.
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(JSON.stringify(toJson(blocks)));
+      const send = () => {
+        if (res.destroyed) return;
+        // Flask's json.dumps answer: text/html, blocks with string values.
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(options.answer ?? JSON.stringify(toJson(blocks)));
+      };
+      if (options.delayMs === undefined) send();
+      else setTimeout(send, options.delayMs);
     } else if (req.method === 'POST' && req.url === '/mined') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"received": true}');
@@ -63,6 +72,20 @@ export function plainJbcPeer(blocks: readonly Block[]): Promise<FakePeer> {
       res.end('<h1>Not Found</h1>');
     }
   });
+}
+
+/**
+ * Blocks as the Python jbc node writes them: its key order, json.dumps
+ * spacing, in the order it lists its files (here: by hash, which is not by
+ * index). One block file's text, or the /blockchain.json text.
+ */
+export function jbcBlockText(block: Block): string {
+  const json = toJson([block])[0]!;
+  return `{"nonce": "${json.nonce}", "index": "${json.index}", "hash": "${json.hash}", "timestamp": "${json.timestamp}", "prev_hash": "${json.prev_hash}", "data": ${JSON.stringify(json.data)}}`;
+}
+
+export function jbcChainText(blocks: readonly Block[]): string {
+  return `[${[...blocks].sort((a, b) => (a.hash < b.hash ? -1 : 1)).map(jbcBlockText).join(', ')}]`;
 }
 
 /** Accepts connections and never says a word. */
