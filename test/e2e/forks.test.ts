@@ -26,6 +26,20 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(line?.split(' ')[1] ?? NaN);
 }
 
+describe('GET /blocks with a locator', () => {
+  it("answers with the blocks after the newest of the asker's hashes it holds, and refuses a malformed locator", async () => {
+    const ours = mineChain(2, 2, { after: base.at(-1), tag: 'ours' });
+    const node = await nodeWith([...base, ...ours]);
+    const theirs = mineChain(3, 2, { after: base.at(-1), tag: 'theirs' });
+    const locator = [...theirs].reverse().concat([...base].reverse()).map((b) => b.hash);
+    const { json } = await http(`${node.url}blocks?locator=${locator.join(',')}&limit=10`);
+    expect(json.map((b: { hash: string }) => b.hash)).toEqual(hashesOf(ours));
+    for (const query of ['locator=', 'locator=abc', `locator=${locator[0]}&from=3`, `locator=${Array(102).fill(locator[0]).join(',')}`]) {
+      expect((await http(`${node.url}blocks?${query}`)).status).toBe(400);
+    }
+  });
+});
+
 describe('a block that does not extend the tip', () => {
   it('is held when it competes with the tip, and its branch wins without a download once it is longer', async () => {
     const ours = mineChain(1, 2, { after: base.at(-1), tag: 'ours' });
