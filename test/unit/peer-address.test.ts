@@ -4,7 +4,7 @@ import { PeerAddressPolicy, parseCidr } from '../../src/node/peer-address.js';
 describe('peer address rules', () => {
   const open = new PeerAddressPolicy();
 
-  it.each(['127.0.0.1', '::1', '10.1.2.3', '192.168.0.7', 'fd00::5', '203.0.113.9', '2001:db8::1'])('%s may be contacted by default', (address) => {
+  it.each(['127.0.0.1', '::1', '10.1.2.3', '192.168.0.7', 'fd00::5', '203.0.113.9', '2001:db8::1', '64:ff9b::808:808', '2002:808:808::1', '::ffff:127.0.0.1'])('%s may be contacted by default', (address) => {
     expect(open.refusal(address)).toBeUndefined();
   });
 
@@ -18,6 +18,14 @@ describe('peer address rules', () => {
     ['239.255.255.250', 'multicast'],
     ['ff02::1', 'multicast'],
     ['255.255.255.255', 'broadcast'],
+    ['fd00:ec2::254', 'cloud metadata service'],
+    ['100.100.100.200', 'cloud metadata service'],
+    ['64:ff9b::a9fe:a9fe', 'carries 169.254.169.254 (NAT64), a link-local'],
+    ['64:ff9b::169.254.0.1', 'carries 169.254.0.1 (NAT64), a link-local'],
+    ['::a9fe:a9fe', 'carries 169.254.169.254 (IPv4-compatible), a link-local'],
+    ['2002:a9fe:a9fe::', 'carries 169.254.169.254 (6to4), a link-local'],
+    ['2002:6464:64c8::1', 'carries 100.100.100.200 (6to4), a cloud metadata service'],
+    ['64:ff9b::e000:1', 'carries 224.0.0.1 (NAT64), a multicast'],
   ])('%s is refused as %s', (address, reason) => {
     expect(open.refusal(address)).toContain(reason);
   });
