@@ -65,6 +65,13 @@ const BLOCK_POST_RETRIES = 3;
  */
 const ORPHAN_GRACE_MS = 25;
 
+/**
+ * Fetches of ancestors started per second, all senders together. Each
+ * orphan costs its sender a proof of work, but names of senders cost
+ * nothing: past this, an orphan is held without a fetch.
+ */
+const MAX_FETCHES_PER_SECOND = 10;
+
 /** Of a branch this node switched to, the newest blocks relayed (in order); a peer lacking more fetches them. */
 const RELAYED_BRANCH_BLOCKS = 16;
 
@@ -94,6 +101,8 @@ export class Gossip {
   /** When a sender's orphans last led to a fetch that gained nothing (performance.now()). */
   readonly #uselessFetches = new Map<string, number>();
   readonly #unsubscribe: () => void;
+  /** Start times (performance.now()) of the fetches of ancestors in the last second. */
+  #recentFetches: number[] = [];
 
   constructor(modules: GossipModules) {
     this.#chain = modules.chain;
@@ -235,6 +244,9 @@ export class Gossip {
       if (this.#recentlyUseless(senderKey)) {
         return this.#notAdopted(block, from, `${behind}; held, and its ancestors were fetched from this sender less than ${this.#aheadSyncIntervalMs} ms ago`);
       }
+      if (!this.#fetchesRunning(sender.url) && !this.#mayStartFetch()) {
+        return this.#notAdopted(block, from, `${behind}; held, and ${MAX_FETCHES_PER_SECOND} fetches of ancestors started in the last second`);
+      }
       this.#track(this.#fetchAncestors(sender.url, block));
       return this.#notAdopted(block, from, `${behind}; held while its ancestors are fetched from ${sender.url}`);
     }
@@ -369,6 +381,19 @@ export class Gossip {
       for (const [key, at] of this.#aheadSyncs) if (now - at >= this.#aheadSyncIntervalMs) this.#aheadSyncs.delete(key);
     }
     this.#aheadSyncs.set(sender, now);
+    return true;
+  }
+
+  #fetchesRunning(sender: string): boolean {
+    return this.#fetching.has(sender);
+  }
+
+  /** Counts a fetch of ancestors against the per-second bound; false when the bound is reached. */
+  #mayStartFetch(): boolean {
+    const now = performance.now();
+    this.#recentFetches = this.#recentFetches.filter((at) => now - at < 1000);
+    if (this.#recentFetches.length >= MAX_FETCHES_PER_SECOND) return false;
+    this.#recentFetches.push(now);
     return true;
   }
 

@@ -388,6 +388,22 @@ describe('answers that cost too much', () => {
   });
 });
 
+describe('one block ahead of the tip under many sender names', () => {
+  it('asks one of them: the block is held, and the same block posted again under another name is answered at once', async () => {
+    // One server behind 100 names (path prefixes), answering like a node that has nothing past ours.
+    const names = track(await apiPeer(f.main.slice(0, 3)));
+    const node = await nodeWith(f.main.slice(0, 3), { syncIntervalMs: 0 });
+    const answers = [];
+    for (let i = 0; i < 100; i++) {
+      answers.push((await postJson(`${node.url}mined`, blockToJson(f.main[8]!), { [PEER_HEADER]: `${names.url}name-${i}/` })).json.reason as string);
+    }
+    expect(answers[0]).toMatch(/ancestors are fetched/);
+    expect(answers.slice(1).every((reason) => reason.startsWith('held:'))).toBe(true);
+    await waitFor('the one fetch', () => names.requests.some((r) => r.includes('/blocks?')));
+    expect(names.requests.filter((r) => r.startsWith('GET'))).toHaveLength(1);
+  });
+});
+
 /** A chain valid at difficulty 0 whose blocks carry `dataBytes` of data each. */
 function bigChain(length: number, dataBytes: number): Block[] {
   const blocks: Block[] = [];
