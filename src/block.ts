@@ -105,10 +105,30 @@ export function sealBlock(template: BlockTemplate, nonce: bigint): Block {
 }
 
 /**
- * Throws INVALID_BLOCK unless the stored hash is the recomputed hash and it
- * starts with `difficulty` zeros.
+ * Largest block this node takes, as output-form JSON bytes, from anyone (a
+ * post, a peer's page, a plain jbc node's chain, a block file): what it
+ * stores it can always serve to its own kind, whose answers are capped.
+ */
+export const MAX_BLOCK_BYTES = 1024 * 1024;
+
+/** Bytes of the block's output-form JSON. */
+export function blockJsonBytes(block: Block): number {
+  return Buffer.byteLength(JSON.stringify(blockToJson(block)));
+}
+
+/**
+ * Throws INVALID_BLOCK unless the block is at most MAX_BLOCK_BYTES, the
+ * stored hash is the recomputed hash, and it starts with `difficulty` zeros.
  */
 export function checkBlock(block: Block, difficulty: number): void {
+  // A character takes at most 6 bytes in JSON (\uXXXX): most blocks need no count.
+  if (block.data.length * 6 + 1024 > MAX_BLOCK_BYTES && blockJsonBytes(block) > MAX_BLOCK_BYTES) {
+    throw new JbcError(ErrorCode.INVALID_BLOCK, `block ${block.index} is over ${MAX_BLOCK_BYTES} bytes`, {
+      index: formatUint(block.index),
+      reason: 'too-large',
+      bytes: blockJsonBytes(block),
+    });
+  }
   const actual = computeHash(block, block.nonce);
   if (actual !== block.hash) {
     throw new JbcError(ErrorCode.INVALID_BLOCK, `block ${block.index} hash does not match its contents`, {

@@ -5,6 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_BLOCK_BYTES, sealBlock, type Block } from '../../src/block.js';
 import { ErrorCode } from '../../src/errors.js';
 import { PLAIN_PEER_FALLBACK_INTERVALS } from '../../src/node/syncer.js';
 import { hashesOf } from '../helpers/fixtures.js';
@@ -96,5 +97,38 @@ describe("a plain jbc peer's whole chain", () => {
     const refusal = lines.find((line) => line.fields.peer === plain.url && line.level === 'warn');
     expect(refusal?.fields).toMatchObject({ code, err: expect.objectContaining({ message: expect.stringContaining(why) }) });
     expect(await spoolFiles(node.dataDir)).toEqual([]);
+  });
+});
+
+describe('the block size limit', () => {
+  /** A chain valid at difficulty 0 whose block 2 is `dataBytes` of data. */
+  function chainWithBigBlock(dataBytes: number): Block[] {
+    const blocks: Block[] = [];
+    for (let i = 0n; i < 4n; i++) {
+      const data = i === 2n ? 'x'.repeat(dataBytes) : `block ${i}`;
+      blocks.push(sealBlock({ index: i, prevHash: blocks.at(-1)?.hash ?? '', data, timestamp: 1_700_000_000n + i }, 0n));
+    }
+    return blocks;
+  }
+
+  it('is the same for a plain jbc peer as for a post: a block over it makes the chain invalid, and nothing of it is adopted', async () => {
+    const big = chainWithBigBlock(MAX_BLOCK_BYTES);
+    const plain = track(await plainJbcPeer(big));
+    const { logger, lines } = recordingLogger();
+    const node = await startTestNode({ difficulty: 0, peers: [plain.url] }, { logger });
+    expect(node.chain().length).toBe(0);
+    const refused = lines.find((l) => l.msg === 'peer sent an invalid chain, skipped');
+    expect(String(refused?.fields.err)).toContain(`block 2 is over ${MAX_BLOCK_BYTES} bytes`);
+    const posted = await postJson(`${node.url}mined`, JSON.stringify({ index: '0', timestamp: '1', data: 'x'.repeat(MAX_BLOCK_BYTES), prev_hash: '', nonce: '0', hash: '0'.repeat(64) }));
+    expect(posted.status).toBe(413);
+  });
+
+  it('lets a block just under it through, and a follower of the same kind syncs it', async () => {
+    const blocks = chainWithBigBlock(MAX_BLOCK_BYTES - 400);
+    const plain = track(await plainJbcPeer(blocks));
+    const node = await startTestNode({ difficulty: 0, peers: [plain.url] });
+    expect(hashesOf(node.chain())).toEqual(hashesOf(blocks));
+    const follower = await startTestNode({ difficulty: 0, peers: [node.url] });
+    expect(hashesOf(follower.chain())).toEqual(hashesOf(blocks));
   });
 });
