@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnTracked } from './processes.js';
 
 const CHILD = fileURLToPath(new URL('./store-child.mjs', import.meta.url));
 
@@ -16,7 +17,24 @@ export interface StoreChild {
 }
 
 export function startStoreChild(args: readonly string[]): StoreChild {
-  const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return follow(spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/**
+ * The store child under a parent that never reaps it, so once killed it stays
+ * a zombie: sh starts it in the background, prints its pid, and execs sleep,
+ * which never waits. `parent` is that sh (killAll ends it and the child);
+ * the child's pid is the parent's first stdout line.
+ */
+export function startUnreapedStoreChild(args: readonly string[]): { parent: StoreChild; pid: Promise<number> } {
+  const command = `${quote(process.execPath)} ${[CHILD, ...args].map(quote).join(' ')} & echo "pid $!"; exec sleep infinity`;
+  const parent = follow(spawnTracked('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return { parent, pid: parent.waitFor((l) => l.startsWith('pid ')).then((l) => Number(l.slice(4))) };
+}
+
+const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+
+function follow(child: ChildProcess): StoreChild {
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
