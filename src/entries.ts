@@ -97,10 +97,15 @@ export function unpackBlockData(data: string): Entry[] {
   return entries;
 }
 
+/** The packed bytes of the smallest entry after another: a comma and a one-character JSON string. */
+const SMALLEST_ENTRY = ',"x"'.length;
+
 /**
- * The entries, oldest first, that fit a block's data within the limit,
- * stopping at the first that does not fit (so the oldest is never skipped
- * for a smaller newer one).
+ * The entries, oldest first, that fit a block's data within the limit. One
+ * that does not fit in what is left is skipped, not waited for: stopping at
+ * it would let a single entry too large for any block (one that came back
+ * in a peer's block, or from a node with other limits) keep every later one
+ * out of every block. The oldest entry still goes in first whenever it fits.
  */
 export function entriesForBlock(pending: Iterable<Entry>, miner: string, limits: EntryLimits = defaultEntryLimits): Entry[] {
   const chosen: Entry[] = [];
@@ -108,7 +113,11 @@ export function entriesForBlock(pending: Iterable<Entry>, miner: string, limits:
   let size = Buffer.byteLength(ENTRIES_PREFIX + JSON.stringify({ miner, entries: [] }), 'utf8');
   for (const entry of pending) {
     const added = Buffer.byteLength(JSON.stringify(entry.data), 'utf8') + (chosen.length > 0 ? 1 : 0);
-    if (size + added > limits.maxBlockDataBytes) break;
+    if (size + added > limits.maxBlockDataBytes) {
+      // Past this point not even a one-character entry fits: stop reading the pool.
+      if (size + SMALLEST_ENTRY > limits.maxBlockDataBytes) break;
+      continue;
+    }
     size += added;
     chosen.push(entry);
   }

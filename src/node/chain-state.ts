@@ -12,7 +12,7 @@ import { formatUint } from '../codec.js';
 import { isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
-import { openChainDb, type ChainStore, type EntryStore } from '../store/index.js';
+import { openChainDb, type ChainStore, type EntryStore, type PoolLimits } from '../store/index.js';
 
 export type TipSource = 'mined' | 'peer' | 'sync';
 
@@ -66,6 +66,8 @@ export interface ChainStateOptions {
   readonly difficulty: number;
   /** Also keep the article's one-file-per-block layout beside the database. */
   readonly jbcFiles: boolean;
+  /** The data pool's rules, for entries that come back from abandoned blocks. */
+  readonly pool?: PoolLimits;
 }
 
 export class ChainState {
@@ -90,7 +92,7 @@ export class ChainState {
    * chain of another difficulty.
    */
   static async open(options: ChainStateOptions, modules: { logger: Logger }): Promise<ChainState> {
-    const store = await openChainDb({ dir: options.dataDir, difficulty: options.difficulty, jbcFiles: options.jbcFiles }, modules);
+    const store = await openChainDb({ dir: options.dataDir, difficulty: options.difficulty, jbcFiles: options.jbcFiles, pool: options.pool }, modules);
     return new ChainState(store, options.difficulty, modules.logger);
   }
 

@@ -4,7 +4,8 @@
  * the database moves them between pending and confirmed in the same
  * transaction that adds or drops the blocks holding them, so after any crash,
  * fork or reorg an acknowledged entry is either in the best chain or pending,
- * never both and never neither. This module checks what is submitted, keeps
+ * never both and never neither, as far as the pool's caps allow (the store
+ * applies the same rules to entries back from abandoned blocks). This module checks what is submitted, keeps
  * the pool within its caps, shares new entries with peers, and answers
  * queries.
  */

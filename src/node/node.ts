@@ -149,7 +149,12 @@ export class JbcNode implements NodeApi {
     if (stopping.aborted) return;
     this.#dataDir = dataDirFor(config, this.#port);
     this.#chain = await ChainState.open(
-      { dataDir: this.#dataDir, difficulty: config.difficulty, jbcFiles: config.jbcFiles },
+      {
+        dataDir: this.#dataDir,
+        difficulty: config.difficulty,
+        jbcFiles: config.jbcFiles,
+        pool: { maxEntries: config.maxPoolEntries, maxBytes: config.maxPoolBytes, maxEntryBytes: config.maxEntryBytes },
+      },
       { logger: this.#child('chain') },
     );
     if (stopping.aborted) return;

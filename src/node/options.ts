@@ -137,7 +137,11 @@ export interface NodeOptions {
    * limit; `--block-time S`).
    */
   blockTimeMs?: number;
-  /** Most pending data entries (POST /data); past it new ones are refused with 503, none dropped. Default 10 000. */
+  /**
+   * Most pending data entries (POST /data); past it new ones are refused with
+   * 503, none dropped (entries back from abandoned blocks past it are).
+   * Default 10 000.
+   */
   maxPoolEntries?: number;
   /** Most bytes of pending entry data. Default 32 MiB. */
   maxPoolBytes?: number;

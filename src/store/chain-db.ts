@@ -37,12 +37,12 @@ import { decodeBlock, encodeBlock, isStorableHeight } from './encoding.js';
 import { HashIndex, putEntry, type HashIndexTables } from './hash-index.js';
 import type { ChainStore, OpenReport } from './interface.js';
 import { fsyncDir, io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
-import { EntryIndex, type EntryRecord, type PendingEntry } from './entry-index.js';
+import { EntryIndex, type EntryRecord, type PendingEntry, type SettleReport } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
 import { BlockLog, LOG_FILE, type Location } from './block-log.js';
 import { CHUNK_HEIGHTS, chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, fillChunks, findSlot, lineCount, slotOf, splitLines, type Run } from './chunks.js';
 import { Lru } from './lru.js';
-import { checkChainDbOptions, defaultChainDbOptions, type ChainDbOptions } from './options.js';
+import { checkChainDbOptions, defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 
 /** The database file inside the data directory (LMDB keeps its reader table beside it, in `chain.mdb-lock`). */
 export const DB_FILE = 'chain.mdb';
@@ -126,6 +126,7 @@ export class ChainDb implements ChainStore {
     logger: Logger;
     mirror: JbcMirror | undefined;
     cacheBlocks: number;
+    pool: PoolLimits;
   }) {
     this.dir = init.dir;
     this.difficulty = init.difficulty;
@@ -137,7 +138,7 @@ export class ChainDb implements ChainStore {
     this.#logger = init.logger;
     this.#mirror = init.mirror;
     this.#cache = new Lru(init.cacheBlocks, { max: CACHE_DATA_CHARS, of: (block) => block.data.length });
-    this.#entries = new EntryIndex(this.#root);
+    this.#entries = new EntryIndex(this.#root, init.pool);
     this.#view = this.#root.useReadTransaction();
     this.#entries.load(this.#view);
     const meta = readMeta(this.dir, this.#meta, this.#view);
@@ -226,7 +227,8 @@ export class ChainDb implements ChainStore {
       hashes = HashIndex.open(dir, hashTables(root), logger, options.hashRunEntries ?? defaultChainDbOptions.hashRunEntries);
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
-      db = new ChainDb({ dir, difficulty, root, lock, log, hashes, logger, mirror, cacheBlocks: options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks });
+      const cacheBlocks = options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks;
+      db = new ChainDb({ dir, difficulty, root, lock, log, hashes, logger, mirror, cacheBlocks, pool: options.pool ?? defaultPoolLimits });
       // An import puts every block in the database's table.
       await db.#maintainHashIndex();
       if (mirror !== undefined && !(await mirror.isCurrent(db.tip, db.length))) {
@@ -383,8 +385,9 @@ export class ChainDb implements ChainStore {
     }
     const tip = blocks.at(-1)?.hash ?? this.at(forkPoint - 1n)?.hash ?? '';
     const meta: Meta = { format: STORE_FORMAT, difficulty: this.difficulty, length: newLength, tip, logEnd: written.end };
+    let settled: SettleReport;
     try {
-      this.#root.transactionSync(() => {
+      settled = this.#root.transactionSync(() => {
         const head = this.#dropFrom(forkPoint, BigInt(oldLength));
         for (const { chunk, runs } of fillChunks(forkPoint, head, written.locations)) this.#chunks.putSync(chunkKey(chunk), encodeRuns(runs));
         for (const block of blocks) {
@@ -392,6 +395,7 @@ export class ChainDb implements ChainStore {
           this.#entries.blockAdded(block);
         }
         writeMeta(this.#meta, meta);
+        return this.#entries.settle(Date.now());
       });
       this.#entries.committed();
     } catch (err) {
@@ -401,6 +405,7 @@ export class ChainDb implements ChainStore {
       throw this.#writeError(err, DB_FILE);
     }
     this.#log.committed(written.end);
+    this.#logSettled(settled, forkPoint);
     // The new chain becomes visible to readers all at once, here.
     this.#renewView();
     this.#cache.deleteWhere((height) => height >= forkPoint);
@@ -502,6 +507,23 @@ export class ChainDb implements ChainStore {
 
   entry(id: string): EntryRecord | undefined {
     return this.#entries.entry(this.#view, id, (height) => this.at(height));
+  }
+
+  /** Entries of abandoned blocks that did not go back to the pool: the pool's rules keep them out, so say so once. */
+  #logSettled(settled: SettleReport, forkPoint: bigint): void {
+    const { oversized, overCap, repended } = settled;
+    if (oversized.length > 0) {
+      this.#logger.warn(
+        { dir: this.dir, forkPoint: String(forkPoint), count: oversized.length, ids: oversized.slice(0, 10) },
+        'entries of abandoned blocks are past the entry size limit; dropped, not pending again',
+      );
+    }
+    if (overCap > 0) {
+      this.#logger.warn(
+        { dir: this.dir, forkPoint: String(forkPoint), dropped: overCap, repended },
+        `${overCap} entries of abandoned blocks did not fit the data pool's caps; the oldest are pending again, those dropped`,
+      );
+    }
   }
 
   /** A failed write as STORE_IO, naming the file. */

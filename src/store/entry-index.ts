@@ -3,20 +3,31 @@
  *
  * - `pending`: entries waiting for a block, keyed by a sequence number, so
  *   iteration is oldest first; entries that come back from an abandoned block
- *   get numbers below every other, so they go into the next block first;
+ *   get numbers below every other, in the order the abandoned chain held
+ *   them, so they go into the next block first and oldest first;
  * - `pendingIds`: entry id → its sequence number;
- * - `confirmed`: entry id → height of the first block of the chain holding it.
+ * - `confirmed`: entry id → height of the first block of the chain holding it
+ *   (8 bytes), then a byte that is 1 when the entry was pending here first,
+ *   that is, acknowledged to whoever posted it (databases written before that
+ *   byte existed have none: their entries count as seen in blocks only).
  *
  * The chain database calls `blockRemoved` and `blockAdded` inside the very
- * transaction that drops or adds a block, so an entry moves between pending
- * and confirmed atomically with the chain: whatever the crash, fork or
- * reorg, an entry the pool acknowledged is either in the chain or pending,
- * never both and never neither.
+ * transaction that drops or adds a block, then `settle`, so an entry moves
+ * between pending and confirmed atomically with the chain: whatever the
+ * crash, fork or reorg, an entry the pool acknowledged is either in the chain
+ * or pending, never both and never neither, as far as the pool's caps allow.
+ *
+ * Entries that come back from abandoned blocks obey the pool's rules, since a
+ * peer's block can hold anything: one past the entry size limit is dropped,
+ * and when the pool's caps cannot take them all, the acknowledged ones are
+ * kept first, then the others, oldest first, and the rest dropped. Entries
+ * already pending are never dropped to make room.
  */
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { Block } from '../block.js';
 import { unpackBlockData, type Entry } from '../entries.js';
 import { heightKey } from './encoding.js';
+import { defaultPoolLimits, type PoolLimits } from './options.js';
 
 /** A pending entry as listed. */
 export interface PendingEntry {
@@ -51,6 +62,19 @@ interface StoredPending {
 /** The first sequence number handed out; returned entries count down from it. */
 const FIRST_SEQ = 0;
 
+/** What `settle` did with the entries of the abandoned blocks. */
+export interface SettleReport {
+  /** Entries pending again. */
+  readonly repended: number;
+  /** Ids of entries past the entry size limit, dropped. */
+  readonly oversized: readonly string[];
+  /** Entries dropped because the pool's caps could not take them. */
+  readonly overCap: number;
+}
+
+const ACKNOWLEDGED = 1;
+const SEEN = 0;
+
 export class EntryIndex {
   readonly #pending: Database<StoredPending, number>;
   readonly #pendingIds: Database<number, string>;
@@ -61,9 +85,13 @@ export class EntryIndex {
   #high = FIRST_SEQ;
   /** Changes made inside a transaction, applied to the counters once it committed. */
   #delta = { count: 0, bytes: 0, low: FIRST_SEQ, high: FIRST_SEQ };
+  readonly #limits: PoolLimits;
+  /** Entries of the blocks dropped in this transaction, in chain order, until `settle` decides which are pending again. */
+  readonly #returning = new Map<string, { readonly entry: Entry; readonly acknowledged: boolean }>();
 
   /** Opens (creates) the tables; before any read transaction, which could not see tables created after it began. */
-  constructor(root: RootDatabase) {
+  constructor(root: RootDatabase, limits: PoolLimits = defaultPoolLimits) {
+    this.#limits = limits;
     this.#pending = root.openDB<StoredPending, number>({ name: 'pending', encoding: 'msgpack' });
     this.#pendingIds = root.openDB<number, string>({ name: 'pendingIds', encoding: 'msgpack' });
     this.#confirmed = root.openDB<Buffer, string>({ name: 'confirmed', encoding: 'binary' });
@@ -91,14 +119,18 @@ export class EntryIndex {
 
   // ---- inside a write transaction ----
 
-  /** Block `height`, holding `block`, leaves the chain: its entries are pending again (first in line). */
+  /**
+   * Block `height`, holding `block`, leaves the chain: its entries are no
+   * longer confirmed, and wait for `settle`. Blocks are removed lowest first,
+   * so the entries wait in chain order.
+   */
   blockRemoved(block: Block, height: bigint): void {
     const key = heightKey(height);
     for (const entry of unpackBlockData(block.data)) {
       const at = this.#confirmed.get(entry.id);
-      if (at === undefined || !at.equals(key)) continue; // an earlier block of the chain holds it too
+      if (at === undefined || !at.subarray(0, key.length).equals(key)) continue; // an earlier block of the chain holds it too
       this.#confirmed.removeSync(entry.id);
-      this.#putPending(entry, --this.#delta.low, Date.now());
+      this.#returning.set(entry.id, { entry, acknowledged: at[key.length] === ACKNOWLEDGED });
     }
   }
 
@@ -106,14 +138,47 @@ export class EntryIndex {
   blockAdded(block: Block): void {
     for (const entry of unpackBlockData(block.data)) {
       if (this.#confirmed.get(entry.id) !== undefined) continue;
-      this.#confirmed.putSync(entry.id, heightKey(block.index));
       const seq = this.#pendingIds.get(entry.id);
+      const acknowledged = seq !== undefined || this.#returning.get(entry.id)?.acknowledged === true;
+      this.#returning.delete(entry.id);
+      this.#confirmed.putSync(entry.id, Buffer.concat([heightKey(block.index), Buffer.of(acknowledged ? ACKNOWLEDGED : SEEN)]));
       if (seq === undefined) continue;
       this.#delta.count--;
       this.#delta.bytes -= Buffer.byteLength(entry.data, 'utf8');
       this.#pending.removeSync(seq);
       this.#pendingIds.removeSync(entry.id);
     }
+  }
+
+  /**
+   * After the blocks of a commit were removed and added: the entries of the
+   * removed blocks that the new chain does not hold are pending again, ahead
+   * of every other (they were in a block before any pending entry was
+   * packed), in chain order, within the pool's rules (see above).
+   */
+  settle(now: number): SettleReport {
+    const oversized: string[] = [];
+    const fit: Array<{ readonly entry: Entry; readonly acknowledged: boolean; readonly bytes: number }> = [];
+    for (const back of this.#returning.values()) {
+      const bytes = Buffer.byteLength(back.entry.data, 'utf8');
+      if (bytes > this.#limits.maxEntryBytes) oversized.push(back.entry.id);
+      else fit.push({ ...back, bytes });
+    }
+    this.#returning.clear();
+    let count = this.#count + this.#delta.count;
+    let bytes = this.#bytes + this.#delta.bytes;
+    const kept = new Set<string>();
+    for (const back of [...fit.filter((b) => b.acknowledged), ...fit.filter((b) => !b.acknowledged)]) {
+      // The oldest are kept: past the first that does not fit, none is.
+      if (count + 1 > this.#limits.maxEntries || bytes + back.bytes > this.#limits.maxBytes) break;
+      count++;
+      bytes += back.bytes;
+      kept.add(back.entry.id);
+    }
+    let seq = this.#delta.low - kept.size;
+    this.#delta.low = seq;
+    for (const back of fit) if (kept.has(back.entry.id)) this.#putPending(back.entry, seq++, now);
+    return { repended: kept.size, oversized, overCap: fit.length - kept.size };
   }
 
   /** Adds `entry` as the newest pending one, unless it is known; returns what it found. */
@@ -135,6 +200,7 @@ export class EntryIndex {
 
   /** The transaction failed: forget its changes. */
   abandoned(): void {
+    this.#returning.clear();
     this.#delta = { count: 0, bytes: 0, low: this.#low, high: this.#high };
   }
 

@@ -7,7 +7,7 @@
 export type { ChainView, ChainStore, OpenReport } from './interface.js';
 export type { EntryRecord, EntryStore, PendingEntry } from './entry-index.js';
 export { ChainDb, openChainDb, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
-export { defaultChainDbOptions, type ChainDbOptions } from './options.js';
+export { defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 export { exportJbcDir } from './export.js';
 export { DirLock, LOCK_FILE } from './dir-lock.js';
 export { blockFileName, serializeBlock, type QuarantinedFile } from './jbc-files.js';

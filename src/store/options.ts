@@ -1,4 +1,5 @@
 /** Options of the chain database, with their defaults in one place. */
+import { defaultEntryLimits } from '../entries.js';
 import { ErrorCode, JbcError } from '../errors.js';
 
 export interface ChainDbOptions {
@@ -21,7 +22,28 @@ export interface ChainDbOptions {
    * memory-mapped, about 37 bytes an entry. Default 200,000.
    */
   readonly hashRunEntries?: number;
+  /**
+   * The data pool's rules, which entries coming back from an abandoned block
+   * obey too. Default: those of a node started without options.
+   */
+  readonly pool?: PoolLimits;
 }
+
+/** The data pool's caps and its entry size limit. */
+export interface PoolLimits {
+  /** Most pending entries. */
+  readonly maxEntries: number;
+  /** Most UTF-8 bytes of pending entry data. */
+  readonly maxBytes: number;
+  /** Largest entry, in UTF-8 bytes. */
+  readonly maxEntryBytes: number;
+}
+
+export const defaultPoolLimits: PoolLimits = Object.freeze({
+  maxEntries: 10_000,
+  maxBytes: 32 * 1024 * 1024,
+  maxEntryBytes: defaultEntryLimits.maxEntryBytes,
+});
 
 export const defaultChainDbOptions = {
   jbcFiles: false,
@@ -34,7 +56,7 @@ export const MAX_DIFFICULTY = 64;
 /** Throws BAD_OPTION naming the first invalid field. */
 export function checkChainDbOptions(options: ChainDbOptions): void {
   if (typeof options.dir !== 'string' || options.dir === '') throw badOption('options.dir must be a non-empty path');
-  const { difficulty, cacheBlocks, hashRunEntries } = options;
+  const { difficulty, cacheBlocks, hashRunEntries, pool } = options;
   if (difficulty !== undefined && !(Number.isInteger(difficulty) && difficulty >= 0 && difficulty <= MAX_DIFFICULTY)) {
     throw badOption(`options.difficulty must be an integer from 0 to ${MAX_DIFFICULTY}`);
   }
@@ -43,6 +65,11 @@ export function checkChainDbOptions(options: ChainDbOptions): void {
   }
   if (hashRunEntries !== undefined && !(Number.isSafeInteger(hashRunEntries) && hashRunEntries >= 1)) {
     throw badOption('options.hashRunEntries must be a positive integer');
+  }
+  if (pool !== undefined) {
+    for (const name of ['maxEntries', 'maxBytes', 'maxEntryBytes'] as const) {
+      if (!(Number.isSafeInteger(pool[name]) && pool[name] >= 0)) throw badOption(`options.pool.${name} must be a non-negative integer`);
+    }
   }
 }
 

@@ -1,20 +1,21 @@
 /**
  * The data pool as users and peers meet it: submit, duplicate, full pool,
- * bad bodies, the round trip into a block mined by another node, and an
- * acknowledged entry surviving kill -9.
+ * bad bodies, the round trip into a block mined by another node, the
+ * entries of a peer's block that is abandoned, and an acknowledged entry
+ * surviving kill -9.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockToJson } from '../../src/block.js';
-import { ENTRIES_PREFIX, unpackBlockData } from '../../src/entries.js';
+import { blockToJson, type Block } from '../../src/block.js';
+import { ENTRIES_PREFIX, packBlockData, unpackBlockData } from '../../src/entries.js';
 import { PEER_HEADER } from '../../src/node/index.js';
 import { distPath, packageRoot } from '../../src/paths.js';
-import { mineBlock } from '../helpers/fixtures.js';
-import { plainJbcPeer } from './helpers/fake-peers.js';
-import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { mineBlock, mineChain } from '../helpers/fixtures.js';
+import { apiPeer, plainJbcPeer } from './helpers/fake-peers.js';
+import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
+import { closeAll, http, postJson, recordingLogger, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -108,6 +109,42 @@ describe('entries on the network', () => {
     expect((await postJson(`${node.url}mined`, blockToJson(block))).json).toEqual({ received: true, accepted: true });
     expect(node.chain().length).toBe(1);
     expect((await http(`${node.url}data`)).json.pool.entries).toBe(0);
+  });
+});
+
+describe("entries of a peer's block that is abandoned", () => {
+  it('an oversized one is dropped, not pending again, the others come back in block order first, and later blocks still pack entries', async () => {
+    const dataDir = await trackedTempDir();
+    const base = mineChain(2, 2, { tag: 'base' });
+    await writeDataDir(dataDir, base);
+    // 70,000 bytes: past the entry size limit (16 KiB) and any block this node mines (64 KiB).
+    const huge = 'h'.repeat(70_000);
+    const carried = [huge, 'peer one', 'peer two'].map((data) => ({ id: sha256(data), data }));
+    const peerBlock = mineBlock({ index: 2n, prevHash: base[1]!.hash, data: packBlockData(2n, 'http://peer.example/', carried), timestamp: 1_700_000_002n }, 2);
+    const theirs = mineChain(2, 2, { after: base[1], tag: 'theirs' });
+    const sender = track(await apiPeer([...base, ...theirs]));
+    const { logger, lines } = recordingLogger();
+    const node = await startTestNode({ dataDir, syncIntervalMs: 0 }, { logger });
+    const post = (block: Block) => postJson(`${node.url}mined`, blockToJson(block), { [PEER_HEADER]: sender.url });
+    expect((await post(peerBlock)).json).toMatchObject({ accepted: true });
+    expect((await postJson(`${node.url}data`, { data: 'user entry' })).status).toBe(202);
+    expect((await http(`${node.url}data/${carried[0]!.id}`)).json).toMatchObject({ state: 'confirmed' });
+    await post(theirs[0]!);
+    expect((await post(theirs[1]!)).json).toMatchObject({ accepted: true });
+
+    expect((await http(`${node.url}data/${carried[0]!.id}`)).status).toBe(404);
+    const pool = (await http(`${node.url}data`)).json;
+    expect(pool.entries.map((e: { data: string }) => e.data)).toEqual(['peer one', 'peer two', 'user entry']);
+    expect(lines.some((line) => line.level === 'warn' && line.msg.includes('past the entry size limit'))).toBe(true);
+    await node.close();
+
+    const miner = await startTestNode({ dataDir, mine: true, syncIntervalMs: 0 });
+    const confirmed = await waitFor('the user entry to be mined', async () => {
+      const entry = (await http(`${miner.url}data/${sha256('user entry')}`)).json;
+      return entry.state === 'confirmed' ? entry : undefined;
+    });
+    const block = miner.chain().at(BigInt(confirmed.block.index))!;
+    expect(unpackBlockData(block.data).map((e) => e.data)).toEqual(['peer one', 'peer two', 'user entry']);
   });
 });
 

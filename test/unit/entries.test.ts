@@ -46,13 +46,20 @@ describe('entries in block data', () => {
     expect(unpackBlockData(`${ENTRIES_PREFIX}{"entries":["a",1,"a","","b"]}`).map((e) => e.data)).toEqual(['a', 'b']);
   });
 
-  it('are chosen oldest first up to the block data limit, never skipping the oldest for a smaller one', () => {
+  it('are chosen oldest first up to the block data limit; one that does not fit is skipped for later ones that do', () => {
     const pending = [toEntry('a'.repeat(40)), toEntry('b'.repeat(40)), toEntry('c')];
     const exactly = (n: number) => Buffer.byteLength(packBlockData(1n, miner, pending.slice(0, n)));
     const take = (maxBlockDataBytes: number) => entriesForBlock(pending, miner, { maxEntryBytes: 100, maxBlockDataBytes }).map((e) => e.data[0]);
     expect(take(exactly(3))).toEqual(['a', 'b', 'c']);
     expect(take(exactly(3) - 1)).toEqual(['a', 'b']);
-    expect(take(exactly(2) - 1)).toEqual(['a']);
-    expect(take(exactly(1) - 1)).toEqual([]);
+    expect(take(exactly(2) - 1)).toEqual(['a', 'c']);
+    expect(take(exactly(1) - 1)).toEqual(['c']);
+  });
+
+  it('an entry too large for any block does not keep the ones after it out', () => {
+    // As it may come back from a peer's block: past this node's entry limit and its block limit.
+    const huge = toEntry('h'.repeat(70_000), { maxEntryBytes: 100_000, maxBlockDataBytes: 100_000 });
+    const pending = [huge, toEntry('first'), toEntry('second')];
+    expect(entriesForBlock(pending, miner).map((e) => e.data)).toEqual(['first', 'second']);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
 import { packBlockData, toEntry, type Entry } from '../../src/entries.js';
-import { openChainDb, type ChainDb } from '../../src/store/index.js';
+import { openChainDb, type ChainDb, type PoolLimits } from '../../src/store/index.js';
 import { mineBlock } from '../helpers/fixtures.js';
 
 let dir: string;
@@ -27,6 +27,18 @@ function blockWith(prev: Block | undefined, entries: readonly Entry[], tag = 'a'
 }
 
 const state = (id: string) => db.entry(id)?.state;
+
+/** `length` blocks of free text after `prev`: a fork that abandons whatever followed `prev`. */
+function forkOf(prev: Block, length: number): Block[] {
+  const blocks: Block[] = [];
+  for (let i = 0; i < length; i++) blocks.push(blockWith(blocks.at(-1) ?? prev, [], 'fork'));
+  return blocks;
+}
+
+async function reopen(pool: PoolLimits): Promise<void> {
+  await db.close();
+  db = await openChainDb({ dir, difficulty: 1, pool });
+}
 
 describe('data entries in the chain database', () => {
   it('an added entry is pending, durable, listed oldest first, and counted', async () => {
@@ -100,6 +112,55 @@ describe('data entries in the chain database', () => {
     await db.commit(2n, [blockWith(first, [], 'other'), blockWith(blockWith(first, [], 'other'), [], 'more')]);
     expect(db.entry(entry.id)).toMatchObject({ state: 'confirmed', index: 1n });
     expect(db.pendingCount).toBe(0);
+  });
+
+  it('entries of abandoned blocks come back oldest first, in chain order, ahead of the pending ones', async () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((text) => toEntry(text)) as [Entry, Entry, Entry, Entry];
+    const zero = blockWith(undefined, []);
+    const one = blockWith(zero, [a, b], 'peer');
+    await db.commit(0n, [zero, one, blockWith(one, [c], 'peer')]);
+    await db.addPending(d, 1);
+    const other = blockWith(zero, [], 'other');
+    await db.commit(1n, [other, blockWith(other, [], 'other'), blockWith(blockWith(other, [], 'other'), [], 'more')]);
+    expect(db.pending(10).map((e) => e.data)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('an entry of an abandoned block past the entry size limit is dropped, not pending again', async () => {
+    await reopen({ maxEntries: 100, maxBytes: 1000, maxEntryBytes: 8 });
+    const [big, small] = [toEntry('longer than eight'), toEntry('small')];
+    const zero = blockWith(undefined, []);
+    await db.commit(0n, [zero, blockWith(zero, [big, small], 'peer')]);
+    await db.commit(1n, forkOf(zero, 2));
+    expect(db.pending(10).map((e) => e.data)).toEqual(['small']);
+    expect(db.entry(big.id)).toBeUndefined();
+    expect([db.pendingCount, db.pendingBytes]).toEqual([1, 5]);
+  });
+
+  it('entries of an abandoned block past the pool caps: the pool stays within them, acknowledged entries kept first, then the oldest', async () => {
+    await reopen({ maxEntries: 4, maxBytes: 1000, maxEntryBytes: 100 });
+    const seen = Array.from({ length: 30 }, (_, i) => toEntry(`seen ${i}`));
+    const acked = toEntry('acknowledged here');
+    const waiting = toEntry('still waiting');
+    await db.addPending(acked, 1);
+    const zero = blockWith(undefined, []);
+    await db.commit(0n, [zero, blockWith(zero, [...seen.slice(0, 20), acked, ...seen.slice(20)], 'peer')]);
+    expect(db.pendingCount).toBe(0);
+    await db.addPending(waiting, 2);
+    await db.commit(1n, forkOf(zero, 2));
+    expect(db.pending(10).map((e) => e.data)).toEqual(['seen 0', 'seen 1', 'acknowledged here', 'still waiting']);
+    expect(db.pendingCount).toBe(4);
+    expect(db.entry(seen[2]!.id)).toBeUndefined();
+
+  });
+
+  it('the byte cap binds entries of an abandoned block the same way', async () => {
+    await reopen({ maxEntries: 100, maxBytes: 20, maxEntryBytes: 100 });
+    const entries = ['0123456789', 'abcdefghij', 'klmnopqrst'].map((text) => toEntry(text));
+    const zero = blockWith(undefined, []);
+    await db.commit(0n, [zero, blockWith(zero, entries, 'peer')]);
+    await db.commit(1n, forkOf(zero, 2));
+    expect(db.pending(10).map((e) => e.data)).toEqual(['0123456789', 'abcdefghij']);
+    expect(db.pendingBytes).toBe(20);
   });
 
   it('entries arriving in a peer block were never submitted here, and are still found by id', async () => {
