@@ -12,7 +12,8 @@
  *   leftover temp files go to `quarantine/`, reported with path and reason.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blockToJson, computeHash, parseBlock, type Block } from '../block.js';
 import { longestValidPrefix } from '../chain.js';
@@ -132,6 +133,21 @@ export async function listBlockFiles(dir: string): Promise<string[]> {
   }
 }
 
+/** Whether `path` (a symbolic link) leads to a regular file. */
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false; // a dangling link: moved aside like any non-file
+  }
+}
+
+function notAFile(entry: Dirent): string {
+  if (entry.isSymbolicLink()) return 'is a symbolic link that leads to no regular file';
+  const what = entry.isDirectory() ? 'a directory' : entry.isFIFO() ? 'a FIFO' : entry.isSocket() ? 'a socket' : 'a device';
+  return `is ${what}, not a regular file`;
+}
+
 /**
  * Block files of one directory keyed by index. Files that cannot be read or
  * parsed, whose block index differs from the file name, that duplicate an
@@ -141,7 +157,13 @@ async function readBlockFiles(dir: string, quarantine: Quarantine): Promise<Map<
   const files = new Map<bigint, FileEntry>();
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    const entries = await readdir(dir, { withFileTypes: true });
+    names = [];
+    for (const entry of entries) {
+      if (entry.isFile() || (entry.isSymbolicLink() && (await isRegularFile(join(dir, entry.name))))) names.push(entry.name);
+      // A block file name on anything else is never opened (a FIFO would block the read): it is moved aside, saying what it is.
+      else if (BLOCK_FILE.test(entry.name)) await quarantine(join(dir, entry.name), notAFile(entry));
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return files;
     throw new JbcError(ErrorCode.STORE_IO, `cannot list ${dir}: ${describeError(err)}`, { path: dir }, { cause: err });
