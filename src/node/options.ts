@@ -5,7 +5,7 @@
  * through it, so a config object from a test is checked like a command line.
  */
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, parse, resolve } from 'node:path';
 import { defaultEntryLimits } from '../entries.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { PeerAddressPolicy, parseCidr, type Cidr } from './peer-address.js';
@@ -250,6 +250,8 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
   });
   const cwd = options.cwd ?? process.cwd();
   const dataDir = options.dataDir !== undefined || port !== 0 ? dataDirFor({ cwd, dataDir: options.dataDir }, port) : undefined;
+  // The node writes its files, and moves bad block files aside, in its data dir: a whole filesystem is no place for that.
+  if (dataDir !== undefined && dataDir === parse(dataDir).root) throw badOption('dataDir', 'must not be the root of a filesystem', dataDir);
   let publicUrl: string | undefined;
   if (options.publicUrl !== undefined) {
     try {

@@ -98,6 +98,7 @@ describe('command line', () => {
     [['--max-connections', 'many'], '--max-connections'],
     [['--peer-allow', 'example.com'], '--peer-allow'],
     [['--data-dir', ''], '--data-dir'],
+    [['--data-dir', '/'], '--data-dir'],
     [['--host', ''], '--host'],
     [['--public-url', 'mailto:a@b'], '--public-url'],
     [['--public-url', 'http://0.0.0.0:5000/'], '--public-url'],
