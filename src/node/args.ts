@@ -69,6 +69,8 @@ Options:
   --body-timeout S    seconds a client has to send a request's headers and body
                       (default ${defaultNodeOptions.bodyTimeoutMs / 1000})
   --max-event-clients N  most GET /events streams open at once (default ${defaultNodeOptions.maxEventClients})
+  --event-drain-timeout S  a GET /events stream whose socket stays backed up this many
+                      seconds (the client stopped reading) is closed (default ${defaultNodeOptions.eventDrainTimeoutMs / 1000})
   --log-level L       error | warn | info | debug | silent (default info)
   --log-format F      json (one JSON object per line) | pretty (default json)
   --version           print the version and exit
@@ -101,6 +103,7 @@ const FLAG: Readonly<Record<string, string>> = {
   minedAnswerMs: '--mined-answer',
   bodyTimeoutMs: '--body-timeout',
   maxEventClients: '--max-event-clients',
+  eventDrainTimeoutMs: '--event-drain-timeout',
 };
 
 export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): CommandLine {
@@ -140,6 +143,7 @@ export function parseCommandLine(argv: readonly string[], env: CommandLineEnv): 
   if (v['mined-answer'] !== undefined) options.minedAnswerMs = seconds('--mined-answer', v['mined-answer'], { zero: true });
   if (v['body-timeout'] !== undefined) options.bodyTimeoutMs = seconds('--body-timeout', v['body-timeout']);
   if (v['max-event-clients'] !== undefined) options.maxEventClients = integer('--max-event-clients', v['max-event-clients'], 1, 10_000);
+  if (v['event-drain-timeout'] !== undefined) options.eventDrainTimeoutMs = seconds('--event-drain-timeout', v['event-drain-timeout']);
 
   const level = (v['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}`, level);
@@ -189,6 +193,7 @@ function parseRaw(argv: readonly string[]) {
       'mined-answer': { type: 'string' },
       'body-timeout': { type: 'string' },
       'max-event-clients': { type: 'string' },
+      'event-drain-timeout': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -43,6 +43,15 @@ export interface EventStreamOptions {
   readonly heartbeatMs?: number;
   /** A client that lets more than this many bytes pile up unread is dropped. Default 1 MiB. */
   readonly maxBufferedBytes?: number;
+  /**
+   * A client whose socket stays backed up (a write that did not drain) this
+   * long is dropped. The kernel's socket buffers take megabytes before Node
+   * sees any backlog, so at a few events a second the byte bound alone would
+   * let a client that stopped reading hold its slot for hours; once the
+   * kernel is full, a reader that still reads drains within moments.
+   * Default 10 000 ms.
+   */
+  readonly drainTimeoutMs?: number;
   /** The reconnection delay sent to clients (`retry:`). Default 2000 ms. */
   readonly retryMs?: number;
 }
@@ -54,6 +63,7 @@ export const defaultEventStreamOptions: Required<EventStreamOptions> = {
   maxBlocksPerChange: 50,
   heartbeatMs: 15_000,
   maxBufferedBytes: 1024 * 1024,
+  drainTimeoutMs: 10_000,
   retryMs: 2_000,
 };
 
@@ -69,6 +79,8 @@ export interface EventStreamModules {
 
 interface Client {
   readonly res: ServerResponse;
+  /** Running while a write waits for the socket to drain. */
+  stalled?: NodeJS.Timeout;
 }
 
 /** How far back the stream remembers the chain, to tell which blocks a tip change added after a reorg. */
@@ -119,6 +131,10 @@ export class EventStream {
     req.socket.setNoDelay(true);
     this.#clients.add(client);
     res.on('close', () => this.#drop(client));
+    res.on('drain', () => {
+      clearTimeout(client.stalled);
+      client.stalled = undefined;
+    });
     res.on('error', (err) => this.#modules.logger.debug({ err }, 'event stream client error'));
     this.#write(client, `retry: ${this.#options.retryMs}\n\n`);
     for (const [event, data] of this.#snapshot()) this.#write(client, frame(event, data));
@@ -225,6 +241,7 @@ export class EventStream {
   }
 
   #drop(client: Client): void {
+    clearTimeout(client.stalled);
     if (!this.#clients.delete(client)) return;
     if (this.#clients.size === 0) this.#stopTimers();
   }
@@ -240,12 +257,21 @@ export class EventStream {
   #write(client: Client, text: string): void {
     const { res } = client;
     if (res.writableLength > this.#options.maxBufferedBytes) {
-      this.#modules.logger.info({ buffered: res.writableLength }, 'event stream client too slow; dropped');
-      res.destroy();
-      this.#drop(client);
+      this.#tooSlow(client, 'backlog');
       return;
     }
-    res.write(text);
+    if (!res.write(text) && client.stalled === undefined) {
+      const timer = setTimeout(() => this.#tooSlow(client, 'not drained'), this.#options.drainTimeoutMs);
+      timer.unref();
+      client.stalled = timer;
+    }
+  }
+
+  #tooSlow(client: Client, reason: string): void {
+    if (!this.#clients.has(client)) return;
+    this.#modules.logger.info({ buffered: client.res.writableLength, reason }, 'event stream client too slow; dropped');
+    client.res.destroy();
+    this.#drop(client);
   }
 }
 

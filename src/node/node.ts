@@ -168,7 +168,7 @@ export class JbcNode implements NodeApi {
     );
     this.#activity = activity;
     this.#events = new EventStream(
-      { maxClients: config.maxEventClients },
+      { maxClients: config.maxEventClients, maxBufferedBytes: config.maxEventBufferedBytes, drainTimeoutMs: config.eventDrainTimeoutMs },
       {
         chain,
         mining: () => this.#miningStatus(),

@@ -130,6 +130,14 @@ export interface NodeOptions {
   syncProgressLogIntervalMs?: number;
   /** Most Server-Sent Event streams (`GET /events`) open at once; one more gets 503. Default 32. */
   maxEventClients?: number;
+  /** An event stream with more than this many bytes written and not yet taken by its socket is closed. Default 1 MiB. */
+  maxEventBufferedBytes?: number;
+  /**
+   * An event stream whose socket stays backed up this long is closed (the
+   * client stopped reading; the kernel's buffers hide that until they are
+   * full). Default 10 000 ms.
+   */
+  eventDrainTimeoutMs?: number;
   /**
    * At most one block of this node's own per this many ms: after a block it
    * mined, the miner waits out the rest of the interval. Blocks stay valid
@@ -205,6 +213,8 @@ export const defaultNodeOptions = {
   peerSyncTimeoutMs: 120_000,
   syncProgressLogIntervalMs: 5_000,
   maxEventClients: 32,
+  maxEventBufferedBytes: 1024 * 1024,
+  eventDrainTimeoutMs: 10_000,
 } as const satisfies NodeOptions;
 
 /** The article's four local nodes. */
@@ -306,6 +316,8 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
       MAX_TIMER_MS,
     ),
     maxEventClients: checkInt('maxEventClients', options.maxEventClients ?? defaultNodeOptions.maxEventClients, 1, 10_000),
+    maxEventBufferedBytes: checkInt('maxEventBufferedBytes', options.maxEventBufferedBytes ?? defaultNodeOptions.maxEventBufferedBytes, 1, 2 ** 40),
+    eventDrainTimeoutMs: checkInt('eventDrainTimeoutMs', options.eventDrainTimeoutMs ?? defaultNodeOptions.eventDrainTimeoutMs, 1, MAX_TIMER_MS),
   });
 }
 

@@ -1,15 +1,17 @@
 /**
  * GET /events on real nodes: what a client gets on connecting, block and tip
  * events for blocks from a peer, a sync and a reorg, hash-rate events while
- * mining, the bound on clients, and shutdown with streams open.
+ * mining, the bound on clients, a client that stopped reading, and shutdown
+ * with streams open.
  */
+import { connect } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockToJson } from '../../src/block.js';
+import { blockToJson, sealBlock, type Block } from '../../src/block.js';
 import { easyChain } from '../helpers/fixtures.js';
 import { apiPeer, gatedApiPeer } from './helpers/fake-peers.js';
 import { openEvents, type EventClient } from './helpers/event-stream.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, postJson, nodeWith, startTestNode, track } from './helpers/nodes.js';
+import { closeAll, http, postJson, nodeWith, startTestNode, track, waitFor } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 
 let f: ChainFixtures;
@@ -120,6 +122,38 @@ describe('GET /events', () => {
     }
     expect((await third.next('tip')).data.height).toBe('-1');
     expect(second.status).toBe(200);
+  });
+
+  it('drops a client that stopped reading once its socket stays backed up, and gives its slot to a new client', async () => {
+    // No byte bound to speak of: only the drain timeout can free the slot.
+    const node = await startTestNode({ difficulty: 0, maxEventClients: 1, eventDrainTimeoutMs: 200, maxEventBufferedBytes: 2 ** 40 });
+    const { hostname, port } = new URL(node.url);
+    const stalled = connect(Number(port), hostname);
+    stalled.on('error', () => {});
+    let received = '';
+    stalled.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = new Promise<void>((resolve) => stalled.on('close', () => resolve()));
+    track({ close: async () => void stalled.destroy() });
+    stalled.write(`GET /events HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor('the stream to start', () => received.includes('event: tip'));
+    // From here on the socket is not read: the kernel buffers fill, then the node's.
+    stalled.pause();
+    expect((await http(`${node.url}events`)).status).toBe(503);
+    // Big blocks, so the megabytes the kernel takes before Node sees a backlog come quickly.
+    let prev: Block | undefined;
+    let freed: EventClient | undefined;
+    for (let i = 0n; i < 200n && freed === undefined; i++) {
+      prev = sealBlock({ index: i, prevHash: prev?.hash ?? '', data: 'x'.repeat(600_000), timestamp: 1_700_000_000n + i }, i);
+      expect((await postJson(`${node.url}mined`, blockToJson(prev))).json.accepted).toBe(true);
+      const attempt = await events(node.url);
+      if (attempt.status === 200) freed = attempt;
+      else await attempt.close();
+    }
+    expect(freed).toBeDefined();
+    expect((await freed!.next('tip')).data.hash).toBe(prev!.hash);
+    // The stalled client, reading again, finds its stream ended.
+    stalled.resume();
+    await closed;
   });
 
   it('ends open streams when the node closes', async () => {

@@ -275,17 +275,54 @@ async function rawConnection(nodeUrl: string): Promise<{ socket: Socket; receive
 }
 
 describe('connections', () => {
-  it('closes connections past --max-connections at once, while a client already connected is still answered', async () => {
-    const node = await startTestNode({ maxConnections: 4 });
-    const good = track(await rawConnection(node.url));
-    for (let i = 0; i < 3; i++) track(await rawConnection(node.url));
+  it('at --max-connections with every connection busy, closes a new one at once, while those already in are still served', async () => {
+    const node = await nodeWith(f.main.slice(0, 11), { maxConnections: 4 });
+    // Event streams: a request in progress for as long as they are open, so none is closed for room.
+    const streams: Awaited<ReturnType<typeof rawConnection>>[] = [];
+    for (let i = 0; i < 4; i++) {
+      const stream = track(await rawConnection(node.url));
+      stream.socket.write(`GET /events HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await waitFor('the stream to start', () => stream.received().includes('event: tip'));
+      streams.push(stream);
+    }
     const extra = track(await rawConnection(node.url));
     extra.socket.write(`GET /status HTTP/1.1\r\nHost: x\r\n\r\n`);
     await extra.closed;
     expect(extra.received()).toBe('');
-    good.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
-    await waitFor('the good client to be answered', () => good.received().includes('{"ok":true}'));
-    expect(good.received()).toMatch(/^HTTP\/1\.1 200/);
+    // A stream that leaves makes room; the streams still open get the next block.
+    await streams[3]!.close();
+    // Raw sockets: fetch does not give up on a connection closed as it arrives.
+    const body = JSON.stringify(blockToJson(f.main[11]!));
+    const posted = await waitFor('room for a post', async () => {
+      const post = await rawConnection(node.url);
+      post.socket.write(
+        `POST /mined HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      await post.closed;
+      return post.received().includes('"accepted":true');
+    });
+    expect(posted).toBe(true);
+    for (const stream of streams.slice(0, 3)) await waitFor('the stream to get the block', () => stream.received().includes('event: block'));
+  });
+
+  it('at --max-connections with idle keep-alive connections, closes the one idle longest so a new client is answered', async () => {
+    const node = await startTestNode({ maxConnections: 2 });
+    const idle: Awaited<ReturnType<typeof rawConnection>>[] = [];
+    for (let i = 0; i < 2; i++) {
+      const connection = track(await rawConnection(node.url));
+      connection.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await waitFor('the keep-alive request to be answered', () => connection.received().includes('{"ok":true}'));
+      idle.push(connection);
+    }
+    const client = track(await rawConnection(node.url));
+    client.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    // Answered, or (without room made) closed as it arrived.
+    await Promise.race([client.closed, waitFor('the new client to be answered', () => client.received().includes('{"ok":true}'))]);
+    expect(client.received()).toMatch(/^HTTP\/1\.1 200[^]*\{"ok":true\}/);
+    // The first idle connection made room; the other is still open.
+    await idle[0]!.closed;
+    idle[1]!.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor('the remaining keep-alive connection to be answered again', () => idle[1]!.received().split('{"ok":true}').length === 3);
   });
 
   it('closes connections that send nothing, so idle sockets cannot hold every slot', async () => {
