@@ -87,7 +87,7 @@ function failedToStart(logger: Logger, err: unknown): void {
   logger.error({ code: isJbcError(err) ? err.code : undefined, err }, 'node failed to start');
   process.stderr.write(`jbc-ts: ${err instanceof Error ? err.message : describeError(err)}\n`);
   // Exit 2: the command line or the data dir given cannot work as asked (nothing was changed).
-  const refused = [ErrorCode.BAD_OPTION, ErrorCode.DATA_DIR_LOCKED, ErrorCode.DIFFICULTY_MISMATCH] as const;
+  const refused = [ErrorCode.BAD_OPTION, ErrorCode.DATA_DIR_LOCKED, ErrorCode.DIFFICULTY_MISMATCH, ErrorCode.STORE_CORRUPT] as const;
   process.exitCode = refused.some((code) => isJbcError(err, code)) ? 2 : 1;
 }
 

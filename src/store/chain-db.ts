@@ -22,7 +22,7 @@
  *   last commit this object finished, so `length`, `tip` and `at()` always
  *   describe one chain, even while a commit is being written.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
@@ -41,6 +41,7 @@ import { EntryIndex, type EntryRecord, type PendingEntry, type SettleReport } fr
 import { JbcMirror } from './jbc-mirror.js';
 import { BlockLog, LOG_FILE, type Location } from './block-log.js';
 import { CHUNK_HEIGHTS, chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, fillChunks, findSlot, lineCount, slotOf, splitLines, type Run } from './chunks.js';
+import { lmdbFileProblem } from './lmdb-file.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 
@@ -173,7 +174,22 @@ export class ChainDb implements ChainStore {
     const { dir } = options;
     const path = join(dir, DB_FILE);
     // Checked read-only first, so a refused open writes nothing.
-    const recorded = existsSync(path) ? await peekMeta(dir, path) : undefined;
+    const dbSize = fileSize(path);
+    const logSize = fileSize(join(dir, LOG_FILE)) ?? 0;
+    // Without the database nothing says where the blocks are, and opening would start a new chain and cut the log to nothing.
+    if ((dbSize ?? 0) === 0 && logSize > 0) {
+      throw new JbcError(
+        ErrorCode.STORE_CORRUPT,
+        `${path} is ${dbSize === undefined ? 'missing' : 'empty'} but ${join(dir, LOG_FILE)} holds ${logSize} bytes of blocks; nothing was changed: ` +
+          `restore ${DB_FILE}, or move ${LOG_FILE} out of ${dir} to start with an empty chain (and sync it again from peers)`,
+        { dir, path, logSize },
+      );
+    }
+    if (dbSize !== undefined && dbSize > 0) {
+      const problem = lmdbFileProblem(path);
+      if (problem !== undefined) throw damaged(dir, path, problem);
+    }
+    const recorded = dbSize !== undefined && dbSize > 0 ? await peekMeta(dir, path) : undefined;
     if (recorded !== undefined) {
       if (recorded.format > STORE_FORMAT) {
         throw corrupt(dir, `its format version ${recorded.format} is newer than this program's (${STORE_FORMAT})`);
@@ -612,19 +628,48 @@ function writeMeta(meta: Database<unknown, string>, values: Meta): void {
   for (const key of META_KEYS) meta.putSync(key, values[key]);
 }
 
+/** LMDB's errors for a file that is not, or no longer, a sound database (as opposed to one it cannot reach: permissions, space). */
+const LMDB_DAMAGE = /MDB_INVALID|MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_VERSION_MISMATCH|MDB_BAD_TXN|MDB_BAD_VALSIZE/;
+
 /** The recorded metadata, read through a read-only environment that writes nothing. */
 async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
-  let root: RootDatabase | undefined;
+  let root: RootDatabase;
   try {
     root = open({ path, noSubdir: true, readOnly: true, maxDbs: 8 });
+  } catch (err) {
+    if (LMDB_DAMAGE.test(describeError(err))) throw damaged(dir, path, describeError(err), err);
+    throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
+  }
+  try {
     return readMeta(dir, root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }));
   } catch (err) {
     if (err instanceof JbcError) throw err;
+    if (LMDB_DAMAGE.test(describeError(err))) throw damaged(dir, path, describeError(err), err);
     // A database file whose first transaction never committed (a crash while it was created) holds no tables yet.
     return undefined;
   } finally {
-    await root?.close();
+    await root.close();
   }
+}
+
+/** The size of the file at `path`; undefined when there is none. */
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new JbcError(ErrorCode.STORE_IO, `cannot read ${path}: ${describeError(err)}`, { path }, { cause: err });
+  }
+}
+
+/** A database file that LMDB cannot (or must not) open: refused with the ways out, before anything is written. */
+function damaged(dir: string, path: string, why: string, cause?: unknown): JbcError {
+  return new JbcError(
+    ErrorCode.STORE_CORRUPT,
+    `${path} is damaged (${why}); nothing was changed: restore it, or move it and ${LOG_FILE} out of ${dir} to start with an empty chain (and sync it again from peers)`,
+    { dir, path },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /**

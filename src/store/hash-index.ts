@@ -27,6 +27,8 @@ import { fsyncDir } from './jbc-files.js';
 export const MAX_RUNS = 8;
 
 const RUNS_KEY = 'hashRuns';
+/** Each run's checksum, by run number; runs written before checksums were recorded have none and are not checked. */
+const SUMS_KEY = 'hashRunSums';
 /** The hash index keys say it all. */
 const EMPTY = Buffer.alloc(0);
 
@@ -67,12 +69,18 @@ export class HashIndex {
       rmSync(join(dir, name), { force: true });
       nextRun = Math.max(nextRun, run + 1);
     }
+    const sums = recordedSums(tables.meta);
     const runs: Run[] = [];
     try {
-      for (const run of recorded) runs.push(Run.open(dir, run));
+      for (const run of recorded) runs.push(Run.open(dir, run, sums[run]));
     } catch (err) {
       for (const run of runs) run.close();
-      throw new JbcError(ErrorCode.STORE_CORRUPT, `the hash index of ${dir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { dir }, { cause: err });
+      throw new JbcError(
+        ErrorCode.STORE_CORRUPT,
+        `the hash index of ${dir} is unusable: ${err instanceof Error ? err.message : String(err)}; restore the file, or move the data directory's files away and sync the chain again`,
+        { dir },
+        { cause: err },
+      );
     }
     return new HashIndex(dir, tables, logger, runEntries, runs, nextRun);
   }
@@ -118,8 +126,9 @@ export class HashIndex {
       const { root, table, meta } = this.#tables;
       const snapshot = root.useReadTransaction();
       let count: number;
+      let sum: string;
       try {
-        count = await writeRun(this.#dir, run, table.getKeys({ transaction: snapshot }));
+        ({ count, sum } = await writeRun(this.#dir, run, table.getKeys({ transaction: snapshot })));
       } finally {
         snapshot.done();
       }
@@ -127,6 +136,7 @@ export class HashIndex {
       root.transactionSync(() => {
         table.clearSync();
         meta.putSync(RUNS_KEY, [...this.#runs.map((r) => r.number), run]);
+        meta.putSync(SUMS_KEY, { ...recordedSums(meta), [run]: sum });
       });
       this.#runs = [...this.#runs, Run.open(this.#dir, run)];
       this.#logger.debug({ run, entries: count }, 'hash index entries written out as a run');
@@ -134,9 +144,12 @@ export class HashIndex {
     }
     if (this.#runs.length > MAX_RUNS) {
       const run = this.#nextRun++;
-      const count = await writeRun(this.#dir, run, mergeRecords(this.#runs));
+      const { count, sum } = await writeRun(this.#dir, run, mergeRecords(this.#runs));
       await fsyncDir(this.#dir);
-      this.#tables.root.transactionSync(() => this.#tables.meta.putSync(RUNS_KEY, [run]));
+      this.#tables.root.transactionSync(() => {
+        this.#tables.meta.putSync(RUNS_KEY, [run]);
+        this.#tables.meta.putSync(SUMS_KEY, { [run]: sum });
+      });
       const merged = this.#runs;
       this.#runs = [Run.open(this.#dir, run)];
       for (const old of merged) {
@@ -157,6 +170,15 @@ export class HashIndex {
 /** Adds a block to the database's table, inside a write transaction (also for the store's import and conversion). */
 export function putEntry(table: Database<Buffer, Buffer>, hash: string, height: bigint): void {
   table.putSync(hashIndexKey(hash, height), EMPTY);
+}
+
+function recordedSums(meta: Database<unknown, string>): Readonly<Record<number, string>> {
+  const value = meta.get(SUMS_KEY);
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || !Object.values(value).every((sum) => typeof sum === 'string')) {
+    throw new JbcError(ErrorCode.STORE_CORRUPT, `the chain database's checksums of hash index runs are unreadable`);
+  }
+  return value as Record<number, string>;
 }
 
 function recordedRuns(meta: Database<unknown, string>): number[] {

@@ -11,6 +11,7 @@
  * with pread pass through the page cache instead, so that memory stays flat
  * at any height.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, JbcError } from '../errors.js';
@@ -80,15 +81,28 @@ export class Run {
     this.count = count;
   }
 
-  static open(dir: string, number: number): Run {
+  /**
+   * Opens run `number` of `dir`. With `sum`, the checksum recorded when it
+   * was written, the whole file is read and checked first: a run cut short
+   * or with a flipped bit would otherwise answer "no such block" for blocks
+   * the chain holds, without a word.
+   */
+  static open(dir: string, number: number, sum?: string): Run {
     const path = join(dir, runFileName(number));
     const fd = openSync(path, constants.O_RDONLY);
-    const { size } = fstatSync(fd);
-    if (size % RECORD_BYTES !== 0) {
+    try {
+      const { size } = fstatSync(fd);
+      if (size % RECORD_BYTES !== 0) {
+        throw new JbcError(ErrorCode.STORE_CORRUPT, `${path} is ${size} bytes, not whole ${RECORD_BYTES}-byte records`, { path });
+      }
+      if (sum !== undefined && fileSum(fd, size) !== sum) {
+        throw new JbcError(ErrorCode.STORE_CORRUPT, `${path} does not match the checksum recorded when it was written (damaged)`, { path });
+      }
+      return new Run(number, path, fd, size / RECORD_BYTES);
+    } catch (err) {
       closeSync(fd);
-      throw new JbcError(ErrorCode.STORE_CORRUPT, `${path} is ${size} bytes, not whole ${RECORD_BYTES}-byte records`, { path });
+      throw err;
     }
-    return new Run(number, path, fd, size / RECORD_BYTES);
   }
 
   /** The records whose first bytes are `prefix`: a binary search of the fences, then one read of a block or two. */
@@ -140,9 +154,10 @@ const RECORDS_PER_TURN = 65_536;
 
 /**
  * Writes `records`, which must come in ascending order, as the run file
- * `number` of `dir`, synced to disk. Returns how many were written.
+ * `number` of `dir`, synced to disk. Returns how many were written and the
+ * file's checksum, for `Run.open` to check.
  */
-export async function writeRun(dir: string, number: number, records: Iterable<Buffer>): Promise<number> {
+export async function writeRun(dir: string, number: number, records: Iterable<Buffer>): Promise<{ count: number; sum: string }> {
   const path = join(dir, runFileName(number));
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
   try {
@@ -150,7 +165,9 @@ export async function writeRun(dir: string, number: number, records: Iterable<Bu
     let used = 0;
     let offset = 0;
     let count = 0;
+    const hash = createHash(SUM_HASH);
     const flush = () => {
+      hash.update(out.subarray(0, used));
       for (let done = 0; done < used; ) done += writeSync(fd, out, done, used - done, offset + done);
       offset += used;
       used = 0;
@@ -164,7 +181,7 @@ export async function writeRun(dir: string, number: number, records: Iterable<Bu
     }
     flush();
     fdatasyncSync(fd);
-    return count;
+    return { count, sum: hash.digest('hex') };
   } finally {
     closeSync(fd);
   }
@@ -191,6 +208,15 @@ export function* mergeRecords(runs: readonly Run[]): Generator<Buffer> {
     }
     least.advance();
   }
+}
+
+/** The checksum of a run file: SHA-256 (the file is read once per open, at disk speed, and nothing else is asked of it). */
+const SUM_HASH = 'sha256';
+
+function fileSum(fd: number, size: number): string {
+  const hash = createHash(SUM_HASH);
+  for (let at = 0; at < size; at += 1 << 20) hash.update(readExactly(fd, at, Math.min(1 << 20, size - at)));
+  return hash.digest('hex');
 }
 
 function readExactly(fd: number, position: number, length: number): Buffer {

@@ -1,12 +1,13 @@
 /**
  * The node's data directory as a user meets it on the command line: one
  * process per directory, the chain's difficulty recorded, the port checked
- * before the directory is touched, and port 0 never sharing `chaindata/0`.
+ * before the directory is touched, port 0 never sharing `chaindata/0`, and a
+ * missing or damaged database refused in one line instead of a crash.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -92,6 +93,58 @@ describe('the data directory on the command line', () => {
     expect(await listing(dir)).toEqual(before);
     // The first node is unharmed.
     expect((await http(`${first.url}status`)).json).toMatchObject({ length: 20 });
+  });
+
+  describe('a missing or damaged chain.mdb is refused with exit 2 and one line naming the file, never a crash', () => {
+    /**
+     * Runs the CLI until it exits, or until it says "node ready" (then it is
+     * stopped, and `started` tells): a crash shows as its signal.
+     */
+    const runToEnd = (dir: string) =>
+      new Promise<{ status: number | null; signal: NodeJS.Signals | null; started: boolean; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [cli, '--no-mine', '--peers', '', '--port', '0', '--difficulty', '1', '--data-dir', dir], {
+          cwd: packageRoot(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        running.push(child);
+        let started = false;
+        let stdout = '';
+        let stderr = '';
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          stdout += `${line}\n`;
+          if (line.includes('"node ready"')) {
+            started = true;
+            child.kill('SIGKILL');
+          }
+        });
+        child.once('close', (status, signal) => resolve({ status, signal, started, stdout, stderr }));
+      });
+
+    const damages: Array<[string, (bytes: Buffer) => Buffer | undefined, string]> = [
+      ['deleted', () => undefined, 'is missing but'],
+      ['truncated to 0 bytes', () => Buffer.alloc(0), 'is empty but'],
+      ['truncated to half', (bytes) => bytes.subarray(0, bytes.length / 2), 'is damaged'],
+      ['overwritten with random bytes', (bytes) => randomBytes(bytes.length), 'is damaged'],
+    ];
+    for (const [what, damage, says] of damages) {
+      it(what, async () => {
+        const dir = await chainDir(1, 62);
+        const path = join(dir, 'chain.mdb');
+        const damaged = damage(await readFile(path));
+        if (damaged === undefined) await unlink(path);
+        else await writeFile(path, damaged);
+        const before = await listing(dir);
+        const result = await runToEnd(dir);
+        expect({ started: result.started, status: result.status, signal: result.signal }).toEqual({ started: false, status: 2, signal: null });
+        const lines = result.stderr.split('\n').filter((line) => line !== '');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(`${path} ${says}`);
+        const logged = result.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { msg?: string; code?: string });
+        expect(logged.find((record) => record.msg === 'node failed to start')?.code).toBe('STORE_CORRUPT');
+        expect(await listing(dir)).toEqual(before);
+      });
+    }
   });
 
   it('checks the port before touching the data directory', async () => {

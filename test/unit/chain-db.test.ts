@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -337,6 +337,41 @@ describe('the hash index', () => {
     expect(mostRuns).toBeLessThanOrEqual(9);
     for (const [i, block] of expected.entries()) expect(db.findByHash(block.hash)?.index).toBe(BigInt(i));
     for (const block of dropped) expect(db.findByHash(block.hash)).toBeUndefined();
+  });
+});
+
+describe('a damaged hash index run', () => {
+  const damages: Array<[string, (bytes: Buffer) => Buffer]> = [
+    ['cut short by a record', (bytes) => bytes.subarray(0, bytes.length - 16)],
+    ['with one bit flipped', (bytes) => {
+      const flipped = Buffer.from(bytes);
+      flipped[flipped.length >> 1]! ^= 1;
+      return flipped;
+    }],
+  ];
+  for (const [what, damage] of damages) {
+    it(`${what} is STORE_CORRUPT naming the file when opened, not blocks that seem not to exist`, async () => {
+      const db = await openDb({ hashRunEntries: 40 });
+      await db.commit(0n, chain(62));
+      await db.close();
+      open.splice(0);
+      const runs = (await readdir(dir)).filter((name) => name.endsWith('.run'));
+      expect(runs).toHaveLength(1);
+      const path = join(dir, runs[0]!);
+      await writeFile(path, damage(await readFile(path)));
+      await expect(openChainDb({ dir, difficulty: D, hashRunEntries: 40 })).rejects.toMatchObject({
+        code: ErrorCode.STORE_CORRUPT,
+        message: expect.stringContaining(path),
+      });
+    });
+  }
+
+  it('an intact run opens and finds every block', async () => {
+    let db = await openDb({ hashRunEntries: 40 });
+    const blocks = chain(62);
+    await db.commit(0n, blocks);
+    db = await reopen(db, { hashRunEntries: 40 });
+    for (const block of blocks) expect(db.findByHash(block.hash)?.index).toBe(block.index);
   });
 });
 

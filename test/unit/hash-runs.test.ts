@@ -32,7 +32,7 @@ const hex = (list: Buffer[]) => list.map((r) => r.toString('hex'));
 describe('hash index run files', () => {
   it('find returns exactly the records with a tag, across the 256-record blocks a lookup reads', async () => {
     const all = records(10_000, 3);
-    expect(await writeRun(dir, 1, all)).toBe(10_000);
+    expect((await writeRun(dir, 1, all)).count).toBe(10_000);
     const run = Run.open(dir, 1);
     try {
       expect(run.count).toBe(10_000);
@@ -55,7 +55,7 @@ describe('hash index run files', () => {
     for (const [i, part] of parts.entries()) await writeRun(dir, i, part);
     const runs = parts.map((_, i) => Run.open(dir, i));
     try {
-      expect(await writeRun(dir, 9, mergeRecords(runs))).toBe(3710);
+      expect((await writeRun(dir, 9, mergeRecords(runs))).count).toBe(3710);
       const merged = Run.open(dir, 9);
       expect(hex(merged.find(shared.subarray(0, 8)))).toContain(shared.toString('hex'));
       merged.close();

@@ -2,7 +2,7 @@
  * The data directory around the database: importing jbc block files on first
  * open, the recorded difficulty, the jbc mirror and the export.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -146,6 +146,55 @@ describe('the recorded difficulty', () => {
       message: expect.stringContaining(`start with --difficulty ${zeros} or lower`),
     });
     expect(await snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('a missing or damaged chain database', () => {
+  /** A directory holding a 62-block chain, closed. */
+  async function filledDir(): Promise<void> {
+    const db = await openDb();
+    await db.commit(0n, chain(62));
+    await closeDb(db);
+  }
+
+  it('with blocks.log kept but chain.mdb deleted, the open is refused naming both files, and blocks.log keeps every byte', async () => {
+    await filledDir();
+    await unlink(join(dir, 'chain.mdb'));
+    const log = await readFile(join(dir, 'blocks.log'));
+    expect(log.length).toBeGreaterThan(0);
+    const before = await snapshot(dir);
+    await expect(openChainDb({ dir, difficulty: 1 })).rejects.toMatchObject({
+      code: ErrorCode.STORE_CORRUPT,
+      message: expect.stringContaining(`${join(dir, 'chain.mdb')} is missing but ${join(dir, 'blocks.log')} holds ${log.length} bytes of blocks`),
+    });
+    await expect(openChainDb({ dir, difficulty: 1 })).rejects.toThrow(`move blocks.log out of ${dir} to start with an empty chain`);
+    expect(await readFile(join(dir, 'blocks.log'))).toEqual(log);
+    expect(await snapshot(dir)).toEqual(before);
+  });
+
+  const damages: Array<[string, (bytes: Buffer) => Buffer]> = [
+    ['truncated to 0 bytes', () => Buffer.alloc(0)],
+    ['truncated to half', (bytes) => bytes.subarray(0, bytes.length / 2)],
+    ['cut inside a page', (bytes) => bytes.subarray(0, bytes.length / 2 + 100)],
+    ['overwritten with random bytes', (bytes) => randomBytes(bytes.length)],
+  ];
+  for (const [what, damage] of damages) {
+    it(`chain.mdb ${what} is STORE_CORRUPT naming it, and nothing is changed`, async () => {
+      await filledDir();
+      const path = join(dir, 'chain.mdb');
+      await writeFile(path, damage(await readFile(path)));
+      const before = await snapshot(dir);
+      await expect(openChainDb({ dir, difficulty: 1 })).rejects.toMatchObject({
+        code: ErrorCode.STORE_CORRUPT,
+        message: expect.stringContaining(path),
+      });
+      expect(await snapshot(dir)).toEqual(before);
+    });
+  }
+
+  it('an empty chain.mdb beside an empty log is a new database, as after a crash while it was first created', async () => {
+    await writeFile(join(dir, 'chain.mdb'), '');
+    expect((await openDb()).length).toBe(0);
   });
 });
 

@@ -1,0 +1,83 @@
+/**
+ * A cheap look at an LMDB data file before lmdb maps it. LMDB trusts its
+ * file: a truncated one faults (SIGBUS) on the first page read past its end,
+ * and random bytes send it through wild page numbers (SIGSEGV), killing the
+ * process without a word. What can be checked without walking the tree is
+ * checked here, so such a file is a STORE_CORRUPT naming it instead.
+ *
+ * The layout is the one of the LMDB that lmdb-js builds (its
+ * `dependencies/lmdb`, data version 2; checked against a file it wrote):
+ * the first two pages are meta pages, each a 24-byte page header (page
+ * number, txnid, pad, flags, lower, upper) followed by the meta record:
+ * magic (u32), version (u32), fixed address (8), map size (8), then two
+ * 48-byte tree records, free space first, whose roots are their last 8
+ * bytes; the page size is the first field of the free-space record of page
+ * 0, and the txnid that committed the meta follows the two records and the
+ * last page number. All little-endian (x64 and arm64).
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { describeError, ErrorCode, JbcError } from '../errors.js';
+
+const MAGIC = 0xbeefc0de;
+const DATA_VERSION = 2;
+const META = 24;
+const PAGE_SIZE_AT = META + 24;
+const DB_RECORD = 48;
+const ROOT_IN_RECORD = 40;
+const TXNID_AT = PAGE_SIZE_AT + 2 * DB_RECORD + 8;
+const META_BYTES = TXNID_AT + 8;
+/** A tree with no pages has this root. */
+const NO_PAGE = 2n ** 64n - 1n;
+
+/**
+ * Why `path` is not an LMDB data file, or undefined when it looks like one: a whole
+ * number of pages, at least the two meta pages, both with LMDB's magic and
+ * data version, and the trees of the meta that LMDB would pick (the newer)
+ * rooted inside the file. Throws STORE_IO when the file cannot be read.
+ * It does not prove the file sound; it rules out
+ * what would fault before lmdb could report anything.
+ */
+export function lmdbFileProblem(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const first = readAt(fd, 0, META_BYTES);
+    if (first === undefined) return `it holds ${size} bytes, less than a meta page`;
+    const pageSize = first.readUInt32LE(PAGE_SIZE_AT);
+    if (first.readUInt32LE(META) !== MAGIC || pageSize < 512 || pageSize > 0x10000 || (pageSize & (pageSize - 1)) !== 0) {
+      return 'its first page is not an LMDB meta page';
+    }
+    if (size % pageSize !== 0 || size < 2 * pageSize) {
+      return `its ${size} bytes are not a whole number of ${pageSize}-byte pages, two at least (truncated?)`;
+    }
+    const second = readAt(fd, pageSize, META_BYTES);
+    if (second === undefined || second.readUInt32LE(META) !== MAGIC) return 'its second page is not an LMDB meta page';
+    for (const meta of [first, second]) {
+      if ((meta.readUInt32LE(META + 4) & 0xffff) !== DATA_VERSION) return `its data version is ${meta.readUInt32LE(META + 4) & 0xffff}, not ${DATA_VERSION}`;
+    }
+    const newer = second.readBigUInt64LE(TXNID_AT) > first.readBigUInt64LE(TXNID_AT) ? second : first;
+    const pages = BigInt(size / pageSize);
+    for (const tree of [0, 1]) {
+      const root = newer.readBigUInt64LE(PAGE_SIZE_AT + tree * DB_RECORD + ROOT_IN_RECORD);
+      if (root !== NO_PAGE && (root < 2n || root >= pages)) return `its newest commit points to page ${root} of ${pages} (truncated?)`;
+    }
+    return undefined;
+  } catch (err) {
+    throw new JbcError(ErrorCode.STORE_IO, `cannot read ${path}: ${describeError(err)}`, { path }, { cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** `length` bytes at `offset`, or undefined when the file ends before them. */
+function readAt(fd: number, offset: number, length: number): Buffer | undefined {
+  const bytes = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, bytes, done, length - done, offset + done);
+    if (n === 0) return undefined;
+    done += n;
+  }
+  return bytes;
+}
