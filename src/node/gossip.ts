@@ -92,14 +92,22 @@ export class Gossip {
   readonly #signal: AbortSignal;
   /** Hashes of received blocks waiting for the chain's queue. */
   readonly #waiting = new Set<string>();
-  /** When each sender last made this node sync (performance.now()). */
-  readonly #aheadSyncs = new Map<string, number>();
+  /**
+   * One sync per sender per aheadSyncIntervalMs: a sender posting "ahead"
+   * blocks in a loop would otherwise keep this node downloading from it (or,
+   * unnamed, asking every peer) without end.
+   */
+  readonly #aheadSyncs: SenderCooldown;
   /** Peers' blocks that are not on the chain: side branches and orphans. */
   readonly #held = new HeldBlocks();
   /** Per sender, the newest orphan whose ancestors are being fetched (or are to be, once the running fetch ends). */
   readonly #fetching = new Map<string, Block>();
-  /** When a sender's orphans last led to a fetch that gained nothing (performance.now()). */
-  readonly #uselessFetches = new Map<string, number>();
+  /**
+   * Senders whose orphans led to a fetch that gained nothing: no fetch from
+   * them for aheadSyncIntervalMs, or one posting unconnectable blocks in a
+   * loop would keep this node asking it.
+   */
+  readonly #uselessFetches: SenderCooldown;
   readonly #unsubscribe: () => void;
   /** Start times (performance.now()) of the fetches of ancestors in the last second. */
   #recentFetches: number[] = [];
@@ -117,6 +125,8 @@ export class Gossip {
     this.#aheadSyncIntervalMs = modules.aheadSyncIntervalMs;
     this.#answerMs = modules.answerMs;
     this.#signal = modules.signal;
+    this.#aheadSyncs = new SenderCooldown(modules.aheadSyncIntervalMs);
+    this.#uselessFetches = new SenderCooldown(modules.aheadSyncIntervalMs);
     // One post in flight per peer keeps blocks in order: a plain jbc node refuses a
     // second /mined while it handles one, and fills no gap later.
     this.#outbox = new Outbox<Block, MinedReply>(
@@ -241,16 +251,16 @@ export class Gossip {
     }
     const behind = `ahead: block ${block.index} does not extend tip ${height}`;
     if (sender.url !== undefined && !this.#isSelf(sender.url)) {
-      if (this.#recentlyUseless(senderKey)) {
+      if (this.#uselessFetches.active(senderKey)) {
         return this.#notAdopted(block, from, `${behind}; held, and its ancestors were fetched from this sender less than ${this.#aheadSyncIntervalMs} ms ago`);
       }
-      if (!this.#fetchesRunning(sender.url) && !this.#mayStartFetch()) {
+      if (!this.#fetching.has(sender.url) && !this.#mayStartFetch()) {
         return this.#notAdopted(block, from, `${behind}; held, and ${MAX_FETCHES_PER_SECOND} fetches of ancestors started in the last second`);
       }
       this.#track(this.#fetchAncestors(sender.url, block));
       return this.#notAdopted(block, from, `${behind}; held while its ancestors are fetched from ${sender.url}`);
     }
-    if (!this.#mayTriggerSync(senderKey)) {
+    if (!this.#aheadSyncs.take(senderKey)) {
       return this.#notAdopted(block, from, `${behind}; a sync it asked for started less than ${this.#aheadSyncIntervalMs} ms ago`);
     }
     const peers = this.#senderPeers(sender);
@@ -304,7 +314,7 @@ export class Gossip {
           this.#afterFetch(peer, branch, await this.#syncer.fetchAncestors(peer, branch));
         }
         // A newer orphan came meanwhile: fetch again for it, unless this fetch gained nothing.
-        if (this.#fetching.get(peer) === newest || this.#recentlyUseless(peer)) break;
+        if (this.#fetching.get(peer) === newest || this.#uselessFetches.active(peer)) break;
       }
     } finally {
       this.#fetching.delete(peer);
@@ -315,17 +325,17 @@ export class Gossip {
   #afterFetch(peer: string, branch: readonly Block[], outcome: AncestorOutcome | undefined): void {
     switch (outcome?.kind) {
       case 'adopted':
-        this.#uselessFetches.delete(peer);
+        this.#uselessFetches.end(peer);
         this.#held.delete(branch.map((b) => b.hash));
         this.#relay(outcome.blocks, peer);
         return;
       case 'short':
         // Further behind than one request covers: a sync pages the rest.
-        if (this.#mayTriggerSync(peer)) this.#syncer.request([peer], `block ${branch.at(-1)!.index} ahead of tip`);
+        if (this.#aheadSyncs.take(peer)) this.#syncer.request([peer], `block ${branch.at(-1)!.index} ahead of tip`);
         return;
       case 'not-longer':
       case undefined:
-        this.#markUseless(peer);
+        this.#uselessFetches.start(peer);
         return;
     }
   }
@@ -368,26 +378,6 @@ export class Gossip {
     await Promise.allSettled([...this.#inFlight, this.#outbox.close()]);
   }
 
-  /**
-   * One sync per sender per aheadSyncIntervalMs: a sender posting "ahead"
-   * blocks in a loop would otherwise keep this node downloading from it (or,
-   * unnamed, asking every peer) without end.
-   */
-  #mayTriggerSync(sender: string): boolean {
-    const now = performance.now();
-    const last = this.#aheadSyncs.get(sender);
-    if (last !== undefined && now - last < this.#aheadSyncIntervalMs) return false;
-    if (this.#aheadSyncs.size >= MAX_AHEAD_SENDERS) {
-      for (const [key, at] of this.#aheadSyncs) if (now - at >= this.#aheadSyncIntervalMs) this.#aheadSyncs.delete(key);
-    }
-    this.#aheadSyncs.set(sender, now);
-    return true;
-  }
-
-  #fetchesRunning(sender: string): boolean {
-    return this.#fetching.has(sender);
-  }
-
   /** Counts a fetch of ancestors against the per-second bound; false when the bound is reached. */
   #mayStartFetch(): boolean {
     const now = performance.now();
@@ -395,24 +385,6 @@ export class Gossip {
     if (this.#recentFetches.length >= MAX_FETCHES_PER_SECOND) return false;
     this.#recentFetches.push(now);
     return true;
-  }
-
-  #recentlyUseless(sender: string): boolean {
-    const last = this.#uselessFetches.get(sender);
-    return last !== undefined && performance.now() - last < this.#aheadSyncIntervalMs;
-  }
-
-  /**
-   * A sender whose orphans led to a fetch that gained nothing gets no fetch
-   * for aheadSyncIntervalMs: one posting unconnectable blocks in a loop
-   * would otherwise keep this node asking it.
-   */
-  #markUseless(sender: string): void {
-    const now = performance.now();
-    if (this.#uselessFetches.size >= MAX_AHEAD_SENDERS) {
-      for (const [key, at] of this.#uselessFetches) if (now - at >= this.#aheadSyncIntervalMs) this.#uselessFetches.delete(key);
-    }
-    this.#uselessFetches.set(sender, now);
   }
 
   #notAdopted(block: Block, from: string | undefined, reason: string): ReceiveResult {
@@ -436,6 +408,41 @@ export class Gossip {
   #track(promise: Promise<unknown>): void {
     this.#inFlight.add(promise);
     void promise.finally(() => this.#inFlight.delete(promise));
+  }
+}
+
+/** Per sender, a time since its last mark during which it is held off; at most MAX_AHEAD_SENDERS remembered. */
+class SenderCooldown {
+  readonly #ms: number;
+  /** When each sender was last marked (performance.now()). */
+  readonly #since = new Map<string, number>();
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  active(sender: string): boolean {
+    const at = this.#since.get(sender);
+    return at !== undefined && performance.now() - at < this.#ms;
+  }
+
+  start(sender: string): void {
+    const now = performance.now();
+    if (this.#since.size >= MAX_AHEAD_SENDERS) {
+      for (const [key, at] of this.#since) if (now - at >= this.#ms) this.#since.delete(key);
+    }
+    this.#since.set(sender, now);
+  }
+
+  end(sender: string): void {
+    this.#since.delete(sender);
+  }
+
+  /** Starts the cooldown unless it is active; false when it was. */
+  take(sender: string): boolean {
+    if (this.active(sender)) return false;
+    this.start(sender);
+    return true;
   }
 }
 

@@ -288,14 +288,7 @@ export class PeerClient {
       firstByteMs?: number;
     },
   ): Promise<Buffer | undefined> {
-    const url = new URL(path, peer).href;
-    const refusal = this.#options.addressPolicy.urlRefusal(url);
-    if (refusal !== undefined) throw refused(peer, url, refusal);
-    const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
-    const self = this.#options.selfUrl();
-    if (self !== undefined) headers[PEER_HEADER] = self;
-    const signal = opts.signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, opts.signal]);
-    if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
+    const { url, headers, signal } = this.#prepare(peer, path, opts.signal);
 
     let tooLarge = false;
     const request = got(url, {
@@ -373,6 +366,19 @@ export class PeerClient {
     return body;
   }
 
+  /** The request's URL (refused before any request when its address is), headers, and the signal that ends it (shutdown or the caller's). */
+  #prepare(peer: string, path: string, callerSignal: AbortSignal | undefined): { url: string; headers: Record<string, string>; signal: AbortSignal } {
+    const url = new URL(path, peer).href;
+    const refusal = this.#options.addressPolicy.urlRefusal(url);
+    if (refusal !== undefined) throw refused(peer, url, refusal);
+    const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
+    const self = this.#options.selfUrl();
+    if (self !== undefined) headers[PEER_HEADER] = self;
+    const signal = callerSignal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, callerSignal]);
+    if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
+    return { url, headers, signal };
+  }
+
   /**
    * A GET whose answer goes to `onChunk` piece by piece as it arrives (a
    * throw there ends the download), under the limits of a whole chain:
@@ -382,14 +388,7 @@ export class PeerClient {
    * is a coded peer error.
    */
   async #stream(peer: string, path: string, opts: { maxBytes: number; signal?: AbortSignal | undefined }, onChunk: (chunk: Buffer) => void): Promise<void> {
-    const url = new URL(path, peer).href;
-    const refusal = this.#options.addressPolicy.urlRefusal(url);
-    if (refusal !== undefined) throw refused(peer, url, refusal);
-    const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
-    const self = this.#options.selfUrl();
-    if (self !== undefined) headers[PEER_HEADER] = self;
-    const signal = opts.signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, opts.signal]);
-    if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
+    const { url, headers, signal } = this.#prepare(peer, path, opts.signal);
 
     const stream = got.stream(url, {
       method: 'GET',

@@ -195,7 +195,7 @@ async function attemptSync(
   }
   totals.downloaded += page.length;
   const forkPoint = first.forkPoint;
-  let pending = page.slice(forkPoint - Number(page[0]!.index));
+  let pending = first.fresh;
   let committedTo = forkPoint;
   let next = Number(page[0]!.index) + page.length;
   // A short page is the end of the peer's chain only once its /status length is
@@ -259,18 +259,19 @@ async function attemptSync(
  * The peer's first page past the fork point, found in one request: the
  * blocks that follow the first block of this node's locator that the peer
  * has. Checked to link onto the local chain; `forkPoint` is the first of
- * them that the local chain does not hold (a fork deeper than the locator's
- * dense part repeats a few blocks the chains share).
+ * them that the local chain does not hold, and `fresh` the page from there
+ * (a fork deeper than the locator's dense part repeats a few blocks the
+ * chains share).
  */
 async function pageAfterFork(
   source: SyncSource,
   local: ChainView,
   options: Pick<SyncOptions, 'difficulty' | 'pageSize'>,
-): Promise<{ forkPoint: number; page: Block[] }> {
+): Promise<{ forkPoint: number; page: Block[]; fresh: Block[] }> {
   const { peer } = source;
   const page = local.length === 0 ? await source.blocks(0n, options.pageSize) : await source.blocksAfter(blockLocator(local), options.pageSize);
   const first = page[0];
-  if (first === undefined) return { forkPoint: local.length, page };
+  if (first === undefined) return { forkPoint: local.length, page, fresh: page };
   const start = Number(first.index);
   checkIndexes(peer, page, start);
   if (start > local.length) {
@@ -284,7 +285,7 @@ async function pageAfterFork(
   // Hashes chain the blocks, so the shared ones come first.
   let shared = 0;
   while (shared < page.length && local.at(BigInt(start + shared))?.hash === page[shared]!.hash) shared++;
-  return { forkPoint: start + shared, page };
+  return { forkPoint: start + shared, page, fresh: page.slice(shared) };
 }
 
 export type AncestorOutcome =
@@ -316,9 +317,8 @@ export async function fetchAncestors(
   options: { readonly difficulty: number; readonly limit: number },
 ): Promise<AncestorOutcome> {
   const local = target.snapshot();
-  const { forkPoint, page } = await pageAfterFork(source, local, { difficulty: options.difficulty, pageSize: options.limit });
+  const { forkPoint, page, fresh } = await pageAfterFork(source, local, { difficulty: options.difficulty, pageSize: options.limit });
   const downloaded = page.length;
-  const fresh = page.slice(forkPoint - Number(page[0]?.index ?? forkPoint));
   const bottom = branch[0]!;
   let blocks: readonly Block[];
   const at = fresh.findIndex((block) => block.hash === bottom.hash);
