@@ -68,16 +68,12 @@ export interface OutboxModules<T, R> {
   readonly schedule?: (fn: () => void, ms: number) => () => void;
 }
 
-interface Waiting<T> {
-  readonly item: T;
-  /** Failed posts of this item so far. */
-  failed: number;
-}
-
 interface PeerQueue<T> {
   readonly peer: string;
   inFlight: number;
-  waiting: Array<Waiting<T>>;
+  waiting: T[];
+  /** The item last put back after a failure, and its failed posts so far (others have none). */
+  retrying: { readonly item: T; failed: number } | undefined;
   failures: number;
   /** No post before this time (now() units). */
   backoffUntil: number;
@@ -117,26 +113,17 @@ export class Outbox<T, R> {
     const key = peerKey(peer);
     let queue = this.#queues.get(key);
     if (queue === undefined) {
-      queue = { peer, inFlight: 0, waiting: [], failures: 0, backoffUntil: 0, resume: undefined };
+      queue = { peer, inFlight: 0, waiting: [], retrying: undefined, failures: 0, backoffUntil: 0, resume: undefined };
       this.#queues.set(key, queue);
     }
     const backingOff = this.#now() < queue.backoffUntil;
     if (backingOff && this.#options.retries === 0) return;
     if (!backingOff && queue.waiting.length === 0 && queue.inFlight < this.#options.maxInFlight) {
-      this.#post(queue, { item, failed: 0 });
+      this.#post(queue, item);
       return;
     }
-    const items = queue.waiting.map((w) => w.item);
-    this.#options.enqueue(items, item);
-    // The policy may have dropped or left out items; keep the retry counts of those that stay.
-    const counts = new Map(queue.waiting.map((w) => [w.item, w.failed]));
-    queue.waiting = items.map((it) => ({ item: it, failed: counts.get(it) ?? 0 }));
+    this.#options.enqueue(queue.waiting, item);
     this.#drain(queue);
-  }
-
-  /** Items waiting for `peer` (not counting posts in flight). */
-  waiting(peer: string): number {
-    return this.#queues.get(peerKey(peer))?.waiting.length ?? 0;
   }
 
   /** Forgets a peer that left the list. */
@@ -164,14 +151,15 @@ export class Outbox<T, R> {
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  #post(queue: PeerQueue<T>, entry: Waiting<T>): void {
+  #post(queue: PeerQueue<T>, item: T): void {
     queue.inFlight++;
     const { peer } = queue;
-    const done = this.#modules.post(peer, entry.item).then(
+    const failed = queue.retrying?.item === item ? queue.retrying.failed : 0;
+    const done = this.#modules.post(peer, item).then(
       (reply) => {
         queue.failures = 0;
         queue.backoffUntil = 0;
-        this.#modules.onSent(peer, entry.item, reply);
+        this.#modules.onSent(peer, item, reply);
       },
       (err: unknown) => {
         let retry = false;
@@ -179,13 +167,14 @@ export class Outbox<T, R> {
           queue.failures++;
           const backoff = Math.min(this.#options.backoffMs * 2 ** (queue.failures - 1), MAX_BACKOFF_MS);
           queue.backoffUntil = this.#now() + backoff;
-          entry.failed++;
-          retry = entry.failed <= this.#options.retries && (this.#options.retryable?.(err) ?? true);
-          if (retry) queue.waiting.unshift(entry);
-          else if (this.#options.retries === 0) queue.waiting.length = 0;
+          retry = failed + 1 <= this.#options.retries && (this.#options.retryable?.(err) ?? true);
+          if (retry) {
+            queue.retrying = { item, failed: failed + 1 };
+            queue.waiting.unshift(item);
+          } else if (this.#options.retries === 0) queue.waiting.length = 0;
           this.#resumeAfter(queue, backoff);
         }
-        this.#modules.onFailed(peer, entry.item, err, retry);
+        this.#modules.onFailed(peer, item, err, retry);
       },
     );
     const tracked = done.finally(() => {
