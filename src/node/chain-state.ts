@@ -6,15 +6,17 @@
  * the store before the chain serves it, and is announced as a `tip` event.
  */
 import { EventEmitter } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkBlock, type Block } from '../block.js';
 import { extendsTip, snapshotOf, type ChainView } from '../chain.js';
 import { formatUint } from '../codec.js';
 import { isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
-import { openChainDb, type ChainStore, type EntryStore, type PoolLimits } from '../store/index.js';
+import { CUT_BACK_MESSAGE, damagedHeight, openChainDb, type ChainStore, type EntryStore, type PoolLimits } from '../store/index.js';
 
-export type TipSource = 'mined' | 'peer' | 'sync';
+/** repair: the chain was cut back below a stored block found damaged. */
+export type TipSource = 'mined' | 'peer' | 'sync' | 'repair';
 
 export interface TipChange {
   readonly tip: Block | undefined;
@@ -61,6 +63,17 @@ export interface StoreFault {
   readonly since: number;
 }
 
+/** What `verify` found. */
+export interface VerifyReport {
+  /** Blocks read and found sound. */
+  readonly checked: number;
+  /** The damaged height the chain was cut back to, if one was found. */
+  readonly damaged?: bigint;
+}
+
+/** Blocks `verify` checks between two turns of the event loop (about 10 ms of work). */
+const VERIFY_SLICE = 2048;
+
 export interface ChainStateOptions {
   readonly dataDir: string;
   readonly difficulty: number;
@@ -77,12 +90,17 @@ export class ChainState {
   readonly #queue = new SerialQueue();
   readonly #events = new EventEmitter();
   #fault: StoreFault | undefined;
+  readonly #closing = new AbortController();
+  #verifying: Promise<unknown> = Promise.resolve();
 
   private constructor(store: ChainStore, difficulty: number, logger: Logger) {
     this.#store = store;
     this.#difficulty = difficulty;
     this.#logger = logger;
     this.#events.setMaxListeners(0);
+    store.onDamage((damage) => {
+      void this.#repair(damagedHeight(damage)!).catch((err: unknown) => this.#logger.error({ err }, 'could not cut the chain back below a damaged block'));
+    });
   }
 
   /**
@@ -183,10 +201,71 @@ export class ChainState {
     });
   }
 
+  /**
+   * Reads the whole stored chain once, checking every block, a slice at a
+   * time so the node goes on serving meanwhile. A damaged block is cut away
+   * as any read that finds one has it cut (see `onDamage` of the store):
+   * this resolves after that, so whoever waits for it (the miner) never
+   * builds on a chain with a damaged block in it.
+   */
+  verify(): Promise<VerifyReport> {
+    const verifying = this.#verify();
+    this.#verifying = verifying.catch(() => {});
+    return verifying;
+  }
+
+  async #verify(): Promise<VerifyReport> {
+    const started = performance.now();
+    let report: VerifyReport = { checked: 0 };
+    try {
+      let checked = 0;
+      for (const _ of this.#store.iterate()) {
+        if (++checked % VERIFY_SLICE === 0) {
+          await nextTurn();
+          if (this.#closing.signal.aborted) break;
+        }
+      }
+      report = { checked };
+    } catch (err) {
+      const damaged = damagedHeight(err);
+      if (damaged === undefined) throw err;
+      await this.#queue.idle();
+      report = { checked: Number(damaged), damaged };
+    }
+    this.#logger.info({ blocks: report.checked, ms: Math.round(performance.now() - started), damaged: report.damaged === undefined ? null : Number(report.damaged) }, 'stored chain checked');
+    return report;
+  }
+
   /** Waits for every queued change to finish. */
   async close(): Promise<void> {
+    this.#closing.abort();
+    await this.#verifying;
     await this.#queue.idle();
     await this.#store.close();
+  }
+
+  /**
+   * Cuts the chain back to the blocks below `height`, found damaged, unless
+   * a change since has replaced it. Nothing is built on it afterwards, and
+   * the `repair` tip event tells the node to sync the rest again.
+   */
+  #repair(height: bigint): Promise<void> {
+    return this.#queue.run(async () => {
+      const store = this.#store;
+      if (BigInt(store.length) <= height) return;
+      try {
+        store.at(height);
+        return; // Reads sound now: a commit since replaced it.
+      } catch (err) {
+        const at = damagedHeight(err);
+        if (at === undefined) throw err;
+        if (at < height) return; // Its parent is damaged too: that cut, queued behind this one, takes this block with it.
+      }
+      const previousLength = store.length;
+      this.#logger.warn({ dir: store.dir, kept: Number(height), abandoned: previousLength - Number(height) }, CUT_BACK_MESSAGE);
+      await this.#write(() => store.commit(height, []));
+      this.#emit('repair', previousLength - Number(height));
+    });
   }
 
   async #append(block: Block, source: TipSource): Promise<void> {

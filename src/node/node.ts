@@ -159,8 +159,12 @@ export class JbcNode implements NodeApi {
     );
     if (stopping.aborted) return;
     const chain = this.#chain;
-    chain.onTip(({ abandoned }) => {
-      if (abandoned > 0) this.#metrics.reorgDepth.observe(abandoned);
+    // Checked while the sync runs; the miner waits for it.
+    const verified = chain.verify();
+    verified.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+    chain.onTip(({ abandoned, source }) => {
+      if (abandoned > 0 && source !== 'repair') this.#metrics.reorgDepth.observe(abandoned);
+      if (source === 'repair') this.#syncer?.request(this.#peers.list(), 'blocks above a damaged one');
     });
     const activity = new BlockActivity(
       { summaryIntervalMs: BLOCK_SUMMARY_INTERVAL_MS },
@@ -267,6 +271,8 @@ export class JbcNode implements NodeApi {
     if (stopping.aborted) return;
     this.#gossip.announce(this.#selfUrl!);
 
+    await verified;
+    if (stopping.aborted) return;
     if (this.#miner !== undefined) {
       const miner = await this.#miner;
       if (stopping.aborted) return;

@@ -30,12 +30,14 @@ import { isHash, type Block } from '../block.js';
 import type { Entry } from '../entries.js';
 import { formatUint } from '../codec.js';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
+import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
 import { DirLock } from './dir-lock.js';
 import { decodeBlock, encodeBlock, isStorableHeight } from './encoding.js';
+import { damagedBlock, damagedHeight, readStoredBlock } from './stored-block.js';
 import { HashIndex, putEntry, type HashIndexTables } from './hash-index.js';
-import type { ChainStore, OpenReport } from './interface.js';
+import type { ChainStore, CutBack, OpenReport } from './interface.js';
 import { fsyncDir, io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { EntryIndex, type EntryRecord, type PendingEntry, type SettleReport } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
@@ -44,6 +46,12 @@ import { CHUNK_HEIGHTS, chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, f
 import { lmdbFileProblem } from './lmdb-file.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
+
+/** The newest blocks opening reads and checks: what the node reads first (its tip, the event stream's recent blocks, a locator's dense part). */
+const OPEN_CHECKED_BLOCKS = 256;
+
+/** What the node logs when it cuts its chain back below a damaged block. */
+export const CUT_BACK_MESSAGE = 'the chain is cut back to the blocks below a damaged one; the rest is synced from peers again';
 
 /** The database file inside the data directory (LMDB keeps its reader table beside it, in `chain.mdb-lock`). */
 export const DB_FILE = 'chain.mdb';
@@ -113,6 +121,11 @@ export class ChainDb implements ChainStore {
   }> = [];
   #length: number;
   #tip: Block | undefined;
+  /** The tip's hash as the metadata records it, until the tip has been read and checked against it. */
+  #recordedTip: string | undefined;
+  /** The lowest height a read found damaged, until a commit replaces it. */
+  #damagedAt: bigint | undefined;
+  readonly #damageListeners = new Set<(damage: JbcError) => void>();
   readonly #writes = new SerialQueue();
   #snapshots = 0;
   #closed: Promise<void> | undefined;
@@ -145,8 +158,7 @@ export class ChainDb implements ChainStore {
     const meta = readMeta(this.dir, this.#meta, this.#view);
     if (meta === undefined) throw corrupt(this.dir, 'its metadata is missing');
     this.#length = meta.length;
-    this.#tip = meta.length === 0 ? undefined : this.#read(BigInt(meta.length - 1));
-    if (meta.length > 0 && this.#tip?.hash !== meta.tip) throw corrupt(this.dir, `its tip is not block ${meta.length - 1}`);
+    this.#recordedTip = meta.tip;
     if (lineCount(this.#chunkRuns(chunkOf(BigInt(meta.length)), this.#view)) !== slotOf(BigInt(meta.length))) {
       throw corrupt(this.dir, `it holds blocks beyond its recorded length ${meta.length}`);
     }
@@ -158,6 +170,8 @@ export class ChainDb implements ChainStore {
    */
   static async open(options: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
     checkChainDbOptions(options);
+    // Every read checks its block's hash.
+    await initHashing();
     const logger = modules.logger ?? silentLogger;
     const { dir } = options;
     await io(`create data directory ${dir}`, () => mkdir(dir, { recursive: true }));
@@ -226,6 +240,7 @@ export class ChainDb implements ChainStore {
     let log: BlockLog | undefined;
     let hashes: HashIndex | undefined;
     let db: ChainDb | undefined;
+    let cutBack: CutBack | undefined;
     try {
       log = await BlockLog.open(dir, recorded?.logEnd ?? 0);
       if (recorded === undefined) imported = await create(root, log, dir, difficulty, logger, quarantined);
@@ -245,6 +260,7 @@ export class ChainDb implements ChainStore {
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
       const cacheBlocks = options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks;
       db = new ChainDb({ dir, difficulty, root, lock, log, hashes, logger, mirror, cacheBlocks, pool: options.pool ?? defaultPoolLimits });
+      cutBack = await db.#openTip();
       // An import puts every block in the database's table.
       await db.#maintainHashIndex();
       if (mirror !== undefined && !(await mirror.isCurrent(db.tip, db.length))) {
@@ -258,9 +274,51 @@ export class ChainDb implements ChainStore {
       hashes?.close();
       throw err;
     }
-    db.#report = { imported, quarantined, mirrorRepaired };
+    db.#report = { imported, quarantined, mirrorRepaired, ...(cutBack === undefined ? {} : { cutBack }) };
     logger.info({ dir, height: Number(db.height), difficulty, imported, quarantined: quarantined.length }, 'chain database opened');
     return db;
+  }
+
+  /**
+   * Reads the newest blocks, checking each against its contents and its
+   * parent, and the tip against the metadata, so nothing is built on a
+   * damaged tip and what the node reads first at start is sound. Where a block
+   * at or below it is damaged, the chain is cut back to the blocks below
+   * that one (their lines stay in the log; the database forgets the rest),
+   * as often as it takes; peers give the rest back when the node syncs.
+   */
+  async #openTip(): Promise<CutBack | undefined> {
+    let cutBack: CutBack | undefined;
+    for (;;) {
+      let found: JbcError;
+      try {
+        const newest = this.range(BigInt(Math.max(0, this.#length - OPEN_CHECKED_BLOCKS)), OPEN_CHECKED_BLOCKS);
+        const tip = newest.at(-1);
+        if (tip !== undefined && this.#recordedTip !== undefined && tip.hash !== this.#recordedTip) {
+          const damage = damagedBlock(this.dir, tip.index, `it is not the tip ${this.#recordedTip.slice(0, 12)}… that the database records`);
+          this.#noteDamage(tip.index, damage);
+          throw damage;
+        }
+        this.#tip = tip;
+        this.#recordedTip = undefined;
+        return cutBack;
+      } catch (err) {
+        if (damagedHeight(err) === undefined) throw err;
+        found = err as JbcError;
+      }
+      // The lowest damage any read found: a cut above it would only find it again.
+      const height = this.#damagedAt ?? damagedHeight(found)!;
+      const abandoned = this.#length - Number(height);
+      this.#logger.warn({ dir: this.dir, kept: Number(height), abandoned }, CUT_BACK_MESSAGE);
+      try {
+        await this.#writes.run(() => this.#commit(height, []));
+      } catch (err) {
+        // The cut read a damaged block below it (its new tip): the next round cuts below that.
+        if (damagedHeight(err) === undefined) throw err;
+        continue;
+      }
+      cutBack = { height, reason: String(found.data.reason), abandoned: (cutBack?.abandoned ?? 0) + abandoned };
+    }
   }
 
   /** What opening found and did: blocks imported, files quarantined, mirror files rewritten. */
@@ -300,7 +358,7 @@ export class ChainDb implements ChainStore {
     const count = BigInt(Number.isFinite(limit) ? Math.floor(limit) : this.#length);
     const end = BigInt(this.#length) < from + count ? BigInt(this.#length) : from + count;
     if (from >= end) return blocks;
-    for (const { height, line } of this.#lines(this.#view, from, end)) blocks.push(decodeBlock(line, `block ${height} of ${this.dir}`));
+    for (const { block } of this.#checkedLines(this.#view, from, end)) blocks.push(block);
     return blocks;
   }
 
@@ -310,24 +368,24 @@ export class ChainDb implements ChainStore {
   }
 
   *iterate(from = 0n): Generator<Block> {
-    for (const { height, line } of this.#scan(from)) yield decodeBlock(line, `block ${height} of ${this.dir}`);
+    for (const { block } of this.#scan(from)) yield block;
   }
 
   /**
    * Like `iterate`, but each block as its output-form JSON text, straight
-   * from the stored bytes: serving the chain (`/blockchain.json`, an export)
-   * needs no decoding and re-encoding.
+   * from the stored bytes (checked like every read): serving the chain
+   * (`/blockchain.json`, an export) needs no re-encoding.
    */
   *iterateJson(from = 0n): Generator<string> {
     for (const { line } of this.#scan(from)) yield line.toString('utf8', 0, line.length - 1);
   }
 
-  *#scan(from: bigint): Generator<{ height: bigint; line: Buffer }> {
+  *#scan(from: bigint): Generator<{ block: Block; line: Buffer }> {
     if (!isStorableHeight(from)) return;
     const snapshot = this.#root.useReadTransaction();
     this.#snapshots++;
     try {
-      yield* this.#lines(snapshot, from, undefined);
+      yield* this.#checkedLines(snapshot, from, undefined);
     } finally {
       this.#snapshots--;
       snapshot.done();
@@ -348,7 +406,7 @@ export class ChainDb implements ChainStore {
           height += BigInt(run.count);
           continue;
         }
-        for (const line of this.#readRun(run, height)) {
+        for (const line of this.#readRun(run)) {
           if (end !== undefined && height >= end) return;
           if (height >= from) yield { height, line };
           height++;
@@ -357,8 +415,49 @@ export class ChainDb implements ChainStore {
     }
   }
 
-  #readRun(run: Run, first: bigint): Buffer[] {
-    return splitLines(this.#log.read(run.offset, run.bytes), run.count, `${this.#log.path} at ${run.offset} (blocks from ${first})`);
+  /**
+   * `#lines`, each line checked (stored-block.ts) and linked to the one
+   * before it; the line below `from` is read too, for the first link.
+   */
+  *#checkedLines(transaction: Transaction | undefined, from: bigint, end: bigint | undefined): Generator<{ block: Block; line: Buffer }> {
+    let parentHash: string | undefined = from === 0n ? '' : this.#cache.get(from - 1n)?.hash;
+    const start = parentHash === undefined ? from - 1n : from;
+    for (const { height, line } of this.#lines(transaction, start, end)) {
+      const block = this.#check(line, height, parentHash);
+      parentHash = block.hash;
+      if (height >= from) yield { block, line };
+    }
+  }
+
+  /** The block in a stored line, checked; a damaged one is reported to the damage listeners before it is thrown. */
+  #check(line: Buffer, height: bigint, parentHash: string | undefined): Block {
+    try {
+      return readStoredBlock(line, { height, difficulty: this.difficulty, parentHash }, this.dir);
+    } catch (err) {
+      this.#noteDamage(height, err as JbcError);
+      throw err;
+    }
+  }
+
+  #noteDamage(height: bigint, damage: JbcError): void {
+    if (this.#damagedAt !== undefined && this.#damagedAt <= height) return;
+    this.#damagedAt = height;
+    this.#logger.error({ dir: this.dir, height: Number(height), code: damage.code, reason: damage.data.reason }, 'a stored block is damaged');
+    for (const listener of this.#damageListeners) listener(damage);
+  }
+
+  /**
+   * Calls `listener` when a read finds a stored block damaged (a
+   * STORE_CORRUPT error whose `data.height` names it), once per height below
+   * any found before; returns a function that unsubscribes.
+   */
+  onDamage(listener: (damage: JbcError) => void): () => void {
+    this.#damageListeners.add(listener);
+    return () => this.#damageListeners.delete(listener);
+  }
+
+  #readRun(run: Run): Buffer[] {
+    return splitLines(this.#log.read(run.offset, run.bytes), run.count);
   }
 
   /** The runs of a chunk (none when there is no such chunk), through `transaction` (undefined: the write transaction under way). */
@@ -425,7 +524,9 @@ export class ChainDb implements ChainStore {
     // The new chain becomes visible to readers all at once, here.
     this.#renewView();
     this.#cache.deleteWhere((height) => height >= forkPoint);
+    if (this.#damagedAt !== undefined && this.#damagedAt >= forkPoint) this.#damagedAt = undefined;
     this.#length = newLength;
+    this.#recordedTip = undefined;
     this.#tip = newLength === 0 ? undefined : (blocks.at(-1) ?? this.#read(BigInt(newLength - 1)));
     if (this.#mirror !== undefined) {
       try {
@@ -553,14 +654,26 @@ export class ChainDb implements ChainStore {
     previous.done();
   }
 
+  /** Block `index` of the chain, checked against its contents and its parent. */
   #read(index: bigint): Block {
     const cached = this.#cache.get(index);
     if (cached !== undefined) return cached;
-    const found = findSlot(this.#chunkRuns(chunkOf(index), this.#view), slotOf(index));
-    if (found === undefined) throw corrupt(this.dir, `block ${index} is missing below its tip`);
-    const block = decodeBlock(this.#readRun(found.run, index - BigInt(found.line))[found.line]!, `block ${index} of ${this.dir}`);
+    const { lines, at } = this.#runOf(index);
+    let parentHash = index === 0n ? '' : this.#cache.get(index - 1n)?.hash;
+    if (parentHash === undefined) {
+      const parent = at > 0 ? { lines, at: at - 1 } : this.#runOf(index - 1n);
+      parentHash = this.#check(parent.lines[parent.at]!, index - 1n, undefined).hash;
+    }
+    const block = this.#check(lines[at]!, index, parentHash);
     this.#cache.set(index, block);
     return block;
+  }
+
+  /** The lines of the run that holds height `index`, and its place among them. */
+  #runOf(index: bigint): { lines: Buffer[]; at: number } {
+    const found = findSlot(this.#chunkRuns(chunkOf(index), this.#view), slotOf(index));
+    if (found === undefined) throw corrupt(this.dir, `block ${index} is missing below its tip`);
+    return { lines: this.#readRun(found.run), at: found.line };
   }
 
   /**
@@ -573,7 +686,12 @@ export class ChainDb implements ChainStore {
     const runs = this.#chunkRuns(first);
     if (from >= to) return runs;
     for (const { height, line } of this.#lines(undefined, from, to)) {
-      const block = decodeBlock(line, `block ${height} of ${this.dir}`);
+      let block: Block;
+      try {
+        block = decodeBlock(line, `block ${height} of ${this.dir}`);
+      } catch {
+        continue; // A damaged line being dropped: nothing in it can be trusted to undo.
+      }
       this.#hashes.remove(block.hash, height);
       this.#entries.blockRemoved(block, height);
     }
@@ -587,7 +705,7 @@ export class ChainDb implements ChainStore {
         kept.push(run);
         left -= run.count;
       } else {
-        const lines = this.#readRun(run, from - BigInt(slotOf(from) - lineCount(kept)));
+        const lines = this.#readRun(run);
         const bytes = lines.slice(0, left).reduce((sum, line) => sum + line.length, 0);
         kept.push({ offset: run.offset, bytes, count: left });
         left = 0;

@@ -4,9 +4,10 @@
  * Other modules import from
  * here, never from the files beside it.
  */
-export type { ChainView, ChainStore, OpenReport } from './interface.js';
+export type { ChainView, ChainStore, CutBack, OpenReport } from './interface.js';
 export type { EntryRecord, EntryStore, PendingEntry } from './entry-index.js';
-export { ChainDb, openChainDb, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
+export { ChainDb, openChainDb, CUT_BACK_MESSAGE, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
+export { damagedHeight } from './stored-block.js';
 export { defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 export { exportJbcDir } from './export.js';
 export { DirLock, LOCK_FILE } from './dir-lock.js';

@@ -1,5 +1,6 @@
 /** The types the node and its tools depend on; implementations live beside this file. */
 import type { Block } from '../block.js';
+import type { JbcError } from '../errors.js';
 import type { ChainView } from '../chain.js';
 import type { EntryStore } from './entry-index.js';
 import type { QuarantinedFile } from './jbc-files.js';
@@ -31,6 +32,13 @@ export interface ChainStore extends ChainView, EntryStore {
   iterate(from?: bigint): Iterable<Block>;
   /** `iterate`, with each block as its output-form JSON text (no decoding): for serving and exporting. */
   iterateJson(from?: bigint): Iterable<string>;
+  /**
+   * Every read checks the block it reads (its contents against its hash,
+   * its index, its link to the block below) and throws STORE_CORRUPT with
+   * `data.height` for a damaged one. `listener` hears of each, once per
+   * height below any found before; returns a function that unsubscribes.
+   */
+  onDamage(listener: (damage: JbcError) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -42,4 +50,14 @@ export interface OpenReport {
   readonly quarantined: readonly QuarantinedFile[];
   /** Block files rewritten because the jbc mirror lagged the database. */
   readonly mirrorRepaired: number;
+  /** Set when a damaged block at or below the tip made opening cut the chain back below it. */
+  readonly cutBack?: CutBack;
+}
+
+export interface CutBack {
+  /** The lowest damaged height: the chain now has this many blocks. */
+  readonly height: bigint;
+  readonly reason: string;
+  /** Blocks the chain had above the cut. */
+  readonly abandoned: number;
 }

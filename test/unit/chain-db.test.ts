@@ -1,16 +1,17 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateChain } from '../../bench/chain-gen.js';
-import { blockToJson, type Block } from '../../src/block.js';
+import { blockJsonBytes, blockToJson, type Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
 import { ErrorCode } from '../../src/errors.js';
 import { toEntry } from '../../src/entries.js';
 import type { Logger } from '../../src/log.js';
-import { openChainDb, type ChainDb } from '../../src/store/index.js';
+import { CUT_BACK_MESSAGE, openChainDb, type ChainDb } from '../../src/store/index.js';
 import { FIXTURES, loadFixtures } from '../e2e/helpers/fixtures.js';
+import { thrown } from '../helpers/thrown.js';
 
 const D = 1;
 let dir: string;
@@ -389,5 +390,115 @@ describe('options', () => {
     await expect(openChainDb({ dir })).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION });
     const db = await openDb({ difficulty: 3 });
     expect((await reopen(db, { difficulty: undefined })).difficulty).toBe(3);
+  });
+});
+
+describe('damaged blocks in the log', () => {
+  const LOG = () => join(dir, 'blocks.log');
+
+  /** Rewrites line `height` of the log (a chain written in one commit, so its lines are in height order). */
+  async function editLine(height: number, edit: (line: string) => string): Promise<void> {
+    const lines = (await readFile(LOG(), 'utf8')).split('\n');
+    const edited = edit(lines[height]!);
+    expect(Buffer.byteLength(edited)).toBe(Buffer.byteLength(lines[height]!));
+    lines[height] = edited;
+    await writeFile(LOG(), lines.join('\n'));
+  }
+
+  async function storedChain(n: number): Promise<Block[]> {
+    const blocks = chain(n);
+    const db = await openDb();
+    await db.commit(0n, blocks);
+    await db.close();
+    open.splice(open.indexOf(db), 1);
+    return blocks;
+  }
+
+  it('a changed letter of a block\'s data is STORE_CORRUPT naming its height, for every kind of read, reported once', async () => {
+    // Longer than the newest blocks that opening checks, so it is the reads below that find it.
+    const blocks = await storedChain(300);
+    await editLine(5, (line) => line.replace('block #5 x', 'block #5 y'));
+    const db = await openDb({ cacheBlocks: 0 });
+    const damage: string[] = [];
+    db.onDamage((err) => damage.push(String(err.data.height)));
+    const at5 = thrown(() => db.at(5n));
+    expect(at5).toMatchObject({ code: ErrorCode.STORE_CORRUPT, data: { height: '5', reason: 'its hash does not match its contents' } });
+    expect(at5.message).toContain('block 5 of');
+    // A read of the block above checks its link, and so its parent.
+    expect(thrown(() => db.at(6n)).data.height).toBe('5');
+    expect(thrown(() => db.range(0n, 10)).data.height).toBe('5');
+    expect(thrown(() => [...db.iterate()]).data.height).toBe('5');
+    expect(thrown(() => [...db.iterateJson(3n)]).data.height).toBe('5');
+    expect(thrown(() => db.findByHash(blocks[5]!.hash)).data.height).toBe('5');
+    expect(damage).toEqual(['5']);
+    // What lies below it reads as before.
+    expect(hashes(db.range(0n, 5))).toEqual(hashes(blocks.slice(0, 5)));
+    expect(db.at(4n)).toEqual(blocks[4]);
+    expect(hashes(db.iterate(7n))).toEqual(hashes(blocks.slice(7)));
+    expect(db.length).toBe(300);
+  });
+
+  it('a changed hash character, a lost newline, and a sound block that does not link are each found at their height', async () => {
+    await storedChain(300);
+    await editLine(7, (line) => line.replace(/"hash":"(.)/, (_, c: string) => `"hash":"${c === 'a' ? 'b' : 'a'}`));
+    let db = await openDb({ cacheBlocks: 0 });
+    expect(thrown(() => db.at(7n)).data).toMatchObject({ height: '7', reason: 'its hash does not match its contents' });
+
+    await db.close();
+    await storedChainAgain();
+    const log = await readFile(LOG());
+    const ends = [...log.keys()].filter((i) => log[i] === 0x0a);
+    log[ends[9]!] = 0x20; // line 9 runs into line 10
+    await writeFile(LOG(), log);
+    db = await openDb({ cacheBlocks: 0 });
+    expect(db.length).toBe(400);
+    expect(thrown(() => db.range(0n, 30)).data).toMatchObject({ height: '9', reason: 'it is not a readable block' });
+    expect(hashes(db.range(0n, 9))).toHaveLength(9);
+
+    await db.close();
+    await storedChainAgain();
+    // Block 12 of another chain, the same size: sound by itself, but not this chain's.
+    const other = Array.from({ length: 20 }, (_, i) => chain(13, { tag: String.fromCharCode(98 + i) })[12]!);
+    const stranger = other.find((b) => blockJsonBytes(b) === Buffer.byteLength((readFileSync(LOG(), 'utf8').split('\n'))[12]!))!;
+    await editLine(12, () => JSON.stringify(blockToJson(stranger)));
+    db = await openDb({ cacheBlocks: 0 });
+    expect(thrown(() => db.at(12n)).data).toMatchObject({ height: '12', reason: expect.stringMatching(/^it (does not link to block 11|is not)/) });
+    expect(thrown(() => [...db.iterate(10n)]).data.height).toBe('12');
+
+    async function storedChainAgain(): Promise<void> {
+      open.splice(0);
+      await rm(dir, { recursive: true, force: true });
+      // Long enough that the checks at open do not reach the first 64-block run, which a lost newline shifts.
+      await storedChain(400);
+    }
+  });
+
+  it('a damaged tip is cut away when opened: the chain ends below it, the log keeps every byte, and the chain grows again from there', async () => {
+    const blocks = await storedChain(20);
+    await editLine(19, (line) => line.replace('block #19 x', 'block #19 z'));
+    const before = await readFile(LOG());
+    const messages: string[] = [];
+    const log = (_: unknown, msg: string) => messages.push(msg);
+    const logger: Logger = { error: log, warn: log, info: log, debug: log, child: () => logger };
+    const db = await openChainDb({ dir, difficulty: D }, { logger });
+    open.push(db);
+    expect(db.length).toBe(19);
+    expect(db.tip).toEqual(blocks[18]);
+    expect(db.report.cutBack).toEqual({ height: 19n, reason: 'its hash does not match its contents', abandoned: 1 });
+    expect(messages).toEqual(expect.arrayContaining(['a stored block is damaged', CUT_BACK_MESSAGE]));
+    expect((await readFile(LOG())).subarray(0, before.length).equals(before)).toBe(true);
+    await db.append(blocks[19]!);
+    expect(hashes((await reopen(db)).iterate())).toEqual(hashes(blocks));
+  });
+
+  it('a tip line swapped for an earlier sound block of the chain is found against the recorded tip', async () => {
+    const blocks = await storedChain(12);
+    // Two whole lines swapped: each block is sound by itself, but 10 no longer links and 11 is not the recorded tip.
+    const lines = (await readFile(LOG(), 'utf8')).split('\n');
+    [lines[10], lines[11]] = [lines[11]!, lines[10]!];
+    await writeFile(LOG(), lines.join('\n'));
+    const db = await openDb();
+    expect(db.length).toBeLessThanOrEqual(10);
+    expect(hashes(db.iterate())).toEqual(hashes(blocks.slice(0, db.length)));
   });
 });
