@@ -6,8 +6,8 @@
  * (`--port`, `--peers`, `--data-dir`, `--public-url`) are refused.
  */
 import { join, resolve } from 'node:path';
-import { ErrorCode, JbcError } from '../errors.js';
-import { DEFAULT_PORT, MAX_DIFFICULTY } from '../node/options.js';
+import { badFlag, integer, on, optionsHelp, parseOptions, text, type OptionSpec } from '../option-table.js';
+import { DEFAULT_PORT, MAX_DIFFICULTY, defaultNodeOptions } from '../node/options.js';
 
 export interface DevnetOptions {
   /** How many nodes. Default 4 (ports 5000-5003, the nodes' default peer list). */
@@ -36,6 +36,18 @@ export const defaultDevnetOptions = {
   host: '127.0.0.1',
 } as const;
 
+/** devnet's own options, declared once (see option-table.ts). */
+export const DEVNET_FLAGS: readonly OptionSpec[] = [
+  { flag: 'nodes', key: 'nodes', type: integer(1, 100), placeholder: 'N', default: defaultDevnetOptions.nodes, help: 'How many nodes.' },
+  { flag: 'miners', key: 'miners', type: integer(0, 100), placeholder: 'K', defaultText: 'all', help: 'Only the first K nodes mine; the others follow.' },
+  { flag: 'workers', key: 'workers', type: integer(1, 1024), placeholder: 'N', default: defaultDevnetOptions.workers, help: 'Mining worker threads per node.' },
+  { flag: 'difficulty', key: 'difficulty', type: integer(0, MAX_DIFFICULTY), placeholder: 'D', defaultText: `the node's, ${defaultNodeOptions.difficulty}`, help: 'Difficulty of every node.' },
+  { flag: 'base-port', key: 'basePort', type: integer(1, 65535), placeholder: 'P', default: defaultDevnetOptions.basePort, help: 'Port of the first node; the others follow it.' },
+  { flag: 'data-root', key: 'dataRoot', type: text(true), placeholder: 'DIR', default: defaultDevnetOptions.dataRoot, help: 'Data dirs are DIR/<port>.' },
+  { flag: 'host', key: 'host', type: text(true), placeholder: 'H', default: defaultDevnetOptions.host, help: 'Address the nodes listen on.' },
+  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'Print this help and exit.' },
+];
+
 export const DEVNET_USAGE = `Usage: npm run devnet -- [options] [node options]
 
 Starts a local network: N nodes as child processes on consecutive ports, each
@@ -44,14 +56,7 @@ the previous one answers). Their logs are merged, each line prefixed with the
 node's port. Ctrl-C (or SIGTERM) stops them all.
 
 Options:
-  --nodes N          how many nodes (default ${defaultDevnetOptions.nodes})
-  --miners K         only the first K nodes mine, the others follow (default: all)
-  --workers N        mining worker threads per node (default ${defaultDevnetOptions.workers})
-  --difficulty D     difficulty of every node (default: the node's, 5)
-  --base-port P      port of the first node; the others follow (default ${defaultDevnetOptions.basePort})
-  --data-root DIR    data dirs are DIR/<port> (default ${defaultDevnetOptions.dataRoot})
-  --host H           address the nodes listen on (default ${defaultDevnetOptions.host})
-  -h, --help         print this help and exit
+${optionsHelp(DEVNET_FLAGS)}
 
 Any other option goes to every node as it is, e.g. --no-mine, --log-level debug,
 --log-format json (devnet's default is pretty). Not allowed, since devnet sets
@@ -68,51 +73,31 @@ export interface DevnetNode {
   readonly args: readonly string[];
 }
 
-const VALUED = new Set(['--nodes', '--miners', '--workers', '--difficulty', '--base-port', '--data-root', '--host']);
 const SET_PER_NODE = new Set(['--port', '--peers', '--data-dir', '--public-url']);
 
 export function parseDevnetArgs(argv: readonly string[]): DevnetCommand {
-  const values = new Map<string, string>();
-  const passThrough: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (flag === '--help' || flag === '-h') return { kind: 'help' };
-    if (SET_PER_NODE.has(flag)) throw bad(flag, 'is set by devnet for each node; use --base-port, --data-root');
-    if (!VALUED.has(flag)) {
-      passThrough.push(arg);
-      continue;
-    }
-    let value: string | undefined;
-    if (flag !== arg) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value === undefined) throw bad(flag, 'needs a value');
-      i++;
-    }
-    values.set(flag, value);
+  for (const arg of argv) {
+    const flag = arg.split('=')[0]!;
+    if (SET_PER_NODE.has(flag)) throw badFlag(flag, 'is set by devnet for each node; use --base-port, --data-root');
   }
-
-  const nodes = integer(values, '--nodes', 1, 100) ?? defaultDevnetOptions.nodes;
-  const miners = integer(values, '--miners', 0, nodes) ?? nodes;
-  const basePort = integer(values, '--base-port', 1, 65536 - nodes) ?? defaultDevnetOptions.basePort;
-  if (basePort + nodes - 1 > 65535) throw bad('--base-port', `leaves no room for ${nodes} ports`);
-  const dataRoot = values.get('--data-root') ?? defaultDevnetOptions.dataRoot;
-  if (dataRoot === '') throw bad('--data-root', 'must not be empty');
-  const host = values.get('--host') ?? defaultDevnetOptions.host;
-  if (host === '') throw bad('--host', 'must not be empty');
+  const { values, rest } = parseOptions(DEVNET_FLAGS, argv, { passThrough: true, first: ['help'] });
+  if (values.help === true) return { kind: 'help' };
+  const nodes = (values.nodes as number | undefined) ?? defaultDevnetOptions.nodes;
+  const miners = (values.miners as number | undefined) ?? nodes;
+  if (miners > nodes) throw badFlag('--miners', `must be an integer from 0 to ${nodes} (the nodes)`, String(miners));
+  const basePort = (values.basePort as number | undefined) ?? defaultDevnetOptions.basePort;
+  if (basePort + nodes - 1 > 65535) throw badFlag('--base-port', `leaves no room for ${nodes} ports`);
   return {
     kind: 'run',
     options: {
       nodes,
       miners,
-      workers: integer(values, '--workers', 1, 1024) ?? defaultDevnetOptions.workers,
-      difficulty: integer(values, '--difficulty', 0, MAX_DIFFICULTY),
+      workers: (values.workers as number | undefined) ?? defaultDevnetOptions.workers,
+      difficulty: values.difficulty as number | undefined,
       basePort,
-      dataRoot,
-      host,
-      passThrough,
+      dataRoot: (values.dataRoot as string | undefined) ?? defaultDevnetOptions.dataRoot,
+      host: (values.host as string | undefined) ?? defaultDevnetOptions.host,
+      passThrough: rest,
     },
   };
 }
@@ -139,18 +124,4 @@ export function planDevnet(options: DevnetOptions, cwd: string): DevnetNode[] {
     ];
     return { port, url: urlOf(port), dataDir, args };
   });
-}
-
-function integer(values: ReadonlyMap<string, string>, flag: string, min: number, max: number): number | undefined {
-  const text = values.get(flag);
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^[0-9]+$/.test(text) || value < min || value > max) {
-    throw bad(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 80))}`);
-  }
-  return value;
-}
-
-function bad(flag: string, reason: string): JbcError {
-  return new JbcError(ErrorCode.BAD_OPTION, `${flag} ${reason}`, { option: flag });
 }

@@ -6,8 +6,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { join, parse, resolve } from 'node:path';
-import { defaultEntryLimits } from '../entries.js';
 import { ErrorCode, JbcError } from '../errors.js';
+import { MAX_TIMER_MS, valueProblem } from '../option-table.js';
+import { flagFor } from './flags.js';
+import { MAX_BLOCKS_PER_PAGE, defaultNodeOptions } from './defaults.js';
 import { PeerAddressPolicy, parseCidr, type Cidr } from './peer-address.js';
 import { normalizePeerUrl } from './peer-url.js';
 
@@ -171,51 +173,7 @@ export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'
   readonly defaultPeers: boolean;
 };
 
-export const DEFAULT_PORT = 5000;
-/** Most blocks one `GET /blocks` answer holds. */
-export const MAX_BLOCKS_PER_PAGE = 1000;
-/** A `GET /blocks` page stops before it passes this many bytes (it always holds at least one block). */
-export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
-/** setTimeout's limit. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Above this a hash search is hopeless and the number is surely a typo. */
-export const MAX_DIFFICULTY = 64;
-
-export const defaultNodeOptions = {
-  port: DEFAULT_PORT,
-  host: '127.0.0.1',
-  mine: true,
-  difficulty: 5,
-  jbcFiles: false,
-  blockTimeMs: 0,
-  maxPoolEntries: 10_000,
-  maxPoolBytes: 32 * 1024 * 1024,
-  maxEntryBytes: defaultEntryLimits.maxEntryBytes,
-  maxBlockDataBytes: defaultEntryLimits.maxBlockDataBytes,
-  hashrateLogIntervalMs: 10_000,
-  peerTimeoutMs: 5_000,
-  chainTimeoutMs: 60_000,
-  peerAllow: [],
-  peerBackoffMs: 1_000,
-  aheadSyncIntervalMs: 5_000,
-  minedAnswerMs: 1_000,
-  maxPeers: 32,
-  maxBodyBytes: 1024 * 1024,
-  bodyTimeoutMs: 10_000,
-  maxConnections: 256,
-  maxBodyBytesInFlight: 32 * 1024 * 1024,
-  maxPeerResponseBytes: 64 * 1024 * 1024,
-  maxPeerChainBytes: 1024 * 1024 * 1024,
-  syncPageSize: MAX_BLOCKS_PER_PAGE,
-  syncBatchSize: 1_000,
-  syncTimeoutMs: 30_000,
-  syncIntervalMs: 30_000,
-  peerSyncTimeoutMs: 120_000,
-  syncProgressLogIntervalMs: 5_000,
-  maxEventClients: 32,
-  maxEventBufferedBytes: 1024 * 1024,
-  eventDrainTimeoutMs: 10_000,
-} as const satisfies NodeOptions;
+export { DEFAULT_PORT, MAX_BLOCKS_PER_PAGE, MAX_DIFFICULTY, MAX_PAGE_BYTES, defaultNodeOptions } from './defaults.js';
 
 /** The article's four local nodes. */
 export function defaultPeerList(): string[] {
@@ -232,13 +190,13 @@ export function defaultWorkers(): number {
 }
 
 export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
-  const port = checkInt('port', options.port ?? defaultNodeOptions.port, 0, 65535);
+  const port = checkFlagged('port', options.port ?? defaultNodeOptions.port);
   const host = options.host ?? defaultNodeOptions.host;
   if (typeof host !== 'string' || host.trim() === '' || /[\s/]/.test(host)) {
     throw badOption('host', 'must be a host name or IP address', host);
   }
-  const workers = checkInt('workers', options.workers ?? defaultWorkers(), 1, 1024);
-  const difficulty = checkInt('difficulty', options.difficulty ?? defaultNodeOptions.difficulty, 0, MAX_DIFFICULTY);
+  const workers = checkFlagged('workers', options.workers ?? defaultWorkers());
+  const difficulty = checkFlagged('difficulty', options.difficulty ?? defaultNodeOptions.difficulty);
   const defaultPeers = options.peers === undefined;
   const peerAllow = (options.peerAllow ?? defaultNodeOptions.peerAllow).map((text) => {
     if (typeof text !== 'string' || parseCidr(text) === undefined) throw badOption('peerAllow', 'must be CIDR ranges such as 10.0.0.0/8 or fd00::/8', text);
@@ -284,7 +242,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     defaultPeers,
     dataDir,
     jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
-    blockTimeMs: checkInt('blockTimeMs', options.blockTimeMs ?? defaultNodeOptions.blockTimeMs, 0, MAX_TIMER_MS),
+    blockTimeMs: checkFlagged('blockTimeMs', options.blockTimeMs ?? defaultNodeOptions.blockTimeMs),
     maxPoolEntries: checkInt('maxPoolEntries', options.maxPoolEntries ?? defaultNodeOptions.maxPoolEntries, 0, 10_000_000),
     maxPoolBytes: checkInt('maxPoolBytes', options.maxPoolBytes ?? defaultNodeOptions.maxPoolBytes, 0, 2 ** 40),
     maxEntryBytes: checkInt('maxEntryBytes', options.maxEntryBytes ?? defaultNodeOptions.maxEntryBytes, 1, 512 * 1024),
@@ -293,37 +251,44 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     publicUrl,
     hashrateLogIntervalMs: checkInt('hashrateLogIntervalMs', options.hashrateLogIntervalMs ?? defaultNodeOptions.hashrateLogIntervalMs, 0, MAX_TIMER_MS),
     peerTimeoutMs: checkInt('peerTimeoutMs', options.peerTimeoutMs ?? defaultNodeOptions.peerTimeoutMs, 1, MAX_TIMER_MS),
-    chainTimeoutMs: checkInt('chainTimeoutMs', options.chainTimeoutMs ?? defaultNodeOptions.chainTimeoutMs, 1, MAX_TIMER_MS),
-    peerBackoffMs: checkInt('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs, 0, MAX_TIMER_MS),
-    aheadSyncIntervalMs: checkInt('aheadSyncIntervalMs', options.aheadSyncIntervalMs ?? defaultNodeOptions.aheadSyncIntervalMs, 0, MAX_TIMER_MS),
-    minedAnswerMs: checkInt('minedAnswerMs', options.minedAnswerMs ?? defaultNodeOptions.minedAnswerMs, 0, MAX_TIMER_MS),
+    chainTimeoutMs: checkFlagged('chainTimeoutMs', options.chainTimeoutMs ?? defaultNodeOptions.chainTimeoutMs),
+    peerBackoffMs: checkFlagged('peerBackoffMs', options.peerBackoffMs ?? defaultNodeOptions.peerBackoffMs),
+    aheadSyncIntervalMs: checkFlagged('aheadSyncIntervalMs', options.aheadSyncIntervalMs ?? defaultNodeOptions.aheadSyncIntervalMs),
+    minedAnswerMs: checkFlagged('minedAnswerMs', options.minedAnswerMs ?? defaultNodeOptions.minedAnswerMs),
     maxPeers: checkInt('maxPeers', options.maxPeers ?? defaultNodeOptions.maxPeers, 1, 10_000),
     maxBodyBytes: checkInt('maxBodyBytes', options.maxBodyBytes ?? defaultNodeOptions.maxBodyBytes, 1, MAX_TIMER_MS),
-    bodyTimeoutMs: checkInt('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs, 1, MAX_TIMER_MS / 2),
+    bodyTimeoutMs: checkFlagged('bodyTimeoutMs', options.bodyTimeoutMs ?? defaultNodeOptions.bodyTimeoutMs),
     maxBodyBytesInFlight: checkInt('maxBodyBytesInFlight', options.maxBodyBytesInFlight ?? defaultNodeOptions.maxBodyBytesInFlight, 1, 2 ** 40),
-    maxConnections: checkInt('maxConnections', options.maxConnections ?? defaultNodeOptions.maxConnections, 1, 1_000_000),
+    maxConnections: checkFlagged('maxConnections', options.maxConnections ?? defaultNodeOptions.maxConnections),
     maxPeerResponseBytes: checkInt('maxPeerResponseBytes', options.maxPeerResponseBytes ?? defaultNodeOptions.maxPeerResponseBytes, 1, MAX_TIMER_MS),
-    maxPeerChainBytes: checkInt('maxPeerChainBytes', options.maxPeerChainBytes ?? defaultNodeOptions.maxPeerChainBytes, 1, 2 ** 40),
+    maxPeerChainBytes: checkFlagged('maxPeerChainBytes', options.maxPeerChainBytes ?? defaultNodeOptions.maxPeerChainBytes),
     syncPageSize: checkInt('syncPageSize', options.syncPageSize ?? defaultNodeOptions.syncPageSize, 1, MAX_BLOCKS_PER_PAGE),
     syncBatchSize: checkInt('syncBatchSize', options.syncBatchSize ?? defaultNodeOptions.syncBatchSize, 1, 1_000_000),
-    syncTimeoutMs: checkInt('syncTimeoutMs', options.syncTimeoutMs ?? defaultNodeOptions.syncTimeoutMs, 0, MAX_TIMER_MS),
-    syncIntervalMs: checkInt('syncIntervalMs', options.syncIntervalMs ?? defaultNodeOptions.syncIntervalMs, 0, MAX_TIMER_MS),
-    peerSyncTimeoutMs: checkInt('peerSyncTimeoutMs', options.peerSyncTimeoutMs ?? defaultNodeOptions.peerSyncTimeoutMs, 1, MAX_TIMER_MS),
+    syncTimeoutMs: checkFlagged('syncTimeoutMs', options.syncTimeoutMs ?? defaultNodeOptions.syncTimeoutMs),
+    syncIntervalMs: checkFlagged('syncIntervalMs', options.syncIntervalMs ?? defaultNodeOptions.syncIntervalMs),
+    peerSyncTimeoutMs: checkFlagged('peerSyncTimeoutMs', options.peerSyncTimeoutMs ?? defaultNodeOptions.peerSyncTimeoutMs),
     syncProgressLogIntervalMs: checkInt(
       'syncProgressLogIntervalMs',
       options.syncProgressLogIntervalMs ?? defaultNodeOptions.syncProgressLogIntervalMs,
       1,
       MAX_TIMER_MS,
     ),
-    maxEventClients: checkInt('maxEventClients', options.maxEventClients ?? defaultNodeOptions.maxEventClients, 1, 10_000),
+    maxEventClients: checkFlagged('maxEventClients', options.maxEventClients ?? defaultNodeOptions.maxEventClients),
     maxEventBufferedBytes: checkInt('maxEventBufferedBytes', options.maxEventBufferedBytes ?? defaultNodeOptions.maxEventBufferedBytes, 1, 2 ** 40),
-    eventDrainTimeoutMs: checkInt('eventDrainTimeoutMs', options.eventDrainTimeoutMs ?? defaultNodeOptions.eventDrainTimeoutMs, 1, MAX_TIMER_MS),
+    eventDrainTimeoutMs: checkFlagged('eventDrainTimeoutMs', options.eventDrainTimeoutMs ?? defaultNodeOptions.eventDrainTimeoutMs),
   });
 }
 
 /** The address rules for peers, from `peerAllow` as the config holds it (already checked). */
 export function addressPolicy(peerAllow: readonly string[]): PeerAddressPolicy {
   return new PeerAddressPolicy(peerAllow.map((text) => parseCidr(text) as Cidr));
+}
+
+/** The value of a field that a command-line option sets, checked by that option's rules (flags.ts). */
+function checkFlagged<T>(key: string, value: T): T {
+  const problem = valueProblem(flagFor(key)!, value);
+  if (problem !== undefined) throw badOption(key, problem, value);
+  return value;
 }
 
 function checkInt(option: string, value: unknown, min: number, max: number): number {

@@ -125,7 +125,7 @@ describe('sync options', () => {
   });
 
   it.each([['--sync-interval'], ['--sync-timeout']])('%s refuses a value that is not whole seconds', (flag) => {
-    expect(errorOf([flag, '1.5']).message).toMatch(new RegExp(`^${flag} must be an integer`));
+    expect(errorOf([flag, '1.5']).message).toMatch(new RegExp(`^${flag} must be a number of whole seconds`));
     expect(USAGE).toContain(flag);
   });
 });
