@@ -62,9 +62,6 @@ const MAP_SIZE = 2 ** 40;
  */
 const CACHE_DATA_CHARS = 8 * 1024 * 1024;
 
-/** Room past the database's last page every write transaction gets, for the pages any commit rewrites: branch pages, the free-page list, the metadata. */
-const ROOM_BASE = 1024 * 1024;
-
 /**
  * Version of the layout below; a database of a newer version is refused
  * rather than misread. Version 1 kept the blocks' bytes in the database
@@ -453,7 +450,7 @@ export class ChainDb implements ChainStore {
   }
 
   /**
-   * Room for a commit (see `reserve`): each block a chunk and a hash index
+   * Room for a commit (see Headroom): each block a chunk and a hash index
    * entry, and each entry of the blocks it adds or drops moves between
    * pending (with its data) and confirmed.
    */
@@ -470,7 +467,7 @@ export class ChainDb implements ChainStore {
     };
     for (const block of blocks) count(block.data);
     for (const { height, line } of this.#lines(this.#view, forkPoint, BigInt(this.#length))) count(decodeBlock(line, `block ${height} of ${this.dir}`).data);
-    reserve(this.#headroom, puts, bytes);
+    this.#headroom.reserve(puts, bytes);
   }
 
   /** Moves hash index entries out to run files when due; a failure leaves them where they are, and is retried after the next commit. */
@@ -535,7 +532,7 @@ export class ChainDb implements ChainStore {
     const batch = this.#adds.splice(0);
     try {
       if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
-      reserve(this.#headroom, batch.length * ENTRY_PUTS, batch.reduce((sum, { entry }) => sum + Buffer.byteLength(entry.data, 'utf8') + ENTRY_BYTES, 0));
+      this.#headroom.reserve(batch.length * ENTRY_PUTS, batch.reduce((sum, { entry }) => sum + Buffer.byteLength(entry.data, 'utf8') + ENTRY_BYTES, 0));
       let outcomes: Array<'added' | 'pending' | 'confirmed'> = [];
       try {
         this.#root.transactionSync(() => {
@@ -636,7 +633,7 @@ export class ChainDb implements ChainStore {
 
 function hashTables(root: RootDatabase, headroom: Headroom): HashIndexTables {
   const { byHash, meta } = tables(root);
-  return { root, table: byHash, meta, reserve: () => reserve(headroom, 0, 0) };
+  return { root, table: byHash, meta, reserve: () => headroom.reserve(0, 0) };
 }
 
 /** Puts (and removes) of a block: its chunk and its hash index entry. */
@@ -647,16 +644,6 @@ const ENTRY_PUTS = 3;
 /** Bytes of an entry's keys and values besides its data: its id as keys, a sequence number, a height, a time. */
 const ENTRY_BYTES = 192;
 
-/**
- * Makes room past the database's last page (see Headroom) for a write
- * transaction of `puts` puts and removes writing `bytes` of keys and
- * values: the base, then twice the bytes and a page a put, as one put may
- * copy a leaf and split it. LMDB cannot say beforehand what a transaction
- * will take; this errs high.
- */
-function reserve(headroom: Headroom, puts: number, bytes: number): void {
-  headroom.reserve(ROOM_BASE + 2 * (bytes + puts * headroom.pageSize));
-}
 
 function tables(root: RootDatabase) {
   return {
@@ -745,7 +732,7 @@ async function create(
   const loaded = await loadJbcDir(dir, difficulty, logger);
   quarantined.push(...loaded.quarantined);
   const { chunks, byHash, meta } = tables(root);
-  reserve(headroom, loaded.blocks.length * BLOCK_PUTS, loaded.blocks.length * BLOCK_BYTES);
+  headroom.reserve(loaded.blocks.length * BLOCK_PUTS, loaded.blocks.length * BLOCK_BYTES);
   const written = log.write(loaded.blocks.map(encodeBlock));
   root.transactionSync(() => {
     for (const { chunk, runs } of fillChunks(0n, [], written.locations)) chunks.putSync(chunkKey(chunk), encodeRuns(runs), { append: true });
@@ -831,7 +818,7 @@ function upgradeFormat1(root: RootDatabase, headroom: Headroom, log: BlockLog, d
   flush();
   if (count !== recorded.length) throw corrupt(dir, `it records ${recorded.length} blocks but holds ${count}`);
   // Dropping the old tables lists each of their pages as free, 8 bytes a page.
-  reserve(headroom, count * BLOCK_PUTS, count * BLOCK_BYTES + ((fileSize(headroom.path) ?? 0) / headroom.pageSize) * 8);
+  headroom.reserve(count * BLOCK_PUTS, count * BLOCK_BYTES + ((fileSize(headroom.path) ?? 0) / headroom.pageSize) * 8);
   root.transactionSync(() => {
     chunkOffsets.forEach((offset, chunk) => {
       const run = { offset, bytes: (chunkOffsets[chunk + 1] ?? end) - offset, count: Math.min(CHUNK_HEIGHTS, count - chunk * CHUNK_HEIGHTS) };

@@ -85,6 +85,8 @@ function readAt(fd: number, offset: number, length: number): Buffer | undefined 
 
 /** Zeros written at a time while reserving room. */
 const ZEROS = Buffer.alloc(1024 * 1024);
+/** Room every write transaction gets, for the pages any commit rewrites: branch pages, the free-page list, the metadata. */
+const ROOM_BASE = 1024 * 1024;
 
 /**
  * Space kept written (zeros) past the last page an LMDB file uses, so that
@@ -126,16 +128,22 @@ export class Headroom {
   }
 
   /**
-   * Between write transactions: makes the file hold at least `bytes` past
-   * the last page its newest commit uses. Throws STORE_IO when the disk has
-   * no room for them; what could be written stays, cut to whole pages.
+   * Between write transactions: makes the file hold, past the last page its
+   * newest commit uses, what a transaction of `puts` puts and removes
+   * writing `bytes` of keys and values may take. LMDB cannot say beforehand,
+   * so this errs high: the base, then twice the bytes and a page a put (one
+   * put may copy a leaf and split it), but never more than a copy of every
+   * page the file uses plus twice the bytes (a transaction copies a page
+   * once at most). Throws STORE_IO when the disk has no room; what could be
+   * written stays, cut to whole pages.
    */
-  reserve(bytes: number): void {
+  reserve(puts: number, bytes: number): void {
     try {
       const metas = [0, this.pageSize].map((at) => readAt(this.#fd, at, META_BYTES)!);
       const newer = metas[1]!.readBigUInt64LE(TXNID_AT) > metas[0]!.readBigUInt64LE(TXNID_AT) ? metas[1]! : metas[0]!;
       const used = (Number(newer.readBigUInt64LE(LAST_PAGE_AT)) + 1) * this.pageSize;
-      const want = used + Math.ceil(bytes / this.pageSize) * this.pageSize;
+      const room = ROOM_BASE + 2 * bytes + Math.min(2 * puts * this.pageSize, used);
+      const want = used + Math.ceil(room / this.pageSize) * this.pageSize;
       let size = fstatSync(this.#fd).size;
       try {
         while (size < want) size += writeSync(this.#fd, ZEROS, 0, Math.min(ZEROS.length, want - size), size);
