@@ -27,7 +27,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { isHash, type Block } from '../block.js';
-import type { Entry } from '../entries.js';
+import { unpackBlockData, type Entry } from '../entries.js';
 import { formatUint } from '../codec.js';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
@@ -43,7 +43,7 @@ import { EntryIndex, type EntryRecord, type PendingEntry, type SettleReport } fr
 import { JbcMirror } from './jbc-mirror.js';
 import { BlockLog, LOG_FILE, type Location } from './block-log.js';
 import { CHUNK_HEIGHTS, chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, fillChunks, findSlot, lineCount, slotOf, splitLines, type Run } from './chunks.js';
-import { lmdbFileProblem } from './lmdb-file.js';
+import { Headroom, lmdbFileProblem } from './lmdb-file.js';
 import { Lru } from './lru.js';
 import { checkChainDbOptions, defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 
@@ -106,6 +106,7 @@ export class ChainDb implements ChainStore {
   readonly #hashes: HashIndex;
   readonly #meta: Database<unknown, string>;
   readonly #lock: DirLock;
+  readonly #headroom: Headroom;
   readonly #log: BlockLog;
   readonly #logger: Logger;
   readonly #mirror: JbcMirror | undefined;
@@ -134,6 +135,7 @@ export class ChainDb implements ChainStore {
     dir: string;
     difficulty: number;
     root: RootDatabase;
+    headroom: Headroom;
     lock: DirLock;
     log: BlockLog;
     hashes: HashIndex;
@@ -147,6 +149,7 @@ export class ChainDb implements ChainStore {
     this.#root = init.root;
     ({ chunks: this.#chunks, meta: this.#meta } = tables(init.root));
     this.#hashes = init.hashes;
+    this.#headroom = init.headroom;
     this.#lock = init.lock;
     this.#log = init.log;
     this.#logger = init.logger;
@@ -234,6 +237,7 @@ export class ChainDb implements ChainStore {
 
     await rm(compactCopy(path), { force: true });
     let root = openRoot(path);
+    let headroom: Headroom | undefined;
     const quarantined: QuarantinedFile[] = [];
     let imported = 0;
     let mirrorRepaired = 0;
@@ -242,24 +246,28 @@ export class ChainDb implements ChainStore {
     let db: ChainDb | undefined;
     let cutBack: CutBack | undefined;
     try {
+      headroom = Headroom.open(path);
       log = await BlockLog.open(dir, recorded?.logEnd ?? 0);
-      if (recorded === undefined) imported = await create(root, log, dir, difficulty, logger, quarantined);
+      if (recorded === undefined) imported = await create(root, headroom, log, dir, difficulty, logger, quarantined);
       else if (recorded.format === 1) {
-        upgradeFormat1(root, log, dir, logger);
+        upgradeFormat1(root, headroom, log, dir, logger);
         // The whole index went into the database's table: out to a run before compacting, so the copy leaves it behind.
-        const upgraded = HashIndex.open(dir, hashTables(root), logger, 1);
+        const upgraded = HashIndex.open(dir, hashTables(root, headroom), logger, 1);
         try {
           await upgraded.maintain();
         } finally {
           upgraded.close();
         }
+        headroom.close();
+        headroom = undefined;
         root = await compact(root, path, logger);
+        headroom = Headroom.open(path);
       }
-      hashes = HashIndex.open(dir, hashTables(root), logger, options.hashRunEntries ?? defaultChainDbOptions.hashRunEntries);
+      hashes = HashIndex.open(dir, hashTables(root, headroom), logger, options.hashRunEntries ?? defaultChainDbOptions.hashRunEntries);
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
       const cacheBlocks = options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks;
-      db = new ChainDb({ dir, difficulty, root, lock, log, hashes, logger, mirror, cacheBlocks, pool: options.pool ?? defaultPoolLimits });
+      db = new ChainDb({ dir, difficulty, root, headroom, lock, log, hashes, logger, mirror, cacheBlocks, pool: options.pool ?? defaultPoolLimits });
       cutBack = await db.#openTip();
       // An import puts every block in the database's table.
       await db.#maintainHashIndex();
@@ -270,6 +278,7 @@ export class ChainDb implements ChainStore {
     } catch (err) {
       if (db !== undefined) db.#view.done();
       await root.close();
+      headroom?.close();
       log?.close();
       hashes?.close();
       throw err;
@@ -480,6 +489,7 @@ export class ChainDb implements ChainStore {
       await this.#writes.idle();
       this.#view.done();
       await this.#root.close();
+      this.#headroom.close();
       this.#log.close();
       this.#hashes.close();
       await this.#lock.release();
@@ -492,6 +502,7 @@ export class ChainDb implements ChainStore {
     const oldLength = this.#length;
     this.#checkLinks(forkPoint, blocks);
     const newLength = Number(forkPoint) + blocks.length;
+    this.#reserveForCommit(forkPoint, blocks);
     let written: { locations: Location[]; end: number };
     try {
       written = this.#log.write(blocks.map(encodeBlock));
@@ -537,6 +548,27 @@ export class ChainDb implements ChainStore {
       }
     }
     await this.#maintainHashIndex();
+  }
+
+  /**
+   * Room for a commit (see Headroom): each block a chunk and a hash index
+   * entry, and each entry of the blocks it adds or drops moves between
+   * pending (with its data) and confirmed.
+   */
+  #reserveForCommit(forkPoint: bigint, blocks: readonly Block[]): void {
+    let puts = 0;
+    let bytes = 0;
+    const count = (data: string) => {
+      puts += BLOCK_PUTS;
+      bytes += BLOCK_BYTES;
+      for (const entry of unpackBlockData(data)) {
+        puts += ENTRY_PUTS;
+        bytes += Buffer.byteLength(entry.data, 'utf8') + ENTRY_BYTES;
+      }
+    };
+    for (const block of blocks) count(block.data);
+    for (const { height, line } of this.#lines(this.#view, forkPoint, BigInt(this.#length))) count(decodeBlock(line, `block ${height} of ${this.dir}`).data);
+    this.#headroom.reserve(puts, bytes);
   }
 
   /** Moves hash index entries out to run files when due; a failure leaves them where they are, and is retried after the next commit. */
@@ -601,6 +633,7 @@ export class ChainDb implements ChainStore {
     const batch = this.#adds.splice(0);
     try {
       if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
+      this.#headroom.reserve(batch.length * ENTRY_PUTS, batch.reduce((sum, { entry }) => sum + Buffer.byteLength(entry.data, 'utf8') + ENTRY_BYTES, 0));
       let outcomes: Array<'added' | 'pending' | 'confirmed'> = [];
       try {
         this.#root.transactionSync(() => {
@@ -716,10 +749,19 @@ export class ChainDb implements ChainStore {
   }
 }
 
-function hashTables(root: RootDatabase): HashIndexTables {
+function hashTables(root: RootDatabase, headroom: Headroom): HashIndexTables {
   const { byHash, meta } = tables(root);
-  return { root, table: byHash, meta };
+  return { root, table: byHash, meta, reserve: () => headroom.reserve(0, 0) };
 }
+
+/** Puts (and removes) of a block: its chunk and its hash index entry. */
+const BLOCK_PUTS = 2;
+const BLOCK_BYTES = 64;
+/** Puts of an entry moving between pending and confirmed: its record in each table, and its id. */
+const ENTRY_PUTS = 3;
+/** Bytes of an entry's keys and values besides its data: its id as keys, a sequence number, a height, a time. */
+const ENTRY_BYTES = 192;
+
 
 function tables(root: RootDatabase) {
   return {
@@ -796,10 +838,19 @@ function damaged(dir: string, path: string, why: string, cause?: unknown): JbcEr
  * transaction points at them, so a crash leaves either no chain (and the
  * import runs again) or the whole import.
  */
-async function create(root: RootDatabase, log: BlockLog, dir: string, difficulty: number, logger: Logger, quarantined: QuarantinedFile[]): Promise<number> {
+async function create(
+  root: RootDatabase,
+  headroom: Headroom,
+  log: BlockLog,
+  dir: string,
+  difficulty: number,
+  logger: Logger,
+  quarantined: QuarantinedFile[],
+): Promise<number> {
   const loaded = await loadJbcDir(dir, difficulty, logger);
   quarantined.push(...loaded.quarantined);
   const { chunks, byHash, meta } = tables(root);
+  headroom.reserve(loaded.blocks.length * BLOCK_PUTS, loaded.blocks.length * BLOCK_BYTES);
   const written = log.write(loaded.blocks.map(encodeBlock));
   root.transactionSync(() => {
     for (const { chunk, runs } of fillChunks(0n, [], written.locations)) chunks.putSync(chunkKey(chunk), encodeRuns(runs), { append: true });
@@ -856,7 +907,7 @@ async function compact(root: RootDatabase, path: string, logger: Logger): Promis
  * version. A crash before that transaction leaves version 1, and the copy
  * starts over.
  */
-function upgradeFormat1(root: RootDatabase, log: BlockLog, dir: string, logger: Logger): void {
+function upgradeFormat1(root: RootDatabase, headroom: Headroom, log: BlockLog, dir: string, logger: Logger): void {
   const { chunks, byHash, meta } = tables(root);
   const old = root.openDB<Buffer, Buffer>({ name: 'blocks', keyEncoding: 'binary', encoding: 'binary' });
   const oldHashes = root.openDB<Buffer, Buffer>({ name: 'hashes', keyEncoding: 'binary', encoding: 'binary' });
@@ -884,6 +935,8 @@ function upgradeFormat1(root: RootDatabase, log: BlockLog, dir: string, logger: 
   }
   flush();
   if (count !== recorded.length) throw corrupt(dir, `it records ${recorded.length} blocks but holds ${count}`);
+  // Dropping the old tables lists each of their pages as free, 8 bytes a page.
+  headroom.reserve(count * BLOCK_PUTS, count * BLOCK_BYTES + ((fileSize(headroom.path) ?? 0) / headroom.pageSize) * 8);
   root.transactionSync(() => {
     chunkOffsets.forEach((offset, chunk) => {
       const run = { offset, bytes: (chunkOffsets[chunk + 1] ?? end) - offset, count: Math.min(CHUNK_HEIGHTS, count - chunk * CHUNK_HEIGHTS) };

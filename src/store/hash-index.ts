@@ -36,6 +36,8 @@ export interface HashIndexTables {
   readonly root: RootDatabase;
   readonly table: Database<Buffer, Buffer>;
   readonly meta: Database<unknown, string>;
+  /** Called before each write transaction of the index's own (the chain database keeps room past the file's end: see Headroom). */
+  readonly reserve: () => void;
 }
 
 export class HashIndex {
@@ -133,6 +135,7 @@ export class HashIndex {
         snapshot.done();
       }
       await fsyncDir(this.#dir);
+      this.#tables.reserve();
       root.transactionSync(() => {
         table.clearSync();
         meta.putSync(RUNS_KEY, [...this.#runs.map((r) => r.number), run]);
@@ -146,6 +149,7 @@ export class HashIndex {
       const run = this.#nextRun++;
       const { count, sum } = await writeRun(this.#dir, run, mergeRecords(this.#runs));
       await fsyncDir(this.#dir);
+      this.#tables.reserve();
       this.#tables.root.transactionSync(() => {
         this.#tables.meta.putSync(RUNS_KEY, [run]);
         this.#tables.meta.putSync(SUMS_KEY, { [run]: sum });
