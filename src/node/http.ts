@@ -2,8 +2,9 @@
  * The HTTP API as a Koa app. Routes are thin: parse the request,
  * call the node (`NodeApi`), serialise. Every failure goes through one error
  * middleware and the status table in http-errors.ts. Request bodies are read
- * here, raw and size-capped, and parsed losslessly so integers beyond 2^53
- * in a posted block keep every digit.
+ * here, raw and size-capped, checked against the JSON limits of what their
+ * route takes (a block, a small object), and parsed losslessly so integers
+ * beyond 2^53 in a posted block keep every digit.
  */
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
