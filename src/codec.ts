@@ -4,7 +4,8 @@
  * JSON.parse would round them. Every JSON text from outside (block files,
  * request bodies, peer responses) goes through `parseJson`, which keeps each
  * number's source text in a JsonNumber; `parseUint` turns that (or a string)
- * into a bigint.
+ * into a bigint. Text from the network arrives as bytes (`parseJsonBytes`)
+ * and is first held to the JsonLimits of what it is meant to be.
  */
 import { parse as losslessParse } from 'lossless-json';
 import { ErrorCode, JbcError } from './errors.js';
