@@ -3,7 +3,7 @@
  * form, the header and its hash, and validity at a difficulty. Pure: no I/O,
  * no clock, no logging.
  */
-import { describeType, formatUint, isJsonObject, malformed, parseUint } from './codec.js';
+import { describeType, formatUint, isJsonObject, malformed, parseUint, type JsonLimits } from './codec.js';
 import { ErrorCode, JbcError } from './errors.js';
 import { meetsDifficulty, sha256Hex } from './hash.js';
 
@@ -37,6 +37,13 @@ const HASH = /^[0-9a-f]{64}$/;
 export function isHash(value: string): boolean {
   return HASH.test(value);
 }
+
+/**
+ * What the JSON text of one block may hold before it is parsed: its six
+ * fields, and room to spare for extra keys (which are dropped). A block
+ * needs three numbers; a MiB of them would cost a hundred times its parse.
+ */
+export const BLOCK_JSON_LIMITS: JsonLimits = { maxNumbers: 64, maxValues: 256, maxDepth: 4 };
 
 /**
  * A block from parsed JSON. Integers may be strings or numbers of any size;

@@ -4,7 +4,8 @@
  * JSON.parse would round them. Every JSON text from outside (block files,
  * request bodies, peer responses) goes through `parseJson`, which keeps each
  * number's source text in a JsonNumber; `parseUint` turns that (or a string)
- * into a bigint.
+ * into a bigint. Text from the network arrives as bytes (`parseJsonBytes`)
+ * and is first held to the JsonLimits of what it is meant to be.
  */
 import { parse as losslessParse } from 'lossless-json';
 import { ErrorCode, JbcError } from './errors.js';
@@ -20,19 +21,44 @@ export const MAX_INTEGER_DIGITS = 1024;
 const DIGITS = /^[0-9]+$/;
 
 /**
+ * How much structure a JSON text may hold, for the kind of text it is meant
+ * to be. Parsing costs far more per number, value and level than per byte
+ * (a MiB of `[1,1,…]` takes some 100 ms of main thread, a MiB of string a
+ * few), so a byte cap alone does not bound it. Counting them is a linear
+ * scan of the bytes that stops at the first limit passed, before the text
+ * is decoded or parsed.
+ */
+export interface JsonLimits {
+  /** Most numbers, outside strings. */
+  readonly maxNumbers: number;
+  /** Most values of every kind: numbers, strings (keys included), true, false, null, arrays and objects. */
+  readonly maxValues: number;
+  /** Deepest nesting of arrays and objects (a flat object is depth 1). */
+  readonly maxDepth: number;
+}
+
+/** For texts this node wrote itself or an operator gave it (block files): no limit. */
+export const NO_JSON_LIMITS: JsonLimits = { maxNumbers: Infinity, maxValues: Infinity, maxDepth: Infinity };
+
+/**
  * Parses JSON text; numbers come back as JsonNumber, everything else as
  * JSON.parse would give it. Throws MALFORMED_JSON.
  *
- * The lossless parser is about 16 times slower than JSON.parse (some
- * 240 ms a MiB), and a jbc-ts peer's blocks are all strings. So a text that
- * holds no number and no key twice in one object (which the lossless parser
- * refuses, and JSON.parse would quietly take the last of) goes to
- * JSON.parse, which gives exactly the same value for it.
+ * The lossless parser is about 16 times slower than JSON.parse, on strings
+ * as on numbers. So, unless a key stands twice in one object (which the
+ * lossless parser refuses, and JSON.parse would quietly take the last of)
+ * or a key could reorder its object (see scanJson), the text goes to
+ * JSON.parse, and each number it gives is swapped for its source text,
+ * which the scan collected in order.
  */
 export function parseJson(text: string, source = 'input'): unknown {
-  if (isPlainJson(text)) {
+  const scan = scanJson(text);
+  if (scan.plain) {
     try {
-      return JSON.parse(text) as unknown;
+      if (scan.numbers.length === 0) return JSON.parse(text) as unknown;
+      let next = 0;
+      // The reviver sees values in source order: depth first, each object's keys as written (scanJson made sure).
+      return JSON.parse(text, (_key, value: unknown) => (typeof value === 'number' ? new JsonNumber(scan.numbers[next++]!) : value)) as unknown;
     } catch {
       // Not valid JSON: the lossless parser below says why, as it always has.
     }
@@ -50,12 +76,20 @@ export function parseJson(text: string, source = 'input'): unknown {
 }
 
 /**
- * True when a scan of `text` (valid JSON or not) finds no number outside a
- * string and no object key twice in one object. Keys with escapes, which two
- * spellings can make equal, make it false too.
+ * One pass over `text` (valid JSON or not), strings skipped: the source text
+ * of each number outside a string, in order, and whether JSON.parse gives
+ * the lossless parser's value for it (`plain`): no key twice in one object,
+ * no key with an escape (two spellings can make keys equal), and, when
+ * there are numbers, no key that starts with a digit (JSON.parse puts
+ * array-index keys first in their object, which would put its numbers out
+ * of source order).
  */
-function isPlainJson(text: string): boolean {
-  const keys: Array<Set<string> | undefined> = [];
+function scanJson(text: string): { numbers: string[]; plain: boolean } {
+  const numbers: string[] = [];
+  let plain = true;
+  let digitKey = false;
+  // One entry per open array (undefined) or object (its keys so far).
+  const open: Array<Set<string> | undefined> = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
@@ -68,25 +102,85 @@ function isPlainJson(text: string): boolean {
           i++;
         } else if (d === 0x22) break;
       }
-      const inObject = keys.at(-1);
-      if (inObject === undefined) continue;
+      const inObject = open.at(-1);
+      if (!plain || inObject === undefined) continue;
       let j = i + 1;
-      while (j < text.length && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x0a || text.charCodeAt(j) === 0x0d || text.charCodeAt(j) === 0x09)) j++;
+      while (j < text.length && isSpace(text.charCodeAt(j))) j++;
       if (text.charCodeAt(j) !== 0x3a) continue;
-      if (escaped) return false;
       const key = text.slice(start, i);
-      if (inObject.has(key)) return false;
-      inObject.add(key);
-    } else if (c === 0x7b) keys.push(new Set());
-    else if (c === 0x5b) keys.push(undefined);
-    else if (c === 0x7d || c === 0x5d) keys.pop();
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return false;
+      if (escaped || inObject.has(key)) plain = false;
+      else inObject.add(key);
+      if (isDigit(text.charCodeAt(start))) digitKey = true;
+    } else if (c === 0x7b) open.push(new Set());
+    else if (c === 0x5b) open.push(undefined);
+    else if (c === 0x7d || c === 0x5d) open.pop();
+    else if (c === 0x2d || isDigit(c)) {
+      let j = i + 1;
+      while (j < text.length && isNumberChar(text.charCodeAt(j))) j++;
+      numbers.push(text.slice(i, j));
+      i = j - 1;
+    }
   }
-  return true;
+  return { numbers, plain: plain && !(digitKey && numbers.length > 0) };
 }
 
-/** Decodes UTF-8 strictly (invalid byte sequences are MALFORMED_JSON) and parses. */
-export function parseJsonBytes(bytes: Uint8Array, source = 'input'): unknown {
+/**
+ * Throws JSON_TOO_COMPLEX at the first of `limits` that the JSON text in
+ * `bytes` passes. Strings are skipped, so digits in them are text; every
+ * JSON delimiter is ASCII, and UTF-8 never uses ASCII bytes inside a
+ * multi-byte character, so the bytes need no decoding first.
+ */
+export function checkJsonLimits(bytes: Uint8Array, source: string, limits: JsonLimits): void {
+  let numbers = 0;
+  let values = 0;
+  let depth = 0;
+  const tooMany = (what: string, max: number): JbcError =>
+    new JbcError(ErrorCode.JSON_TOO_COMPLEX, `${source} holds more ${what} than the ${max} it may`, { source, limit: what, max });
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (isSpace(c) || c === 0x2c || c === 0x3a) continue;
+    if (c === 0x7d || c === 0x5d) {
+      depth--;
+      continue;
+    }
+    if (++values > limits.maxValues) throw tooMany('values', limits.maxValues);
+    if (c === 0x22) {
+      for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limits.maxDepth) throw tooMany('levels of nesting', limits.maxDepth);
+    } else if (c === 0x2d || isDigit(c)) {
+      if (++numbers > limits.maxNumbers) throw tooMany('numbers', limits.maxNumbers);
+      while (i + 1 < bytes.length && isNumberChar(bytes[i + 1]!)) i++;
+    } else {
+      // true, false, null (or garbage, which the parse refuses): one value, however many letters.
+      while (i + 1 < bytes.length && isLetter(bytes[i + 1]!)) i++;
+    }
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Characters of a JSON number after its first: digits, '.', 'e', 'E', '+', '-'. */
+function isNumberChar(c: number): boolean {
+  return isDigit(c) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
+/**
+ * Checks `limits` on the bytes (see checkJsonLimits), then decodes UTF-8
+ * strictly (invalid byte sequences are MALFORMED_JSON) and parses.
+ */
+export function parseJsonBytes(bytes: Uint8Array, source = 'input', limits: JsonLimits = NO_JSON_LIMITS): unknown {
+  checkJsonLimits(bytes, source, limits);
   return parseJson(decodeUtf8(bytes, source), source);
 }
 
@@ -112,10 +206,16 @@ const PARSE_SLICE_MS = 10;
  * rest is neither decoded nor parsed), and the event loop gets a turn every
  * few milliseconds, so a peer's 64 MiB answer never freezes the node. The
  * scan works on bytes: every JSON delimiter is ASCII, and UTF-8 never uses
- * ASCII bytes inside a multi-byte character. Throws MALFORMED_JSON for
- * anything that is not an array of valid UTF-8 JSON values.
+ * ASCII bytes inside a multi-byte character. Each element is held to
+ * `elementLimits`. Throws MALFORMED_JSON for anything that is not an array
+ * of valid UTF-8 JSON values.
  */
-export async function parseJsonArray<T>(bytes: Uint8Array, source: string, item: (value: unknown, index: number) => T): Promise<T[]> {
+export async function parseJsonArray<T>(
+  bytes: Uint8Array,
+  source: string,
+  item: (value: unknown, index: number) => T,
+  elementLimits: JsonLimits = NO_JSON_LIMITS,
+): Promise<T[]> {
   const results: T[] = [];
   let i = arrayStart(bytes, source);
   let closed = bytes[i] === 0x5d;
@@ -126,7 +226,7 @@ export async function parseJsonArray<T>(bytes: Uint8Array, source: string, item:
     i = elementEnd(bytes, start);
     if (i < 0) throw notArray(source, 'it is not closed');
     const where = `${source} element ${results.length}`;
-    results.push(item(parseJson(decodeUtf8(bytes.subarray(start, i), where), where), results.length));
+    results.push(item(parseJsonBytes(bytes.subarray(start, i), where, elementLimits), results.length));
     closed = bytes[i] === 0x5d;
     i++;
     if (performance.now() - slice > PARSE_SLICE_MS) {
@@ -211,7 +311,7 @@ export class JsonArraySplitter {
         i++;
         continue;
       }
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      if (isSpace(c)) {
         i++;
         continue;
       }
@@ -288,7 +388,7 @@ function notArray(source: string, why: string): JbcError {
 
 function skipSpace(bytes: Uint8Array, from: number): number {
   let i = from;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  while (i < bytes.length && isSpace(bytes[i]!)) i++;
   return i;
 }
 

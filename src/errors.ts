@@ -7,6 +7,8 @@
 export const ErrorCode = {
   /** JSON text that does not parse. */
   MALFORMED_JSON: 'MALFORMED_JSON',
+  /** JSON text with more numbers, values or nesting than what it stands for needs (see JsonLimits); it is not parsed. */
+  JSON_TOO_COMPLEX: 'JSON_TOO_COMPLEX',
   /** A block that is not an object, or lacks a field. */
   MALFORMED_BLOCK: 'MALFORMED_BLOCK',
   /** A block field with a value of the wrong type or form. */

@@ -8,6 +8,7 @@ import { ErrorCode, JbcError } from '../errors.js';
 /** Every code has a status (the Record type makes a new code a compile error until it is listed). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   MALFORMED_JSON: 400,
+  JSON_TOO_COMPLEX: 400,
   MALFORMED_BLOCK: 400,
   MALFORMED_FIELD: 400,
   INVALID_BLOCK: 400,

@@ -2,16 +2,17 @@
  * The HTTP API as a Koa app. Routes are thin: parse the request,
  * call the node (`NodeApi`), serialise. Every failure goes through one error
  * middleware and the status table in http-errors.ts. Request bodies are read
- * here, raw and size-capped, and parsed losslessly so integers beyond 2^53
- * in a posted block keep every digit.
+ * here, raw and size-capped, checked against the JSON limits of what their
+ * route takes (a block, a small object), and parsed losslessly so integers
+ * beyond 2^53 in a posted block keep every digit.
  */
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
-import { blockToJson, isHash, parseBlock } from '../block.js';
+import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock } from '../block.js';
 import { isEntryId } from '../entries.js';
-import { isCanonicalUint, isJsonObject, parseJsonBytes } from '../codec.js';
+import { isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { locateFork, MAX_LOCATOR_HASHES } from '../locator.js';
 import type { Logger } from '../log.js';
@@ -35,6 +36,9 @@ export interface AppOptions {
   /** Where request counts and latencies go; none recorded when absent. */
   readonly metrics?: NodeMetrics | undefined;
 }
+
+/** A body of one small object: POST /data's `{"data": "…"}`, POST and DELETE /peers' `{"url": "…"}`. */
+const SMALL_BODY_LIMITS: JsonLimits = { maxNumbers: 16, maxValues: 64, maxDepth: 4 };
 
 /** Most entries one GET /data answer lists. */
 const MAX_ENTRIES_PER_PAGE = 1000;
@@ -166,13 +170,13 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.delete('/peers', async (ctx) => {
-    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options, budget));
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS));
     if (!node.removePeer(normalizePeerUrl(url))) throw new JbcError(ErrorCode.NOT_FOUND, `${url} is not a peer`);
     ctx.body = { removed: true, peers: node.peers() };
   });
 
   router.post('/peers', async (ctx) => {
-    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options, budget)));
+    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS)));
     if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
     if (result === 'refused') throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, 'peer URL refused');
     ctx.status = result === 'added' ? 201 : result === 'checking' ? 202 : 200;
@@ -185,7 +189,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.post('/data', async (ctx) => {
-    const body = await readJsonBody(ctx, options, budget);
+    const body = await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS);
     if (!isJsonObject(body) || !('data' in body)) throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"data": "<text>"}', { field: 'data' });
     const result = await node.submitData(body.data, tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined));
     ctx.status = 202;
@@ -210,7 +214,7 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.post('/mined', async (ctx) => {
-    const block = parseBlock(await readJsonBody(ctx, options, budget));
+    const block = parseBlock(await readJsonBody(ctx, options, budget, BLOCK_JSON_LIMITS));
     // Integers sent as JSON numbers grow by their quotes in the output form: a
     // block accepted here must fit the body limit of the peers it is relayed to.
     const outputBytes = Buffer.byteLength(JSON.stringify(blockToJson(block)));
@@ -304,9 +308,10 @@ function queryUint(ctx: Context, name: string): bigint | undefined {
 /**
  * The request body as parsed JSON: 415 unless the content type is JSON and
  * the body is not encoded (compressed), 413
- * past `maxBytes` (announced or actual), 400 when it does not parse.
+ * past `maxBytes` (announced or actual), 400 when it holds more than
+ * `limits` allow (checked before it is parsed) or does not parse.
  */
-async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudget): Promise<unknown> {
+async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudget, limits: JsonLimits): Promise<unknown> {
   const maxBytes = options.maxBodyBytes;
   const type = ctx.request.is('application/json', '+json');
   if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
@@ -320,7 +325,7 @@ async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudge
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
-  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget), 'request body');
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget), 'request body', limits);
 }
 
 /**

@@ -7,14 +7,17 @@
  * spool file (chain-spool.ts) under a cap of its own. got's errors stop
  * here: callers see JbcError PEER_TIMEOUT, PEER_UNREACHABLE or
  * PEER_BAD_RESPONSE, with the peer URL in `data.peer`. Answers are parsed
- * losslessly (parseJsonBytes) and validated before they leave this module.
+ * losslessly (parseJsonBytes), within the limits of what each kind of
+ * answer holds (an answer past them is a bad response, and is not parsed),
+ * and validated before they leave this module; answers whose content is not
+ * used are not parsed at all.
  */
 import { setMaxListeners } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import got, { CancelError, HTTPError, RequestError, TimeoutError, type Response } from 'got';
-import { blockToJson, isHash, parseBlock, type Block } from '../block.js';
-import { JsonArraySplitter, firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint } from '../codec.js';
+import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock, type Block } from '../block.js';
+import { JsonArraySplitter, firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint, type JsonLimits } from '../codec.js';
 import { AbortedError, ErrorCode, JbcError, describeError, isJbcError } from '../errors.js';
 import { within } from '../wait.js';
 import { ChainSpool, type WholeChain } from './chain-spool.js';
@@ -60,8 +63,19 @@ export interface PeerClientOptions {
 /** What a URL answered when asked whether it is a node. */
 export type ProbeResult = { readonly kind: 'jbc-ts'; readonly status: PeerStatus } | { readonly kind: 'jbc' };
 
-/** Small answers (status, peers, POST replies) are capped lower than block downloads. */
+/** Small answers (status, peers) are capped lower than block downloads. */
 const SMALL_ANSWER_BYTES = 1024 * 1024;
+/** A POST /mined or POST /data reply is a few short fields: `{"received": true, "accepted": false, "reason": "…"}`. */
+const REPLY_BYTES = 16 * 1024;
+/**
+ * A /status: a few dozen fields, a number per mining worker (at most 1024)
+ * and a string per peer (at most 10 000).
+ */
+const STATUS_JSON_LIMITS: JsonLimits = { maxNumbers: 2048, maxValues: 32 * 1024, maxDepth: 8 };
+/** A /peers answer: a list of URL strings, bare or as `{"peers": […]}`. */
+const PEERS_JSON_LIMITS: JsonLimits = { maxNumbers: 64, maxValues: 32 * 1024, maxDepth: 8 };
+/** A POST /mined reply. */
+const REPLY_JSON_LIMITS: JsonLimits = { maxNumbers: 64, maxValues: 256, maxDepth: 4 };
 /** How much of a block list's start is looked at while it downloads: one block of any accepted size fits. */
 const MAX_HEAD_BYTES = 2 * 1024 * 1024;
 /** What one block of a /blocks page may weigh on average before the page is suspect. */
@@ -91,7 +105,7 @@ export class PeerClient {
    * (a plain jbc node answers 404): the caller falls back to /blockchain.json.
    */
   async status(peer: string, signal?: AbortSignal): Promise<PeerStatus | undefined> {
-    const answer = await this.#request(peer, 'status', { maxBytes: this.#smallCap(), notFoundIsUndefined: true, signal });
+    const answer = await this.#request(peer, 'status', { maxBytes: this.#smallCap(), limits: STATUS_JSON_LIMITS, notFoundIsUndefined: true, signal });
     if (answer === undefined) return undefined;
     if (!isJsonObject(answer)) throw badResponse(peer, 'status', '/status is not a JSON object');
     try {
@@ -161,7 +175,7 @@ export class PeerClient {
       await this.#stream(peer, path, { maxBytes: this.#options.maxChainBytes, signal }, (chunk) => {
         for (const element of elements.push(chunk)) {
           const i = spool.length;
-          spool.add(item(parseJsonBytes(element, `${url} element ${i}`), i));
+          spool.add(item(parseJsonBytes(element, `${url} element ${i}`, BLOCK_JSON_LIMITS), i));
         }
       });
       elements.end();
@@ -211,7 +225,7 @@ export class PeerClient {
 
   /** The peer's peer list, normalised; entries that are not peer URLs are dropped. */
   async peers(peer: string, signal?: AbortSignal): Promise<string[]> {
-    const answer = await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), signal });
+    const answer = await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), limits: PEERS_JSON_LIMITS, signal });
     const list = Array.isArray(answer) ? answer : isJsonObject(answer) && Array.isArray(answer.peers) ? answer.peers : undefined;
     if (list === undefined) throw badResponse(peer, 'peers', '/peers is not a list');
     const urls: string[] = [];
@@ -224,7 +238,7 @@ export class PeerClient {
 
   /** POSTs a block to the peer's /mined, in output form. */
   async postMined(peer: string, block: Block): Promise<MinedReply> {
-    const answer = await this.#request(peer, 'mined', { maxBytes: this.#smallCap(), body: blockToJson(block) });
+    const answer = await this.#request(peer, 'mined', { maxBytes: this.#replyCap(), limits: REPLY_JSON_LIMITS, body: blockToJson(block) });
     // A plain jbc node answers {"received": true} and nothing more.
     if (!isJsonObject(answer)) return { accepted: undefined, reason: undefined };
     return {
@@ -235,34 +249,43 @@ export class PeerClient {
 
   /**
    * Passes a data entry on (POST /data). False when the peer has no data
-   * pool (a plain jbc node answers 404), which is fine.
+   * pool (a plain jbc node answers 404), which is fine. Only the status
+   * counts: the reply is not parsed.
    */
   async postData(peer: string, data: string): Promise<boolean> {
-    const answer = await this.#request(peer, 'data', { maxBytes: this.#smallCap(), body: { data }, notFoundIsUndefined: true });
+    const answer = await this.#fetch(peer, 'data', { maxBytes: this.#replyCap(), body: { data }, notFoundIsUndefined: true });
     return answer !== undefined;
   }
 
-  /** Tells the peer about this node (POST /peers); plain jbc peers answer 404, which is fine. */
+  /**
+   * Tells the peer about this node (POST /peers); plain jbc peers answer
+   * 404, which is fine. The reply (a jbc-ts peer lists its peers in it) is
+   * not parsed.
+   */
   async announce(peer: string, selfUrl: string): Promise<void> {
-    await this.#request(peer, 'peers', { maxBytes: this.#smallCap(), body: { url: selfUrl }, notFoundIsUndefined: true });
+    await this.#fetch(peer, 'peers', { maxBytes: this.#smallCap(), body: { url: selfUrl }, notFoundIsUndefined: true });
   }
 
   #smallCap(): number {
     return Math.min(SMALL_ANSWER_BYTES, this.#options.maxResponseBytes);
   }
 
+  #replyCap(): number {
+    return Math.min(REPLY_BYTES, this.#options.maxResponseBytes);
+  }
+
   async #request(
     peer: string,
     path: string,
-    opts: { maxBytes: number; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
+    opts: { maxBytes: number; limits: JsonLimits; body?: unknown; notFoundIsUndefined?: boolean; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
     const body = await this.#fetch(peer, path, opts);
     if (body === undefined) return undefined;
     const url = new URL(path, peer).href;
     try {
-      return parseJsonBytes(body, url);
+      return parseJsonBytes(body, url, opts.limits);
     } catch (err) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not JSON`, { peer, url }, { cause: err });
+      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not usable JSON: ${describeError(err)}`, { peer, url }, { cause: err });
     }
   }
 
@@ -454,7 +477,7 @@ function aborted(url: string, shutdown: AbortSignal, signal: AbortSignal): Abort
 /** A list of blocks, parsed a block at a time (see parseJsonArray): the first bad element ends it. */
 async function parseBlocks(peer: string, path: string, body: Buffer): Promise<Block[]> {
   try {
-    return await parseJsonArray(body, new URL(path, peer).href, blockItem(peer, path));
+    return await parseJsonArray(body, new URL(path, peer).href, blockItem(peer, path), BLOCK_JSON_LIMITS);
   } catch (err) {
     throw blockListError(peer, path, err);
   }
@@ -471,7 +494,7 @@ function blockListHead(peer: string, path: string): (head: Buffer) => boolean {
     try {
       const first = firstArrayElement(head, url);
       if (first === undefined) return false;
-      if (first !== null) blockItem(peer, path)(parseJsonBytes(first, `${url} element 0`), 0);
+      if (first !== null) blockItem(peer, path)(parseJsonBytes(first, `${url} element 0`, BLOCK_JSON_LIMITS), 0);
       return true;
     } catch (err) {
       throw blockListError(peer, path, err);

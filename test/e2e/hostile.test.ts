@@ -425,6 +425,61 @@ describe('answers that cost too much', () => {
   });
 });
 
+describe('JSON that costs far more to parse than it weighs', () => {
+  /** `[1,1,…,1]` of about `bytes` bytes: the most numbers a byte cap lets through. */
+  const numberFlood = (bytes: number) => `[${'1,'.repeat(Math.floor(bytes / 2) - 2)}1]`;
+  /** A peer that answers /status like an empty node and every POST /mined with `reply`. */
+  const minedAnswering = (reply: string) =>
+    fakeHttpPeer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(path === '/status' ? '{"height":-1,"length":0,"tip":null,"nodeId":"flood"}' : path === '/peers' ? '{"peers":[]}' : reply);
+    });
+
+  it('a client body of 1 MiB of numbers is refused with 400 JSON_TOO_COMPLEX, unparsed, and the node goes on taking entries and blocks', async () => {
+    const node = await nodeWith(f.main.slice(0, -1));
+    const flood = await postJson(`${node.url}data`, numberFlood(1024 * 1024 - 64));
+    expect(flood.status).toBe(400);
+    expect(flood.json.error).toMatchObject({ code: ErrorCode.JSON_TOO_COMPLEX, message: 'request body holds more numbers than the 16 it may' });
+    const padded = JSON.stringify({ ...blockToJson(f.main.at(-1)!), extra: '' }).replace('"extra":""', `"extra":${numberFlood(512 * 1024)}`);
+    const block = await postJson(`${node.url}mined`, padded);
+    expect(block.status).toBe(400);
+    expect(block.json.error.code).toBe(ErrorCode.JSON_TOO_COMPLEX);
+    expect(node.chain().length).toBe(f.main.length - 1);
+    expect((await postJson(`${node.url}data`, { data: 'still taken' })).status).toBe(202);
+    expect((await postJson(`${node.url}mined`, blockToJson(f.main.at(-1)!))).json).toEqual({ received: true, accepted: true });
+  });
+
+  it('a peer answering POST /mined with 1 MiB of numbers, or with fewer than its reply cap, is a bad response; the other peer gets every block', async () => {
+    const big = track(await minedAnswering(numberFlood(1024 * 1024 - 64)));
+    const dense = track(await minedAnswering(numberFlood(12 * 1024)));
+    const healthy = track(await heldMinedPeer());
+    healthy.release();
+    const { logger, lines } = recordingLogger();
+    const node = await nodeWith(f.main.slice(0, 2), { peers: [big.url, dense.url, healthy.url], syncIntervalMs: 0 }, { logger });
+    for (const block of f.main.slice(2, 5)) await postJson(`${node.url}mined`, blockToJson(block));
+    const failure = (peer: FakePeer) =>
+      waitFor(`the post to ${peer.url} to fail`, () => lines.find((l) => l.msg === 'could not send block to peer' && l.fields.peer === peer.url));
+    expect((await failure(big)).fields.err).toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE, message: expect.stringContaining('sent more than 16384 bytes') });
+    expect((await failure(dense)).fields.err).toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE, message: expect.stringContaining('holds more numbers than the 64 it may') });
+    await waitFor('the healthy peer to get block 4', () => healthy.minedIndexes().includes('4'));
+    expect((await http(`${node.url}status`)).json.height).toBe(4);
+  });
+
+  it('a /status answer of 1 MiB of numbers is a bad response, refused before it is parsed', async () => {
+    const peer = track(await garbagePeer(numberFlood(1024 * 1024 - 64)));
+    const client = testClient();
+    try {
+      await expect(client.status(peer.url)).rejects.toMatchObject({
+        code: ErrorCode.PEER_BAD_RESPONSE,
+        message: expect.stringContaining('holds more numbers than the 2048 it may'),
+      });
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('one block ahead of the tip under many sender names', () => {
   it('asks one of them: the block is held, and the same block posted again under another name is answered at once', async () => {
     // One server behind 100 names (path prefixes), answering like a node that has nothing past ours.

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  BLOCK_JSON_LIMITS,
   blockHeader,
   blocksEqual,
   blockToJson,
@@ -10,9 +12,9 @@ import {
   parseBlock,
   sealBlock,
 } from '../../src/block.js';
-import { parseJson } from '../../src/codec.js';
+import { parseJson, parseJsonBytes } from '../../src/codec.js';
 import { ErrorCode } from '../../src/errors.js';
-import { seed, seedRaw } from '../helpers/fixtures.js';
+import { fixturePath, seed, seedRaw } from '../helpers/fixtures.js';
 import { thrown } from '../helpers/thrown.js';
 
 const [blockZero, blockOne] = seed.chain as [ReturnType<typeof parseBlock>, ReturnType<typeof parseBlock>];
@@ -194,6 +196,19 @@ describe('parsing and output form', () => {
 
   it.each([[null], [[]], ['block'], [7]])('%j is not a block', (value) => {
     expect(thrown(() => parseBlock(value)).code).toBe(ErrorCode.MALFORMED_BLOCK);
+  });
+
+  it('a jbc block with its integers as JSON numbers beyond 2^53 is within the limits of a block text', () => {
+    const bytes = readFileSync(fixturePath('mined-bigint-numbers.json'));
+    expect(parseBlock(parseJsonBytes(bytes, 'block', BLOCK_JSON_LIMITS)).nonce).toBe(18446744073709564663n);
+  });
+
+  it('a block text with an extra key holding a thousand numbers is refused before it is parsed', () => {
+    const text = JSON.stringify({ ...blockToJson(blockOne), extra: '' }).replace('"extra":""', `"extra":[${'1,'.repeat(999)}1]`);
+    expect(thrown(() => parseJsonBytes(Buffer.from(text), 'request body', BLOCK_JSON_LIMITS))).toMatchObject({
+      code: ErrorCode.JSON_TOO_COMPLEX,
+      message: 'request body holds more numbers than the 64 it may',
+    });
   });
 
   it('text that is not JSON is MALFORMED_JSON', () => {

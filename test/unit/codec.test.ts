@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse as losslessParse } from 'lossless-json';
-import { JsonArraySplitter, JsonNumber, firstArrayElement, parseJson, parseJsonArray, parseJsonBytes } from '../../src/codec.js';
+import { JsonArraySplitter, JsonNumber, firstArrayElement, parseJson, parseJsonArray, parseJsonBytes, type JsonLimits } from '../../src/codec.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const identity = (value: unknown) => value;
@@ -70,6 +70,15 @@ describe('parsing a JSON array an element at a time', () => {
     expect(seen).toEqual([new JsonNumber('0')]);
   });
 
+  it('holds each element to the limits given', async () => {
+    const limits: JsonLimits = { maxNumbers: 2, maxValues: 100, maxDepth: 4 };
+    expect(await parseJsonArray(Buffer.from('[[1,2],[3,4]]'), 'test', identity, limits)).toHaveLength(2);
+    await expect(parseJsonArray(Buffer.from('[[1,2],[3,4,5]]'), 'test', identity, limits)).rejects.toMatchObject({
+      code: ErrorCode.JSON_TOO_COMPLEX,
+      message: 'test element 1 holds more numbers than the 2 it may',
+    });
+  });
+
   it('lets the event loop run while it parses a long array', async () => {
     let turns = 0;
     let running = true;
@@ -137,5 +146,72 @@ describe('parseJson', () => {
 
   it.each(['{"a":', '{"a" "b"}', '["a",]', ''])('refuses what is not JSON, saying why: %j', (text) => {
     expect(() => parseJson(text, 'body')).toThrow(/^body is not valid JSON: ./);
+  });
+});
+
+describe('limits on what a JSON text holds', () => {
+  const limits: JsonLimits = { maxNumbers: 3, maxValues: 10, maxDepth: 2 };
+  const refusal = (what: string) => expect.objectContaining({ code: ErrorCode.JSON_TOO_COMPLEX, data: expect.objectContaining({ limit: what }) });
+
+  it('a text within every limit parses as without them', () => {
+    expect(parseJsonBytes(Buffer.from('{"a":[1,2,3],"b":"x"}'), 'body', limits)).toEqual(parseJson('{"a":[1,2,3],"b":"x"}'));
+  });
+
+  it('refuses one number more than the limit, before decoding or parsing (so even broken text is refused for it)', () => {
+    expect(() => parseJsonBytes(Buffer.from('[1,2,3,4]'), 'body', limits)).toThrow(refusal('numbers'));
+    expect(() => parseJsonBytes(Buffer.from('[1,2,3,4 \xff not JSON', 'latin1'), 'body', limits)).toThrow(refusal('numbers'));
+  });
+
+  it('counts numbers outside strings only: digits in data strings are text', () => {
+    expect(parseJsonBytes(Buffer.from('["1,2,3,4,5 \\" 6 7", "-8 9"]'), 'body', limits)).toEqual(['1,2,3,4,5 " 6 7', '-8 9']);
+  });
+
+  it('refuses more values than the limit, of any kind, keys included', () => {
+    expect(() => parseJsonBytes(Buffer.from('[{},{},{},{},{},{},{},{},{},{}]'), 'body', limits)).toThrow(refusal('values'));
+    expect(() => parseJsonBytes(Buffer.from('[true,false,null,true,false,null,true,false,null,true]'), 'body', limits)).toThrow(refusal('values'));
+    expect(() => parseJsonBytes(Buffer.from('{"a":"","b":"","c":"","d":"","e":""}'), 'body', limits)).toThrow(refusal('values'));
+  });
+
+  it('refuses deeper nesting than the limit', () => {
+    expect(parseJsonBytes(Buffer.from('[[]]'), 'body', limits)).toEqual([[]]);
+    expect(() => parseJsonBytes(Buffer.from('[[{}]]'), 'body', limits)).toThrow(refusal('levels of nesting'));
+  });
+
+  it('stops scanning at the first limit passed, whatever follows', () => {
+    const flood = `[${'1,'.repeat(500_000)}1]`;
+    expect(() => parseJsonBytes(Buffer.from(flood), 'body', limits)).toThrow(expect.objectContaining({ message: 'body holds more numbers than the 3 it may' }));
+  });
+});
+
+describe('parseJson on texts that hold numbers', () => {
+  const lossless = (text: string) => losslessParse(text, null, (n: string) => new JsonNumber(n));
+
+  /** A random JSON text with numbers of every form, strings with escapes and digits, keys that sort and keys that do not. */
+  function randomJson(next: () => number, depth: number): string {
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    const kind = depth > 3 ? pick(['number', 'string', 'literal']) : pick(['number', 'string', 'literal', 'array', 'object', 'object']);
+    if (kind === 'number') return pick(['0', '7', '-3', '1.50', '2e5', '-0', '18446744073709551617', '20231105123456789012', '1E-7']);
+    if (kind === 'string') return pick(['""', '"12 34"', '"a\\"b"', '"\\u00e9 , ] }"', '"-5"']);
+    if (kind === 'literal') return pick(['true', 'false', 'null']);
+    const count = Math.floor(next() * 4);
+    const items = Array.from({ length: count }, (_, i) => {
+      const value = randomJson(next, depth + 1);
+      return kind === 'array' ? value : `${JSON.stringify(pick(['a', 'b', `k${i}`, `${i}`, '10', 'z']) + (kind === 'object' ? String(i) : ''))} : ${value}`;
+    });
+    return kind === 'array' ? `[ ${items.join(' , ')} ]` : `{${items.join(',')}}`;
+  }
+
+  it('gives exactly what the lossless parser gives, numbers in their places', () => {
+    let seed = 42;
+    const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 2000; i++) {
+      const text = randomJson(next, 0);
+      expect(parseJson(text), text).toEqual(lossless(text));
+    }
+  });
+
+  it('keeps a 1 MiB data string and the big integers beside it exact', () => {
+    const text = `{"index":12,"timestamp":20231105123456789012,"data":${JSON.stringify('x'.repeat(1024 * 1024))},"nonce":18446744073709564663}`;
+    expect(parseJson(text)).toEqual(lossless(text));
   });
 });
