@@ -187,9 +187,11 @@ export function optionSyntax(spec: OptionSpec): string {
   return `${spec.short ? `-${spec.short}, ` : ''}--${spec.flag}${value}`;
 }
 
+/** Help and default as a terminal shows them: the README's markup taken out. */
 function describe(spec: OptionSpec): string {
   const shown = shownDefault(spec);
-  return shown === undefined ? spec.help : `${spec.help.replace(/\.$/, '')} (default ${shown})`;
+  const plain = (text: string) => text.replace(/`/g, '');
+  return shown === undefined ? plain(spec.help) : `${plain(spec.help)} (default ${plain(shown)})`;
 }
 
 /** The options part of --help: each option, then its help and default wrapped to `width` columns. */
@@ -220,11 +222,16 @@ export function optionsHelp(table: readonly OptionSpec[], width = 80): string {
     .join('\n');
 }
 
-/** The README's options table: option, default, meaning. */
-export function optionsMarkdown(table: readonly OptionSpec[]): string {
-  const cell = (s: string) => s.replace(/\|/g, '\\|');
-  const rows = table.map((spec) => `| \`${optionSyntax(spec)}\` | ${cell(shownDefault(spec) ?? '')} | ${cell(spec.help)} |`);
-  return ['| Option | Default | What it does |', '|---|---|---|', ...rows].join('\n');
+/** The README's options table of `table`: option, default, meaning. */
+export function optionsMarkdown(table: readonly OptionSpec[], title = 'option'): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const rows = table.map((spec) => {
+    const syntax = `${spec.short ? `\`-${spec.short}\`, ` : ''}\`--${spec.flag}${spec.placeholder === undefined ? '' : ` ${spec.placeholder}`}\``;
+    const shown = shownDefault(spec);
+    const value = shown === undefined ? '' : spec.defaultText === undefined ? `\`${shown}\`` : shown;
+    return `| ${syntax} |${value === '' ? ' ' : ` ${cell(value)} `}| ${cell(spec.help)} |`;
+  });
+  return [`| ${title} | default | meaning |`, '|---|---|---|', ...rows].join('\n');
 }
 
 export function badFlag(flag: string, reason: string, value?: string): JbcError {

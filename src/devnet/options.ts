@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import { badFlag, integer, on, optionsHelp, parseOptions, text, type OptionSpec } from '../option-table.js';
-import { DEFAULT_PORT, MAX_DIFFICULTY, defaultNodeOptions } from '../node/options.js';
+import { DEFAULT_PORT, MAX_DIFFICULTY } from '../node/options.js';
 
 export interface DevnetOptions {
   /** How many nodes. Default 4 (ports 5000-5003, the nodes' default peer list). */
@@ -38,14 +38,14 @@ export const defaultDevnetOptions = {
 
 /** devnet's own options, declared once (see option-table.ts). */
 export const DEVNET_FLAGS: readonly OptionSpec[] = [
-  { flag: 'nodes', key: 'nodes', type: integer(1, 100), placeholder: 'N', default: defaultDevnetOptions.nodes, help: 'How many nodes.' },
-  { flag: 'miners', key: 'miners', type: integer(0, 100), placeholder: 'K', defaultText: 'all', help: 'Only the first K nodes mine; the others follow.' },
-  { flag: 'workers', key: 'workers', type: integer(1, 1024), placeholder: 'N', default: defaultDevnetOptions.workers, help: 'Mining worker threads per node.' },
-  { flag: 'difficulty', key: 'difficulty', type: integer(0, MAX_DIFFICULTY), placeholder: 'D', defaultText: `the node's, ${defaultNodeOptions.difficulty}`, help: 'Difficulty of every node.' },
-  { flag: 'base-port', key: 'basePort', type: integer(1, 65535), placeholder: 'P', default: defaultDevnetOptions.basePort, help: 'Port of the first node; the others follow it.' },
-  { flag: 'data-root', key: 'dataRoot', type: text(true), placeholder: 'DIR', default: defaultDevnetOptions.dataRoot, help: 'Data dirs are DIR/<port>.' },
-  { flag: 'host', key: 'host', type: text(true), placeholder: 'H', default: defaultDevnetOptions.host, help: 'Address the nodes listen on.' },
-  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'Print this help and exit.' },
+  { flag: 'nodes', key: 'nodes', type: integer(1, 100), placeholder: 'N', default: defaultDevnetOptions.nodes, help: "how many nodes (1-100)" },
+  { flag: 'miners', key: 'miners', type: integer(0, 100), placeholder: 'K', defaultText: "all", help: "only the first K nodes mine; the rest run `--no-mine`" },
+  { flag: 'workers', key: 'workers', type: integer(1, 1024), placeholder: 'N', default: defaultDevnetOptions.workers, help: "mining worker threads per node, so the nodes share the cores" },
+  { flag: 'difficulty', key: 'difficulty', type: integer(0, MAX_DIFFICULTY), placeholder: 'D', defaultText: "the node's (`5`)", help: "passed to every node: a network needs one difficulty" },
+  { flag: 'base-port', key: 'basePort', type: integer(1, 65535), placeholder: 'P', default: defaultDevnetOptions.basePort, help: "port of the first node; the others follow it" },
+  { flag: 'data-root', key: 'dataRoot', type: text(true), placeholder: 'DIR', default: defaultDevnetOptions.dataRoot, help: "each node's data dir is `DIR/<port>`" },
+  { flag: 'host', key: 'host', type: text(true), placeholder: 'H', default: defaultDevnetOptions.host, help: "address the nodes listen on" },
+  { flag: 'help', key: 'help', short: 'h', type: on(), help: "print the usage and exit 0" },
 ];
 
 export const DEVNET_USAGE = `Usage: npm run devnet -- [options] [node options]
