@@ -3,8 +3,8 @@
  * between `<!-- options:NAME -->` and `<!-- /options -->`, so a test can
  * check them and `scripts/options-table.mjs` rewrite them.
  */
-import { DEVNET_FLAGS } from './devnet/options.js';
-import { NODE_FLAGS } from './node/flags.js';
+import { DEVNET_FLAGS } from './devnet/index.js';
+import { NODE_FLAGS } from './node/index.js';
 import { optionsMarkdown } from './option-table.js';
 
 /** Each table's marker name and its markdown. */

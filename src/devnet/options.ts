@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path';
 import { badFlag, integer, on, optionsHelp, parseOptions, text, type OptionSpec } from '../option-table.js';
-import { DEFAULT_PORT, MAX_DIFFICULTY } from '../node/options.js';
+import { DEFAULT_PORT, MAX_DIFFICULTY } from '../node/index.js';
 
 export interface DevnetOptions {
   /** How many nodes. Default 4 (ports 5000-5003, the nodes' default peer list). */

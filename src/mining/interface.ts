@@ -69,3 +69,18 @@ export interface MiningModules {
   /** Whether the runtime has WASM SIMD. Default: detectSimd(); tests set false to see the fallback. */
   simdSupported?: boolean;
 }
+
+/** What a node reports of its mining (`/status`, `/events`). */
+export interface MiningStatus {
+  readonly enabled: boolean;
+  readonly workers: number;
+  /** Hashes per second, all workers. */
+  readonly hashrate: number;
+  readonly perWorker: readonly number[];
+  readonly engine: string | null;
+  /** True when the engine hashes with WASM SIMD, false for a scalar fallback, null when not mining. */
+  readonly simd: boolean | null;
+  /** Whether this runtime has WASM SIMD at all; null when not mining. */
+  readonly simdSupported: boolean | null;
+  readonly hashes: number;
+}

@@ -3,17 +3,20 @@
  * options and handle. Other folders import from here only.
  */
 export { startNode, createNode, type JbcNode } from './node.js';
-export { formatRate } from './mining-loop.js';
+export { formatRate } from '../mining/index.js';
 export { parseCommandLine, USAGE, type CommandLine, type CommandLineEnv, type LogSettings } from './args.js';
 export {
   defaultNodeOptions,
   defaultPeerList,
   resolveNodeConfig,
-  MAX_BLOCKS_PER_PAGE,
   type NodeConfig,
   type NodeOptions,
 } from './options.js';
-export type { NodeHandle, NodeModules, NodeStatus, MiningStatus } from './interface.js';
-export type { TipChange } from './chain-state.js';
-export type { PeerState } from './peers.js';
-export { PEER_HEADER } from './peer-client.js';
+export type { NodeHandle, NodeModules } from './interface.js';
+export type { NodeStatus } from '../api/index.js';
+export type { MiningStatus } from '../mining/index.js';
+export type { TipChange } from '../chain/index.js';
+export type { PeerState } from '../peer/index.js';
+export { PEER_HEADER } from '../peer/index.js';
+export { NODE_FLAGS } from './flags.js';
+export { DEFAULT_PORT, MAX_DIFFICULTY } from './options.js';

@@ -9,9 +9,10 @@ import { join, parse, resolve } from 'node:path';
 import { ErrorCode, JbcError } from '../errors.js';
 import { MAX_TIMER_MS, valueProblem } from '../option-table.js';
 import { flagFor } from './flags.js';
-import { MAX_BLOCKS_PER_PAGE, defaultNodeOptions } from './defaults.js';
-import { PeerAddressPolicy, parseCidr, type Cidr } from './peer-address.js';
-import { normalizePeerUrl } from './peer-url.js';
+import { MAX_BLOCKS_PER_PAGE } from '../pages.js';
+import { defaultNodeOptions } from './defaults.js';
+import { PeerAddressPolicy, parseCidr, type Cidr } from '../peer/index.js';
+import { normalizePeerUrl } from '../peer/index.js';
 
 export interface NodeOptions {
   /** TCP port to listen on; 0 picks a free one (tests). Default 1000. */
@@ -173,7 +174,9 @@ export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd'
   readonly defaultPeers: boolean;
 };
 
-export { DEFAULT_PORT, MAX_BLOCKS_PER_PAGE, MAX_DIFFICULTY, MAX_PAGE_BYTES, defaultNodeOptions } from './defaults.js';
+export { DEFAULT_PORT, MAX_DIFFICULTY, defaultNodeOptions } from './defaults.js';
+// The defaults are options a node could be given (checked here: defaults.ts cannot import this file back).
+void (defaultNodeOptions satisfies NodeOptions);
 
 /** The article's four local nodes. */
 export function defaultPeerList(): string[] {

@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateChain } from '../../bench/chain-gen.js';
 import { distPath, packageRoot } from '../../src/paths.js';
 import { openChainDb } from '../../src/store/index.js';
+import { halfThePagesInUse } from '../helpers/fixtures.js';
 import { freePorts } from './helpers/processes.js';
 import { closeAll, http, trackedTempDir } from './helpers/nodes.js';
 
@@ -124,7 +125,7 @@ describe('the data directory on the command line', () => {
     const damages: Array<[string, (bytes: Buffer) => Buffer | undefined, string]> = [
       ['deleted', () => undefined, 'is missing but'],
       ['truncated to 0 bytes', () => Buffer.alloc(0), 'is empty but'],
-      ['truncated to half', (bytes) => bytes.subarray(0, bytes.length / 2), 'is damaged'],
+      ['truncated to half the pages it uses', halfThePagesInUse, 'is damaged'],
       ['overwritten with random bytes', (bytes) => randomBytes(bytes.length), 'is damaged'],
     ];
     for (const [what, damage, says] of damages) {

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BLOCK_BYTES, sealBlock, type Block } from '../../src/block.js';
 import { ErrorCode } from '../../src/errors.js';
-import { PLAIN_PEER_FALLBACK_INTERVALS } from '../../src/node/syncer.js';
+import { PLAIN_PEER_FALLBACK_INTERVALS } from '../../src/sync/syncer.js';
 import { hashesOf } from '../helpers/fixtures.js';
 import { emptyNodePeer, jbcBlockText, jbcChainText, plainJbcPeer, type FakePeer } from './helpers/fake-peers.js';
 import { loadFixtures, type ChainFixtures } from './helpers/fixtures.js';

@@ -1,0 +1,387 @@
+/**
+ * The HTTP API as a Koa app. Routes are thin: parse the request,
+ * call the node (`NodeApi`), serialise. Every failure goes through one error
+ * middleware and the status table in http-errors.ts. Request bodies are read
+ * here, raw and size-capped, checked against the JSON limits of what their
+ * route takes (a block, a small object), and parsed losslessly so integers
+ * beyond 2^53 in a posted block keep every digit.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { Router } from '@koa/router';
+import Koa, { type Context } from 'koa';
+import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock } from '../block.js';
+import { isEntryId } from '../entries.js';
+import { isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
+import { ErrorCode, JbcError } from '../errors.js';
+import { locateFork, MAX_LOCATOR_HASHES } from '../locator.js';
+import type { Logger } from '../log.js';
+import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
+import { codeForStatus, errorResponse } from './http-errors.js';
+import type { NodeApi } from './interface.js';
+import type { NodeMetrics } from '../metrics/index.js';
+import { MAX_BLOCKS_PER_PAGE, MAX_PAGE_BYTES } from '../pages.js';
+import { PEER_HEADER } from '../peer/index.js';
+import { normalizePeerUrl, tryNormalizePeerUrl } from '../peer/index.js';
+
+export interface AppOptions {
+  readonly maxBodyBytes: number;
+  /** Time a request body has to arrive once reading it starts. */
+  readonly bodyTimeoutMs: number;
+  /** Bytes of request bodies held at once, all requests together. */
+  readonly maxBodyBytesInFlight: number;
+  readonly logger: Logger;
+  /** Where the explorer page's files are. Default: the build output. */
+  readonly explorer?: ExplorerFilesOptions;
+  /** Where request counts and latencies go; none recorded when absent. */
+  readonly metrics?: NodeMetrics | undefined;
+}
+
+/** A body of one small object: POST /data's `{"data": "…"}`, POST and DELETE /peers' `{"url": "…"}`. */
+const SMALL_BODY_LIMITS: JsonLimits = { maxNumbers: 16, maxValues: 64, maxDepth: 4 };
+
+/** Most entries one GET /data answer lists. */
+const MAX_ENTRIES_PER_PAGE = 1000;
+
+/** Blocks per chunk written while streaming /blockchain.json (a chunk is also cut at STREAM_CHUNK_BYTES). */
+const STREAM_BATCH = 256;
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/** Bytes of request bodies being read right now, against their cap. */
+interface BodyBudget {
+  used: number;
+  readonly max: number;
+}
+
+export function createApp(node: NodeApi, options: AppOptions): Koa {
+  const app = new Koa();
+  const budget: BodyBudget = { used: 0, max: options.maxBodyBytesInFlight };
+  const { logger } = options;
+  // Errors are answered and logged by our middleware; Koa's default handler would print them again.
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+      if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.response.get('Allow') !== '') {
+        // The router answers OPTIONS with 200 and an empty body, which is not JSON; nothing at all is.
+        ctx.status = 204;
+      } else if (ctx.body === undefined && ctx.status >= 400) {
+        // A bare status from Koa or the router (no route: 404, wrong method: 405).
+        const status = ctx.status;
+        ctx.body = { error: { code: codeForStatus(status), message: `${ctx.method} ${ctx.path}: ${ctx.message}` } };
+        ctx.status = status; // setting a body would otherwise turn it into 200
+      }
+    } catch (err) {
+      const { status, body } = errorResponse(err);
+      ctx.status = status;
+      ctx.body = body;
+      // The rest of a body that came too slowly, or that there was no room for, is not waited for: the connection goes.
+      if (status === 408 || status === 503) ctx.set('Connection', 'close');
+      // 503s (starting, busy, pool full, too many streams) are states the client is told about, not faults.
+      if (status >= 500 && status !== 503) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
+    }
+    const ms = performance.now() - started;
+    logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) }, 'request');
+    if (options.metrics !== undefined) {
+      // The route's pattern, not the path, so /blocks/7 and /blocks/8 count as one route.
+      const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const labels = { route: typeof route === 'string' ? route : 'unmatched', method: ctx.method };
+      options.metrics.httpRequests.inc({ ...labels, status: String(ctx.status) });
+      options.metrics.httpDuration.observe(labels, ms / 1000);
+    }
+  });
+
+  const router = new Router();
+
+  router.get('/blockchain.json', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = Readable.from(streamBlocks(node.chainJson()));
+  });
+
+  router.get('/blocks', (ctx) => {
+    const chain = node.chain();
+    // With a locator, the page starts where the asker's chain leaves this one.
+    const locator = queryLocator(ctx);
+    if (locator !== undefined && ctx.query.from !== undefined) throw new JbcError(ErrorCode.BAD_REQUEST, 'give either from or locator, not both');
+    const from = locator === undefined ? (queryUint(ctx, 'from') ?? 0n) : locateFork(chain, locator);
+    const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_BLOCKS_PER_PAGE)), MAX_BLOCKS_PER_PAGE);
+    // Serialised here, inside the error middleware, and cut at a byte budget
+    // (always one block at least): a page of a thousand 1 MiB blocks would
+    // neither fit a peer's cap nor, past V8's string limit, serialise at all.
+    const parts: string[] = [];
+    let bytes = 2;
+    for (const block of chain.range(from, limit)) {
+      const json = JSON.stringify(blockToJson(block));
+      const size = Buffer.byteLength(json) + 1;
+      if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
+      parts.push(json);
+      bytes += size;
+    }
+    ctx.type = 'application/json';
+    ctx.body = `[${parts.join(',')}]`;
+  });
+
+  router.get('/blocks/hash/:hash', (ctx) => {
+    const hash = ctx.params.hash ?? '';
+    if (!isHash(hash)) throw new JbcError(ErrorCode.BAD_REQUEST, 'a block hash is 64 lowercase hex characters');
+    ctx.body = blockToJson(found(node.chain().findByHash(hash), `no block with hash ${hash}`));
+  });
+
+  router.get('/blocks/:index', (ctx) => {
+    const index = ctx.params.index ?? '';
+    if (!isCanonicalUint(index)) {
+      throw new JbcError(ErrorCode.BAD_REQUEST, `block index must be a canonical non-negative integer, got ${JSON.stringify(index.slice(0, 40))}`);
+    }
+    ctx.body = blockToJson(found(node.chain().at(BigInt(index)), `no block ${index}`));
+  });
+
+  router.get('/status', (ctx) => {
+    ctx.body = node.status();
+  });
+
+  router.get('/metrics', async (ctx) => {
+    if (options.metrics === undefined) throw new JbcError(ErrorCode.NOT_FOUND, 'metrics are off on this node');
+    ctx.type = options.metrics.contentType;
+    ctx.body = await options.metrics.scrape();
+  });
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { ok: true };
+  });
+
+  router.get('/readyz', (ctx) => {
+    const fault = node.storeFault();
+    if (!node.ready()) {
+      ctx.status = 503;
+      ctx.body = { ready: false, reason: 'startup sync is running', sync: node.syncStatus() };
+    } else if (fault !== null) {
+      ctx.status = 503;
+      ctx.body = { ready: false, reason: `the data directory refuses writes: ${fault.message}`, storeFault: fault };
+    } else {
+      ctx.body = { ready: true };
+    }
+  });
+
+  router.get('/peers', (ctx) => {
+    const verbose = ctx.query.verbose;
+    ctx.body = verbose === '1' || verbose === 'true' ? { peers: node.peerStates() } : { peers: node.peers() };
+  });
+
+  router.delete('/peers', async (ctx) => {
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : peerUrlFromBody(await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS));
+    if (!node.removePeer(normalizePeerUrl(url))) throw new JbcError(ErrorCode.NOT_FOUND, `${url} is not a peer`);
+    ctx.body = { removed: true, peers: node.peers() };
+  });
+
+  router.post('/peers', async (ctx) => {
+    const result = await node.addPeer(peerUrlFromBody(await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS)));
+    if (result === 'self') throw new JbcError(ErrorCode.BAD_REQUEST, 'that URL is this node');
+    if (result === 'refused') throw new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, 'peer URL refused');
+    ctx.status = result === 'added' ? 201 : result === 'checking' ? 202 : 200;
+    ctx.body =
+      result === 'added'
+        ? { added: true, peers: node.peers() }
+        : result === 'checking'
+          ? { added: false, reason: 'checking: the URL becomes a peer once it answers like a node', peers: node.peers() }
+          : { added: false, reason: result, peers: node.peers() };
+  });
+
+  router.post('/data', async (ctx) => {
+    const body = await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS);
+    if (!isJsonObject(body) || !('data' in body)) throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"data": "<text>"}', { field: 'data' });
+    const result = await node.submitData(body.data, tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined));
+    ctx.status = 202;
+    ctx.body = { id: result.id, state: result.state, added: result.added };
+  });
+
+  router.get('/data', (ctx) => {
+    const state = ctx.query.state ?? 'pending';
+    if (state !== 'pending') throw new JbcError(ErrorCode.BAD_REQUEST, 'state must be "pending" (confirmed entries are in the chain: GET /data/:id)');
+    const limit = Math.min(Number(queryUint(ctx, 'limit') ?? BigInt(MAX_ENTRIES_PER_PAGE)), MAX_ENTRIES_PER_PAGE);
+    const after = ctx.query.after;
+    if (after !== undefined && (typeof after !== 'string' || !isEntryId(after))) {
+      throw new JbcError(ErrorCode.BAD_REQUEST, 'after must be an entry id (64 lowercase hex characters)', { field: 'after' });
+    }
+    ctx.body = node.pendingData(limit, after);
+  });
+
+  router.get('/data/:id', (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!isEntryId(id)) throw new JbcError(ErrorCode.BAD_REQUEST, 'an entry id is 64 lowercase hex characters (the SHA-256 of its data)');
+    ctx.body = found(node.dataEntry(id), `no entry ${id}`);
+  });
+
+  router.post('/mined', async (ctx) => {
+    const block = parseBlock(await readJsonBody(ctx, options, budget, BLOCK_JSON_LIMITS));
+    // Integers sent as JSON numbers grow by their quotes in the output form: a
+    // block accepted here must fit the body limit of the peers it is relayed to.
+    const outputBytes = Buffer.byteLength(JSON.stringify(blockToJson(block)));
+    if (outputBytes > options.maxBodyBytes) {
+      throw new JbcError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `the block's output form is ${outputBytes} bytes, more than the ${options.maxBodyBytes} a peer accepts`,
+        { maxBytes: options.maxBodyBytes, outputBytes },
+      );
+    }
+    const result = await node.receiveBlock(block, {
+      url: tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined),
+      remoteAddress: ctx.req.socket.remoteAddress,
+    });
+    ctx.body = result.accepted ? { received: true, accepted: true } : { received: true, accepted: false, reason: result.reason };
+  });
+
+  const explorer = new ExplorerFiles(options.explorer);
+  router.get('/', (ctx) => explorer.serve(ctx, 'index.html'));
+  router.get('/explorer/:file', (ctx) => explorer.serve(ctx, ctx.params.file ?? ''));
+
+  router.get('/events', (ctx) => {
+    if (!node.serveEvents(ctx.req, ctx.res)) {
+      throw new JbcError(ErrorCode.TOO_MANY_CLIENTS, 'too many event streams are open on this node; try again later');
+    }
+    // The stream writes to the response itself, for as long as the client stays.
+    ctx.respond = false;
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/**
+ * The chain as one JSON array, a batch of blocks at a time, from one
+ * consistent read of the database (so a reorg meanwhile never mixes two
+ * chains into one answer), in bounded memory however long the chain.
+ */
+async function* streamBlocks(blocks: Iterable<string>): AsyncGenerator<string> {
+  let chunk = '[';
+  let count = 0;
+  for (const json of blocks) {
+    chunk += (chunk === '[' ? '' : ',') + json;
+    if (++count === STREAM_BATCH || chunk.length >= STREAM_CHUNK_BYTES) {
+      yield chunk;
+      chunk = '';
+      count = 0;
+      // A reader on a fast link would otherwise keep this loop going for the
+      // whole chain; other requests get their turn between chunks.
+      await new Promise(setImmediate);
+    }
+  }
+  yield `${chunk}]`;
+}
+
+function peerUrlFromBody(body: unknown): string {
+  if (!isJsonObject(body) || typeof body.url !== 'string') {
+    throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"url": "http://host:port/"}');
+  }
+  return body.url;
+}
+
+function found<T>(value: T | undefined, message: string): T {
+  if (value === undefined) throw new JbcError(ErrorCode.NOT_FOUND, message);
+  return value;
+}
+
+/** `?locator=HASH,HASH,…`: hashes of the asker's chain, tip first (see locator.ts). */
+function queryLocator(ctx: Context): string[] | undefined {
+  const value = ctx.query.locator;
+  if (value === undefined) return undefined;
+  const hashes = typeof value === 'string' ? value.split(',') : [];
+  if (hashes.length === 0 || hashes.length > MAX_LOCATOR_HASHES || !hashes.every(isHash)) {
+    throw new JbcError(ErrorCode.BAD_REQUEST, `query parameter locator must be 1 to ${MAX_LOCATOR_HASHES} block hashes separated by commas`, {
+      field: 'locator',
+    });
+  }
+  return hashes;
+}
+
+function queryUint(ctx: Context, name: string): bigint | undefined {
+  const value = ctx.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !isCanonicalUint(value)) {
+    throw new JbcError(ErrorCode.BAD_REQUEST, `query parameter ${name} must be a canonical non-negative integer`, { field: name });
+  }
+  return BigInt(value);
+}
+
+/**
+ * The request body as parsed JSON: 415 unless the content type is JSON and
+ * the body is not encoded (compressed), 413
+ * past `maxBytes` (announced or actual), 400 when it holds more than
+ * `limits` allow (checked before it is parsed) or does not parse.
+ */
+async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudget, limits: JsonLimits): Promise<unknown> {
+  const maxBytes = options.maxBodyBytes;
+  const type = ctx.request.is('application/json', '+json');
+  if (type === null) throw new JbcError(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
+  if (type === false) {
+    throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content type must be application/json, got ${ctx.get('content-type') || 'none'}`);
+  }
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    // Decoding would need its own cap on the inflated size; peers never compress a block.
+    throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send the body uncompressed`);
+  }
+  const declared = ctx.request.length;
+  if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget), 'request body', limits);
+}
+
+/**
+ * Reads the body up to `maxBytes`. Past that it stops keeping data and
+ * rejects; Node discards the rest of the upload once the 413 is sent, so the
+ * client still reads the answer. A body not complete within `deadlineMs`
+ * rejects with REQUEST_TIMEOUT (a client trickling bytes would otherwise hold
+ * the connection and its buffers for as long as it likes). All bodies being
+ * read share `budget`: a chunk that does not fit rejects with BUSY, so many
+ * connections each sending most of a body cannot add up to gigabytes.
+ */
+function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, budget: BodyBudget): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new JbcError(ErrorCode.REQUEST_TIMEOUT, `request body did not arrive within ${deadlineMs} ms`, { deadlineMs }));
+    }, deadlineMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      budget.used -= size;
+      size = 0;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length > maxBytes) {
+        cleanup();
+        req.resume();
+        reject(tooLarge(maxBytes));
+      } else if (budget.used + chunk.length > budget.max) {
+        cleanup();
+        reject(new JbcError(ErrorCode.BUSY, 'too many request bodies are being received; try again later', { maxBytesInFlight: budget.max }));
+      } else {
+        size += chunk.length;
+        budget.used += chunk.length;
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = (): void => {
+      const body = Buffer.concat(chunks);
+      cleanup();
+      resolve(body);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new JbcError(ErrorCode.BAD_REQUEST, `request body could not be read: ${err.message}`));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function tooLarge(maxBytes: number): JbcError {
+  return new JbcError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is larger than ${maxBytes} bytes`, { maxBytes });
+}

@@ -1,0 +1,203 @@
+/**
+ * The mining loop: build a candidate on the tip (holding the oldest pending
+ * data entries that fit), search, store the block,
+ * broadcast it, repeat. A tip change from anywhere else (a peer's block, a
+ * sync) cancels the running search so the next one starts on the new tip. A
+ * miner failure is logged and retried with a doubling back-off.
+ */
+import { formatUint } from '../codec.js';
+import type { Block, BlockTemplate } from '../block.js';
+import { packBlockData, type Entry } from '../entries.js';
+import type { Logger } from '../log.js';
+import { wait } from '../wait.js';
+import type { ChainState } from '../chain/index.js';
+import type { BlockActivity, NodeMetrics } from '../metrics/index.js';
+import type { Gossip } from '../network/index.js';
+import type { BlockMiner, MiningStatus } from './interface.js';
+import { wallClockMs } from './task.js';
+
+/** Wait after the miner failed before trying again, doubling up to the maximum. */
+const RETRY_MS = { first: 1_000, max: 30_000 };
+
+export interface MiningLoopOptions {
+  readonly difficulty: number;
+  /** How often the hash rate is logged; 0 turns it off. */
+  readonly hashrateLogIntervalMs: number;
+  /** The URL written into mined blocks' data (it also keeps two nodes from searching the same header). */
+  readonly minerUrl: () => string;
+  /** At most one block of this node's own per this many ms (a local policy; peers' blocks come as they come); 0: no limit. */
+  readonly blockTimeMs: number;
+}
+
+export interface MiningLoopModules {
+  readonly miner: BlockMiner;
+  readonly chain: ChainState;
+  readonly gossip: Gossip;
+  readonly activity: BlockActivity;
+  /** The pending data entries that fit the next block, oldest first. */
+  readonly entries: (miner: string) => readonly Entry[];
+  readonly logger: Logger;
+  /** Milliseconds since the epoch, for block timestamps. */
+  readonly now: () => number;
+  readonly metrics?: NodeMetrics | undefined;
+}
+
+export class MiningLoop {
+  readonly #options: MiningLoopOptions;
+  readonly #miner: BlockMiner;
+  readonly #chain: ChainState;
+  readonly #gossip: Gossip;
+  readonly #entries: (miner: string) => readonly Entry[];
+  readonly #activity: BlockActivity;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #stop = new AbortController();
+  readonly #unsubscribe: () => void;
+  readonly #loop: Promise<void>;
+  readonly #hashrateTimer: NodeJS.Timeout | undefined;
+  readonly #metrics: NodeMetrics | undefined;
+  /** When the tip changed under a search (wall-clock ms), until a search on the new tip is made. */
+  #tipChangedAt: number | undefined;
+
+  /** Starts mining at once. */
+  constructor(options: MiningLoopOptions, modules: MiningLoopModules) {
+    this.#options = options;
+    this.#miner = modules.miner;
+    this.#chain = modules.chain;
+    this.#gossip = modules.gossip;
+    this.#entries = modules.entries;
+    this.#activity = modules.activity;
+    this.#logger = modules.logger;
+    this.#now = modules.now;
+    this.#metrics = modules.metrics;
+    this.#unsubscribe = this.#chain.onTip(({ source }) => {
+      // Our own block: that search already ended.
+      if (source === 'mined') return;
+      this.#tipChangedAt ??= wallClockMs();
+      void this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
+    });
+    this.#loop = this.#run();
+    if (options.hashrateLogIntervalMs > 0) {
+      this.#hashrateTimer = setInterval(() => this.#logHashrate(), options.hashrateLogIntervalMs);
+      this.#hashrateTimer.unref();
+    }
+  }
+
+  status(): MiningStatus {
+    const stats = this.#miner.stats();
+    return {
+      enabled: true,
+      workers: stats.workers,
+      hashrate: Math.round(stats.hashrate),
+      perWorker: stats.perWorker.map(Math.round),
+      engine: stats.engine,
+      simd: stats.engine === 'wasm-simd',
+      simdSupported: stats.simdSupported,
+      hashes: stats.hashes,
+    };
+  }
+
+  /** Stops the search, waits for the loop to end, and closes the miner. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#unsubscribe();
+    clearInterval(this.#hashrateTimer);
+    await this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
+    await this.#loop;
+    await this.#miner.close().catch((err: unknown) => this.#logger.warn({ err }, 'miner close failed'));
+  }
+
+  async #run(): Promise<void> {
+    const stopped = this.#stop.signal;
+    let retryMs = RETRY_MS.first;
+    let lastMinedAt: number | undefined;
+    while (!stopped.aborted) {
+      if (lastMinedAt !== undefined && this.#options.blockTimeMs > 0) {
+        const rest = lastMinedAt + this.#options.blockTimeMs - performance.now();
+        if (rest > 0) await wait(rest, stopped);
+        if (stopped.aborted) break;
+      }
+      let block: Block | null;
+      try {
+        const template = this.#template();
+        const changedAt = this.#tipChangedAt;
+        this.#tipChangedAt = undefined;
+        block = await this.#miner.mine(template, this.#options.difficulty, (startedAt) => this.#started(template, changedAt, startedAt));
+        retryMs = RETRY_MS.first;
+      } catch (err) {
+        if (stopped.aborted) break;
+        this.#logger.error({ err, retryInMs: retryMs }, 'mining failed');
+        await wait(retryMs, stopped);
+        retryMs = Math.min(retryMs * 2, RETRY_MS.max);
+        continue;
+      }
+      if (block === null || stopped.aborted) continue;
+      const outcome = await this.#store(block);
+      if (outcome === 'stored') lastMinedAt = performance.now();
+      else if (outcome === 'failed') {
+        // The disk refused the block: mining on would only fail again at once.
+        await wait(retryMs, stopped);
+        retryMs = Math.min(retryMs * 2, RETRY_MS.max);
+      }
+    }
+  }
+
+  /** A worker began on `template`: when the tip had moved under the search before it, that move took until now. */
+  #started(template: BlockTemplate, changedAt: number | undefined, startedAt: number): void {
+    if (changedAt === undefined) return;
+    const switchMs = Math.max(0, startedAt - changedAt);
+    this.#metrics?.tipSwitch.observe(switchMs / 1000);
+    this.#logger.debug({ index: Number(template.index), switchMs: Math.round(switchMs * 1000) / 1000 }, 'search moved to new tip');
+  }
+
+  #template(): BlockTemplate {
+    const tip = this.#chain.view.tip;
+    const index = tip === undefined ? 0n : tip.index + 1n;
+    const miner = this.#options.minerUrl();
+    return {
+      index,
+      prevHash: tip?.hash ?? '',
+      data: packBlockData(index, miner, this.#entries(miner)),
+      timestamp: BigInt(Math.floor(this.#now() / 1000)),
+    };
+  }
+
+  /** Stores and broadcasts a mined block; `dropped` when the tip moved on meanwhile. */
+  async #store(block: Block): Promise<'stored' | 'dropped' | 'failed'> {
+    let stored: boolean;
+    try {
+      stored = await this.#chain.appendOwn(block);
+    } catch (err) {
+      this.#logger.error({ err, index: Number(block.index) }, 'could not store own block');
+      return 'failed';
+    }
+    if (!stored) {
+      this.#logger.debug({ index: Number(block.index) }, 'own block no longer extends the tip; dropped');
+      return 'dropped';
+    }
+    this.#logger[this.#activity.mined()]({ index: Number(block.index), hash: block.hash, nonce: formatUint(block.nonce) }, `mined block #${block.index}`);
+    this.#gossip.broadcast(block, undefined);
+    return 'stored';
+  }
+
+  #logHashrate(): void {
+    const stats = this.#miner.stats();
+    const perWorker = stats.perWorker.map((rate, i) => `w${i} ${formatRate(rate)}`).join(', ');
+    this.#logger.info(
+      { hashrate: Math.round(stats.hashrate), perWorker: stats.perWorker.map(Math.round), engine: stats.engine, hashes: stats.hashes },
+      `hashrate ${formatRate(stats.hashrate)} total (${perWorker})`,
+    );
+  }
+}
+
+/** `1.23 MH/s` style, like CPU miners print. */
+export function formatRate(hashesPerSecond: number): string {
+  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s'];
+  let value = hashesPerSecond;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`;
+}
