@@ -22,10 +22,9 @@
  *   last commit this object finished, so `length`, `tip` and `at()` always
  *   describe one chain, even while a commit is being written.
  */
-import { statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { isHash, type Block } from '../block.js';
 import { unpackBlockData, type Entry } from '../entries.js';
 import { formatUint } from '../codec.js';
@@ -36,15 +35,34 @@ import { SerialQueue } from '../serial-queue.js';
 import { DirLock } from './dir-lock.js';
 import { decodeBlock, encodeBlock, isStorableHeight } from './encoding.js';
 import { damagedBlock, damagedHeight, readStoredBlock } from './stored-block.js';
-import { HashIndex, putEntry, type HashIndexTables } from './hash-index.js';
+import { HashIndex, type HashIndexTables } from './hash-index.js';
 import type { ChainStore, CutBack, OpenReport } from './interface.js';
-import { fsyncDir, io, loadJbcDir, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
+import { io, lowerGenesisDifficulty, quarantiner, type QuarantinedFile } from './jbc-files.js';
 import { EntryIndex, type EntryRecord, type PendingEntry, type SettleReport } from './entry-index.js';
 import { JbcMirror } from './jbc-mirror.js';
 import { BlockLog, LOG_FILE, type Location } from './block-log.js';
-import { CHUNK_HEIGHTS, chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, fillChunks, findSlot, lineCount, slotOf, splitLines, type Run } from './chunks.js';
+import { chunkKey, chunkOf, chunkStart, decodeRuns, encodeRuns, fillChunks, findSlot, lineCount, slotOf, splitLines, type Run } from './chunks.js';
 import { Headroom, lmdbFileProblem } from './lmdb-file.js';
 import { Lru } from './lru.js';
+import { compact, create, upgradeFormat1 } from './conversion.js';
+import {
+  BLOCK_BYTES,
+  BLOCK_PUTS,
+  DB_FILE,
+  ENTRY_BYTES,
+  ENTRY_PUTS,
+  STORE_FORMAT,
+  compactCopy,
+  corrupt,
+  damaged,
+  fileSize,
+  openRoot,
+  peekMeta,
+  readMeta,
+  tables,
+  writeMeta,
+  type Meta,
+} from './database.js';
 import { checkChainDbOptions, defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 
 /** The newest blocks opening reads and checks: what the node reads first (its tip, the event stream's recent blocks, a locator's dense part). */
@@ -53,40 +71,12 @@ const OPEN_CHECKED_BLOCKS = 256;
 /** What the node logs when it cuts its chain back below a damaged block. */
 export const CUT_BACK_MESSAGE = 'the chain is cut back to the blocks below a damaged one; the rest is synced from peers again';
 
-/** The database file inside the data directory (LMDB keeps its reader table beside it, in `chain.mdb-lock`). */
-export const DB_FILE = 'chain.mdb';
-/**
- * The address space the database is mapped into: reserved, not allocated
- * (the file grows only as blocks are written). Left to grow on demand, lmdb
- * maps the file again each time it outgrows its map and keeps the earlier
- * maps, so every page read lands in memory several times over.
- */
-const MAP_SIZE = 2 ** 40;
-
 /**
  * Block data (characters) the cache of recently read blocks holds at most,
  * whatever `cacheBlocks` says: a thousand blocks of a megabyte would be a
  * gigabyte.
  */
 const CACHE_DATA_CHARS = 8 * 1024 * 1024;
-
-/**
- * Version of the layout below; a database of a newer version is refused
- * rather than misread. Version 1 kept the blocks' bytes in the database
- * itself; it is converted when opened (`upgradeFormat1`).
- */
-export const STORE_FORMAT = 2;
-
-interface Meta {
-  readonly format: number;
-  readonly difficulty: number;
-  readonly length: number;
-  /** Hash of the tip; '' for the empty chain. */
-  readonly tip: string;
-  /** Bytes of the block log that the chain points into (0 in version 1, which had no log). */
-  readonly logEnd: number;
-}
-
 
 export interface ChainDbModules {
   readonly logger?: Logger;
@@ -754,203 +744,3 @@ function hashTables(root: RootDatabase, headroom: Headroom): HashIndexTables {
   return { root, table: byHash, meta, reserve: () => headroom.reserve(0, 0) };
 }
 
-/** Puts (and removes) of a block: its chunk and its hash index entry. */
-const BLOCK_PUTS = 2;
-const BLOCK_BYTES = 64;
-/** Puts of an entry moving between pending and confirmed: its record in each table, and its id. */
-const ENTRY_PUTS = 3;
-/** Bytes of an entry's keys and values besides its data: its id as keys, a sequence number, a height, a time. */
-const ENTRY_BYTES = 192;
-
-
-function tables(root: RootDatabase) {
-  return {
-    chunks: root.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' }),
-    byHash: root.openDB<Buffer, Buffer>({ name: 'byHash', keyEncoding: 'binary', encoding: 'binary' }),
-    meta: root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }),
-  };
-}
-
-const META_KEYS = ['format', 'difficulty', 'length', 'tip', 'logEnd'] as const;
-
-/** The metadata; undefined when none was ever committed. Throws STORE_CORRUPT when it is there but malformed. */
-function readMeta(dir: string, meta: Database<unknown, string>, transaction?: Transaction): Meta | undefined {
-  const values = META_KEYS.map((key) => meta.get(key, transaction === undefined ? undefined : { transaction }));
-  if (values.every((v) => v === undefined)) return undefined;
-  const [format, difficulty, length, tip, logEnd = 0] = values;
-  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-  if (!count(format) || !count(difficulty) || !count(length) || typeof tip !== 'string' || !count(logEnd)) throw corrupt(dir, 'its metadata is unreadable');
-  if (format >= 2 && values[4] === undefined) throw corrupt(dir, 'its metadata does not record the block log\'s length');
-  return { format, difficulty, length, tip, logEnd };
-}
-
-function writeMeta(meta: Database<unknown, string>, values: Meta): void {
-  for (const key of META_KEYS) meta.putSync(key, values[key]);
-}
-
-/** LMDB's errors for a file that is not, or no longer, a sound database (as opposed to one it cannot reach: permissions, space). */
-const LMDB_DAMAGE = /MDB_INVALID|MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_VERSION_MISMATCH|MDB_BAD_TXN|MDB_BAD_VALSIZE/;
-
-/** The recorded metadata, read through a read-only environment that writes nothing. */
-async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
-  let root: RootDatabase;
-  try {
-    root = open({ path, noSubdir: true, readOnly: true, maxDbs: 8 });
-  } catch (err) {
-    if (LMDB_DAMAGE.test(describeError(err))) throw damaged(dir, path, describeError(err), err);
-    throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
-  }
-  try {
-    return readMeta(dir, root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }));
-  } catch (err) {
-    if (err instanceof JbcError) throw err;
-    if (LMDB_DAMAGE.test(describeError(err))) throw damaged(dir, path, describeError(err), err);
-    // A database file whose first transaction never committed (a crash while it was created) holds no tables yet.
-    return undefined;
-  } finally {
-    await root.close();
-  }
-}
-
-/** The size of the file at `path`; undefined when there is none. */
-function fileSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new JbcError(ErrorCode.STORE_IO, `cannot read ${path}: ${describeError(err)}`, { path }, { cause: err });
-  }
-}
-
-/** A database file that LMDB cannot (or must not) open: refused with the ways out, before anything is written. */
-function damaged(dir: string, path: string, why: string, cause?: unknown): JbcError {
-  return new JbcError(
-    ErrorCode.STORE_CORRUPT,
-    `${path} is damaged (${why}); nothing was changed: restore it, or move it and ${LOG_FILE} out of ${dir} to start with an empty chain (and sync it again from peers)`,
-    { dir, path },
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-/**
- * The first open of a directory: imports its jbc block files, if any, and
- * records the difficulty: the blocks' lines go to the log, then one
- * transaction points at them, so a crash leaves either no chain (and the
- * import runs again) or the whole import.
- */
-async function create(
-  root: RootDatabase,
-  headroom: Headroom,
-  log: BlockLog,
-  dir: string,
-  difficulty: number,
-  logger: Logger,
-  quarantined: QuarantinedFile[],
-): Promise<number> {
-  const loaded = await loadJbcDir(dir, difficulty, logger);
-  quarantined.push(...loaded.quarantined);
-  const { chunks, byHash, meta } = tables(root);
-  headroom.reserve(loaded.blocks.length * BLOCK_PUTS, loaded.blocks.length * BLOCK_BYTES);
-  const written = log.write(loaded.blocks.map(encodeBlock));
-  root.transactionSync(() => {
-    for (const { chunk, runs } of fillChunks(0n, [], written.locations)) chunks.putSync(chunkKey(chunk), encodeRuns(runs), { append: true });
-    for (const block of loaded.blocks) putEntry(byHash, block.hash, block.index);
-    const tip = loaded.blocks.at(-1)?.hash ?? '';
-    writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip, logEnd: written.end });
-  });
-  log.committed(written.end);
-  if (loaded.blocks.length > 0 || loaded.quarantined.length > 0) {
-    logger.info({ dir, imported: loaded.blocks.length, quarantined: loaded.quarantined.length }, 'jbc block files imported');
-  }
-  return loaded.blocks.length;
-}
-
-const compactCopy = (path: string) => `${path}.compact`;
-
-function openRoot(path: string): RootDatabase {
-  try {
-    return open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8, mapSize: MAP_SIZE });
-  } catch (err) {
-    throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
-  }
-}
-
-/**
- * Rewrites the database without its free pages and opens the copy in its
- * place. An LMDB file never shrinks, and after a conversion most of it is
- * free pages that later writes would reuse all over the file, so the map a
- * node keeps in memory would span the old size. A crash before the rename
- * leaves the uncompacted database, which works, and a stray copy, which the
- * next open removes; so does a copy that cannot be written (a full disk),
- * which is logged and leaves the database as it is.
- */
-async function compact(root: RootDatabase, path: string, logger: Logger): Promise<RootDatabase> {
-  const copy = compactCopy(path);
-  try {
-    await root.backup(copy, true);
-  } catch (err) {
-    await rm(copy, { force: true });
-    logger.warn({ path, err: describeError(err) }, 'could not compact the converted chain database; it works as it is');
-    return root;
-  }
-  await root.close();
-  await rename(copy, path);
-  await fsyncDir(dirname(path));
-  return openRoot(path);
-}
-
-/**
- * Converts a version-1 database, which held the blocks' bytes itself and
- * indexed whole hashes: copies the blocks to the log in height order
- * (synced), then one transaction points each height at its line, rebuilds
- * the hash index from the old one, drops the old tables and records this
- * version. A crash before that transaction leaves version 1, and the copy
- * starts over.
- */
-function upgradeFormat1(root: RootDatabase, headroom: Headroom, log: BlockLog, dir: string, logger: Logger): void {
-  const { chunks, byHash, meta } = tables(root);
-  const old = root.openDB<Buffer, Buffer>({ name: 'blocks', keyEncoding: 'binary', encoding: 'binary' });
-  const oldHashes = root.openDB<Buffer, Buffer>({ name: 'hashes', keyEncoding: 'binary', encoding: 'binary' });
-  const recorded = readMeta(dir, meta)!;
-  // The lines go to the log back to back, so each chunk is one run: only where each chunk starts is kept.
-  const chunkOffsets: number[] = [];
-  let count = 0;
-  let lines: Buffer[] = [];
-  let end = log.end;
-  const flush = () => {
-    const written = log.write(lines);
-    written.locations.forEach((location, i) => {
-      if ((count - lines.length + i) % CHUNK_HEIGHTS === 0) chunkOffsets.push(location.offset);
-    });
-    end = written.end;
-    lines = [];
-  };
-  for (const { key, value } of old.getRange()) {
-    if (count >= recorded.length || key.readBigUInt64BE() !== BigInt(count)) {
-      throw corrupt(dir, `its blocks are not heights 0 to ${recorded.length - 1}`);
-    }
-    lines.push(value);
-    count++;
-    if (lines.length === 10_000) flush();
-  }
-  flush();
-  if (count !== recorded.length) throw corrupt(dir, `it records ${recorded.length} blocks but holds ${count}`);
-  // Dropping the old tables lists each of their pages as free, 8 bytes a page.
-  headroom.reserve(count * BLOCK_PUTS, count * BLOCK_BYTES + ((fileSize(headroom.path) ?? 0) / headroom.pageSize) * 8);
-  root.transactionSync(() => {
-    chunkOffsets.forEach((offset, chunk) => {
-      const run = { offset, bytes: (chunkOffsets[chunk + 1] ?? end) - offset, count: Math.min(CHUNK_HEIGHTS, count - chunk * CHUNK_HEIGHTS) };
-      chunks.putSync(chunkKey(BigInt(chunk)), encodeRuns([run]), { append: true });
-    });
-    for (const { key, value } of oldHashes.getRange()) putEntry(byHash, key.toString('hex'), value.readBigUInt64BE());
-    old.dropSync();
-    oldHashes.dropSync();
-    writeMeta(meta, { ...recorded, format: STORE_FORMAT, logEnd: end });
-  });
-  log.committed(end);
-  logger.info({ dir, blocks: count, from: recorded.format, to: STORE_FORMAT }, 'chain database converted to the current format');
-}
-
-function corrupt(dir: string, why: string): JbcError {
-  return new JbcError(ErrorCode.STORE_CORRUPT, `the chain database of ${dir} is unusable: ${why}`, { dir });
-}

@@ -6,7 +6,8 @@
  */
 export type { ChainView, ChainStore, CutBack, OpenReport } from './interface.js';
 export type { EntryRecord, EntryStore, PendingEntry } from './entry-index.js';
-export { ChainDb, openChainDb, CUT_BACK_MESSAGE, DB_FILE, STORE_FORMAT, type ChainDbModules } from './chain-db.js';
+export { ChainDb, openChainDb, CUT_BACK_MESSAGE, type ChainDbModules } from './chain-db.js';
+export { DB_FILE, STORE_FORMAT } from './database.js';
 export { damagedHeight } from './stored-block.js';
 export { defaultChainDbOptions, defaultPoolLimits, type ChainDbOptions, type PoolLimits } from './options.js';
 export { exportJbcDir } from './export.js';
