@@ -20,7 +20,7 @@
  *   --quiet   no "building" line on stderr (errors are still printed)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildExplorer } from '../explorer/build.mjs';
@@ -54,7 +54,9 @@ function buildTypescript({ force, announce }) {
   if (!force && readStamp(stampPath) === hash && existsSync(join(root, 'dist', 'src', 'cli.js'))) return false;
   announce();
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', tsconfigPath, ...(force ? ['--force'] : [])], {
+  // tsc -p has no --force (only tsc --build does): without its build info an incremental build compiles everything.
+  if (force) rmSync(join(root, 'dist', 'tsconfig.tsbuildinfo'), { force: true });
+  const result = spawnSync(process.execPath, [tsc, '-p', tsconfigPath], {
     cwd: root,
     // tsc reports errors on stdout; stdout is the node's log stream, so they go to stderr.
     stdio: ['ignore', 2, 2],
