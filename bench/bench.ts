@@ -8,14 +8,7 @@ import { describeError, isJbcError } from '../src/errors.js';
 import { defaultEngineName, defaultMinerOptions, type EngineName } from '../src/mining/index.js';
 import { parseBenchArgs, usage, type BenchOptions } from './args.js';
 import { describeMachine, loadNow, loadWarning } from './machine.js';
-import {
-  benchHeader,
-  benchPrefix,
-  measureCancelLatency,
-  measureChunkCost,
-  measureHandover,
-  measurePoolRate,
-} from './measure.js';
+import { benchHeader, benchPrefix, measureCancelLatency, measureChunkCost, measureHandover, measurePoolRate } from './measure.js';
 import { buildNative, runNative } from './native.js';
 import { renderTable, type BenchReport, type ResultRow } from './report.js';
 
@@ -127,8 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const rate = (engine: EngineName, workers: number): number | undefined =>
     results.find((r) => r.engine === engine && r.workers === workers && r.hashesPerSecond > 0)?.hashesPerSecond;
-  const ratio = (a: number | undefined, b: number | undefined): number | null =>
-    a !== undefined && b !== undefined ? round(a / b, 2) : null;
+  const ratio = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined ? round(a / b, 2) : null);
   const report: BenchReport = {
     machine,
     loadAverageAtEnd: loadAtEnd,
@@ -160,7 +152,7 @@ async function main(argv: readonly string[]): Promise<number> {
       chunkCostPercent: { value: chunkCost.costPercent, target: 1 },
     },
   };
-  process.stdout.write(options.json ? JSON.stringify(report) + '\n' : renderTable(report));
+  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : renderTable(report));
   return 0;
 }
 

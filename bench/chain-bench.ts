@@ -135,7 +135,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify({ machine, rows }, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}, load ${machine.loadAverage}\n\n`);
+  process.stdout.write(
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}, load ${machine.loadAverage}\n\n`,
+  );
   const columns: [string, (r: Row) => string][] = [
     ['blocks', (r) => fmt(r.blocks)],
     ['open ms', (r) => fmt(r.openMs)],

@@ -52,7 +52,10 @@ async function run(peers: number, seconds: number, difficulty: number): Promise<
   let maxOpen = 0;
   let maxRss = 0;
   const sampler = setInterval(() => {
-    maxOpen = Math.max(maxOpen, hung.reduce((sum, p) => sum + p.open(), 0));
+    maxOpen = Math.max(
+      maxOpen,
+      hung.reduce((sum, p) => sum + p.open(), 0),
+    );
     maxRss = Math.max(maxRss, process.memoryUsage().rss);
   }, 100);
   const start = node.chain().length;

@@ -43,12 +43,7 @@ export interface RateMeasurement {
  * after a short warm-up so the WASM code has tiered up. Counts the hashes the
  * workers report, stopped ranges included.
  */
-export async function measurePoolRate(
-  engine: EngineName,
-  workers: number,
-  seconds: number,
-  rangeSize?: number,
-): Promise<RateMeasurement> {
+export async function measurePoolRate(engine: EngineName, workers: number, seconds: number, rangeSize?: number): Promise<RateMeasurement> {
   const miner = await MiningCoordinator.create({ engine, workers, rangeSize });
   try {
     await runFor(miner, Math.min(0.3, seconds / 3));

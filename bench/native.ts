@@ -28,7 +28,7 @@ export function buildNative(): NativeBuild {
     rmSync(dir, { recursive: true, force: true });
     const detail = /openssl\/sha\.h/.test(built.stderr ?? '')
       ? 'OpenSSL headers (openssl/sha.h) not found; install libssl-dev'
-      : (built.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? `exit ${built.status}`;
+      : ((built.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? `exit ${built.status}`);
     return { ok: false, reason: `cannot compile the native reference: ${detail}` };
   }
   return { ok: true, binary: { path, dispose: () => rmSync(dir, { recursive: true, force: true }) } };
@@ -41,9 +41,7 @@ export interface NativeRun {
 
 /** Runs `processes` copies at once (disjoint nonce ranges) for `seconds`; sums their hashes. */
 export async function runNative(binary: NativeBinary, prefix: string, processes: number, seconds: number): Promise<NativeRun> {
-  const runs = await Promise.all(
-    Array.from({ length: processes }, (_, i) => runOne(binary.path, [String(seconds), prefix, String(i * 2 ** 40)])),
-  );
+  const runs = await Promise.all(Array.from({ length: processes }, (_, i) => runOne(binary.path, [String(seconds), prefix, String(i * 2 ** 40)])));
   return {
     hashes: runs.reduce((sum, r) => sum + r.hashes, 0),
     seconds: Math.max(...runs.map((r) => r.seconds)),

@@ -119,7 +119,8 @@ export function parseNetBenchArgs(argv: readonly string[]): NetBenchOptions {
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
-  if (!/^[0-9]+$/.test(text) || value < min || value > max) throw bad(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`);
+  if (!/^[0-9]+$/.test(text) || value < min || value > max)
+    throw bad(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`);
   return value;
 }
 
@@ -262,8 +263,7 @@ export class SseReader {
   push(text: string): Array<{ event: string; data: string }> {
     this.#buffer += text.replace(/\r\n?/g, '\n');
     const events: Array<{ event: string; data: string }> = [];
-    let end: number;
-    while ((end = this.#buffer.indexOf('\n\n')) >= 0) {
+    for (let end = this.#buffer.indexOf('\n\n'); end >= 0; end = this.#buffer.indexOf('\n\n')) {
       const block = this.#buffer.slice(0, end);
       this.#buffer = this.#buffer.slice(end + 2);
       let event = 'message';
@@ -362,16 +362,25 @@ async function getText(url: string, signal: AbortSignal): Promise<string> {
 function spawnNode(node: RunningNode, peers: readonly string[], options: NetBenchOptions): void {
   const args = [
     distPath('src', 'cli.js'),
-    '--port', String(node.port),
-    '--host', '127.0.0.1',
-    '--peers', peers.join(','),
-    '--public-url', node.publicUrl,
-    '--data-dir', node.dataDir,
-    '--workers', String(options.workers),
-    '--difficulty', String(options.difficulty),
-    '--log-format', 'json',
+    '--port',
+    String(node.port),
+    '--host',
+    '127.0.0.1',
+    '--peers',
+    peers.join(','),
+    '--public-url',
+    node.publicUrl,
+    '--data-dir',
+    node.dataDir,
+    '--workers',
+    String(options.workers),
+    '--difficulty',
+    String(options.difficulty),
+    '--log-format',
+    'json',
     // Per-block lines drop to debug above a block a second, and so does the tip-switch line.
-    '--log-level', 'debug',
+    '--log-level',
+    'debug',
   ];
   // Its own process group: a terminal's Ctrl-C reaches the bench alone, which sends each node one SIGTERM.
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -401,7 +410,9 @@ async function until(node: RunningNode, what: string, check: () => Promise<boole
   for (;;) {
     signal.throwIfAborted();
     if (node.exitStatus !== undefined) {
-      throw new Error(`node ${node.index} (port ${node.port}) exited (${node.exitStatus}) before ${what}${node.stderrTail.length > 0 ? `: ${node.stderrTail.join(' | ')}` : ''}`);
+      throw new Error(
+        `node ${node.index} (port ${node.port}) exited (${node.exitStatus}) before ${what}${node.stderrTail.length > 0 ? `: ${node.stderrTail.join(' | ')}` : ''}`,
+      );
     }
     if (performance.now() > deadline) throw new Error(`node ${node.index} (port ${node.port}) not ${what} after ${START_DEADLINE_MS / 1000} s`);
     if (await check().catch(() => false)) return;
@@ -551,13 +562,17 @@ export interface NetReport {
 }
 
 export const DEFINITIONS = {
-  window: 'from when every node is ready and streaming events, for --seconds; the nodes keep mining through the settle period after it, then every chain is read and the longest is the final chain',
+  window:
+    'from when every node is ready and streaming events, for --seconds; the nodes keep mining through the settle period after it, then every chain is read and the longest is the final chain',
   orphaned: 'blocks mined in the window (mined block lines) that are not in the final chain',
   reorg: 'a log line with abandoned > 0: the node gave up that many blocks of its chain; per minute of window per node, averaged over nodes',
-  agreement: 'each second, h = the lowest /status height of all nodes; agreement at depth d: every node holds the same block at height h-d+1 (GET /blocks); percent of samples',
-  propagation: 'per final-chain block mined in the window: first sign on its miner (its block event or log line) to the last node\'s block event, timed in the bench on arrival',
-  downloads: 'jbc_sync_blocks_downloaded_total over the window, per jbc_sync_blocks_written_total (blocks syncs and fetches of ancestors wrote), and per block written at all (that plus jbc_blocks_mined_total and jbc_blocks_accepted_total)',
-  tipSwitch: 'switchMs of the nodes\' search moved to new tip debug lines: a new tip accepted until the workers search on it',
+  agreement:
+    'each second, h = the lowest /status height of all nodes; agreement at depth d: every node holds the same block at height h-d+1 (GET /blocks); percent of samples',
+  propagation:
+    "per final-chain block mined in the window: first sign on its miner (its block event or log line) to the last node's block event, timed in the bench on arrival",
+  downloads:
+    'jbc_sync_blocks_downloaded_total over the window, per jbc_sync_blocks_written_total (blocks syncs and fetches of ancestors wrote), and per block written at all (that plus jbc_blocks_mined_total and jbc_blocks_accepted_total)',
+  tipSwitch: "switchMs of the nodes' search moved to new tip debug lines: a new tip accepted until the workers search on it",
 } as const;
 
 async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal, progress: (line: string) => void): Promise<NetReport> {
@@ -590,16 +605,28 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
   const deadline = performance.now() + START_DEADLINE_MS;
   progress(`starting node 0 (port ${nodes[0]!.port}) and waiting for its block 0`);
   spawnNode(nodes[0]!, peersOf(nodes[0]!), options);
-  await until(nodes[0]!, 'holding block 0', async () => (await getJson<{ height: number }>(`${nodes[0]!.url}status`, signal, 1000)).height >= 0, deadline, signal);
+  await until(
+    nodes[0]!,
+    'holding block 0',
+    async () => (await getJson<{ height: number }>(`${nodes[0]!.url}status`, signal, 1000)).height >= 0,
+    deadline,
+    signal,
+  );
   progress(`starting ${nodes.length - 1} more node(s)${options.latencyMs > 0 ? `, each behind a ${options.latencyMs} ms proxy` : ''}`);
   for (const node of nodes.slice(1)) spawnNode(node, peersOf(node), options);
   await Promise.all(
     nodes.map((node) =>
-      until(node, 'ready', async () => {
-        const ready = await request(`${node.url}readyz`, signal, 1000);
-        await ready.body?.cancel();
-        return ready.status === 200;
-      }, deadline, signal),
+      until(
+        node,
+        'ready',
+        async () => {
+          const ready = await request(`${node.url}readyz`, signal, 1000);
+          await ready.body?.cancel();
+          return ready.status === 200;
+        },
+        deadline,
+        signal,
+      ),
     ),
   );
   await Promise.all(nodes.map((node) => follow(node, signal)));
@@ -612,7 +639,11 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
   let skipped = 0;
   for (let next = start; next < end; next += 1000) {
     if (performance.now() < next) await sleep(next - performance.now(), undefined, { signal });
-    for (const node of nodes) if (node.exitStatus !== undefined) throw new Error(`node ${node.index} (port ${node.port}) exited (${node.exitStatus}) while mining${node.stderrTail.length > 0 ? `: ${node.stderrTail.join(' | ')}` : ''}`);
+    for (const node of nodes)
+      if (node.exitStatus !== undefined)
+        throw new Error(
+          `node ${node.index} (port ${node.port}) exited (${node.exitStatus}) while mining${node.stderrTail.length > 0 ? `: ${node.stderrTail.join(' | ')}` : ''}`,
+        );
     const s = await sample(nodes, signal);
     if (s === undefined) skipped++;
     else samples.push(s);
@@ -650,7 +681,11 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
     const shown = m.node.seen.get(m.value.hash);
     minedAt.set(m.value.hash, Math.min(m.at, shown ?? Infinity));
   }
-  const prop = propagation(final, minedAt, nodes.map((n) => n.seen));
+  const prop = propagation(
+    final,
+    minedAt,
+    nodes.map((n) => n.seen),
+  );
 
   const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
   const downloaded = sum(after.map((a, i) => a.downloaded - before[i]!.downloaded));
@@ -728,20 +763,28 @@ export function renderNetTable(r: NetReport): string {
     a.depths.map((d) => `depth ${d.depth}: ${pct(d.percent)}`).join('   '),
   ]);
   const p = r.propagationMs;
-  rows.push(['propagation to every node', `p50 ${ms(p.p50)}, p99 ${ms(p.p99)} (${p.blocks} blocks${p.missing > 0 ? `; ${p.missing} not shown by every node` : ''})`]);
+  rows.push([
+    'propagation to every node',
+    `p50 ${ms(p.p50)}, p99 ${ms(p.p99)} (${p.blocks} blocks${p.missing > 0 ? `; ${p.missing} not shown by every node` : ''})`,
+  ]);
   const d = r.downloads;
   rows.push([
     'blocks downloaded per block written',
     `${d.downloadedPerWritten ?? 'n/a'} (${d.downloaded} downloaded, ${d.writtenAll} written: mined, accepted, synced); of the synced alone ${d.downloadedPerSyncWritten ?? 'n/a'} (${d.writtenBySync} written)`,
   ]);
   const t = r.tipSwitchMs;
-  rows.push(['tip-switch latency', t.samples === 0 ? 'n/a (no "search moved to new tip" lines)' : `p50 ${ms(t.p50)}, p99 ${ms(t.p99)} (${t.samples} tip changes)`]);
+  rows.push([
+    'tip-switch latency',
+    t.samples === 0 ? 'n/a (no "search moved to new tip" lines)' : `p50 ${ms(t.p50)}, p99 ${ms(t.p99)} (${t.samples} tip changes)`,
+  ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) lines.push(`${k.padEnd(width)}  ${v}`);
   lines.push('');
   lines.push('port   mined  reorgs  deepest  final height  exit');
   for (const n of r.nodes) {
-    lines.push(`${String(n.port).padEnd(5)}  ${String(n.mined).padStart(5)}  ${String(n.reorgs).padStart(6)}  ${String(n.deepestReorg).padStart(7)}  ${String(n.finalHeight).padStart(12)}  ${n.exit ?? '-'}`);
+    lines.push(
+      `${String(n.port).padEnd(5)}  ${String(n.mined).padStart(5)}  ${String(n.reorgs).padStart(6)}  ${String(n.deepestReorg).padStart(7)}  ${String(n.finalHeight).padStart(12)}  ${n.exit ?? '-'}`,
+    );
   }
   lines.push('');
   for (const [k, v] of Object.entries(r.definitions)) lines.push(`${k}: ${v}`);

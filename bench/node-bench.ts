@@ -103,7 +103,9 @@ function downloadElsewhere(url: string): Promise<number> {
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`download exited ${code}`)))));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`download exited ${code}`)))),
+  );
 }
 
 async function until<T>(check: () => Promise<T | undefined>, pollMs = 20): Promise<T> {
@@ -157,7 +159,16 @@ async function measure(size: number, progress: (line: string) => void): Promise<
     const followerUrl = `http://127.0.0.1:${followerPort}/`;
     const syncStarted = performance.now();
     const follower = startNode([
-      '--port', String(followerPort), '--peers', url, '--data-dir', join(root, 'follower'), '--sync-timeout', '1', '--log-level', 'info',
+      '--port',
+      String(followerPort),
+      '--peers',
+      url,
+      '--data-dir',
+      join(root, 'follower'),
+      '--sync-timeout',
+      '1',
+      '--log-level',
+      'info',
     ]);
     children.push(follower);
     let followerPeak = 0;
@@ -230,14 +241,16 @@ async function main(): Promise<number> {
   }
   const out: string[] = [describeMachineLine(machine), ''];
   if (warning !== undefined) out.push(`WARNING: ${warning}`, '');
-  out.push('| blocks | start → ready | RSS after start | serve /blockchain.json | /status, /blocks/:index max during serve | serving peak RSS (own) | fresh follower sync | follower peak RSS (own) | serving node peak RSS, sync included |');
+  out.push(
+    '| blocks | start → ready | RSS after start | serve /blockchain.json | /status, /blocks/:index max during serve | serving peak RSS (own) | fresh follower sync | follower peak RSS (own) | serving node peak RSS, sync included |',
+  );
   out.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     out.push(
       `| ${r.blocks.toLocaleString('en-US')} | ${fmt(r.startToReadyMs)} ms | ${fmt(r.rssAfterStartMiB)} MiB | ${fmt(r.serveMiB)} MiB in ${fmt(r.serveSeconds)} s | ${fmt(r.statusMaxMsDuringServe)} ms, ${fmt(r.blockMaxMsDuringServe)} ms | ${fmt(r.servePeakRssMiB)} MiB (${fmt(r.servePeakAnonMiB)}) | ${fmt(r.syncSeconds)} s (${fmt(r.syncBlocksPerSec)} blocks/s) | ${fmt(r.followerPeakRssMiB)} MiB (${fmt(r.followerPeakAnonMiB)}) | ${fmt(r.sourcePeakRssMiB)} MiB |`,
     );
   }
-  out.push('', '(own): RSS less file pages mapped in (the node binary and the chain database\'s index), which are page cache the kernel can drop.', '');
+  out.push('', "(own): RSS less file pages mapped in (the node binary and the chain database's index), which are page cache the kernel can drop.", '');
   for (const r of rows) out.push(`${r.blocks.toLocaleString('en-US')} blocks:`, ...verdicts(r));
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;

@@ -56,7 +56,21 @@ async function main(): Promise<number> {
     const start = (port: number, peer: string, dir: string) => {
       const child = spawn(
         process.execPath,
-        [distPath('src', 'cli.js'), '--port', String(port), '--peers', peer, '--data-dir', dir, '--workers', '1', '--difficulty', String(difficulty), '--log-level', 'warn'],
+        [
+          distPath('src', 'cli.js'),
+          '--port',
+          String(port),
+          '--peers',
+          peer,
+          '--data-dir',
+          dir,
+          '--workers',
+          '1',
+          '--difficulty',
+          String(difficulty),
+          '--log-level',
+          'warn',
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       children.push(child);

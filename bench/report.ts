@@ -83,8 +83,7 @@ export function renderTable(r: BenchReport): string {
     row.vsBaseline !== undefined ? `${row.vsBaseline.toFixed(2)}x` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const fmt = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   lines.push(fmt(header));
   lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) lines.push(fmt(row));
@@ -140,7 +139,7 @@ export function renderTable(r: BenchReport): string {
       ? '  bounded ranges: skipped (--quick)'
       : `  bounded ranges (${ro.engine}, 1 worker): 2^${Math.log2(ro.rangeSize)} nonces ${(ro.hashesPerSecond / 1e6).toFixed(3)} MH/s vs 2^${Math.log2(ro.bigRangeSize)} ${(ro.bigRangeHashesPerSecond / 1e6).toFixed(3)} MH/s: cost ${ro.costPercent}%`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /**

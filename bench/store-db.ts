@@ -124,7 +124,13 @@ interface Row {
   readonly [metric: string]: string | number;
 }
 
-async function measure(name: string, opener: (dir: string) => Promise<Kv | string>, chain: readonly Block[], appends: readonly Block[], reads: number): Promise<Row> {
+async function measure(
+  name: string,
+  opener: (dir: string) => Promise<Kv | string>,
+  chain: readonly Block[],
+  appends: readonly Block[],
+  reads: number,
+): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), `jbc-db-bench-${name}-`));
   try {
     const kv = await opener(dir);
@@ -203,7 +209,8 @@ async function main(): Promise<void> {
   const machine = await describeMachine();
   process.stdout.write(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}, load ${machine.loadAverage}\n`);
   process.stdout.write(`${blocks} blocks in batches of 1000, then ${appendCount} single-block durable transactions, ${reads} random reads\n\n`);
-  const fmt = (v: string | number | undefined): string => (typeof v === 'number' ? (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) : (v ?? ''));
+  const fmt = (v: string | number | undefined): string =>
+    typeof v === 'number' ? (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) : (v ?? '');
   const metrics: [string, string][] = [
     ['batchPerSec', 'batch of 1000, blocks/s'],
     ['appendPerSec', 'one block per transaction, blocks/s'],

@@ -165,12 +165,5 @@ export function isValidBlock(block: Block, difficulty: number): boolean {
 }
 
 export function blocksEqual(a: Block, b: Block): boolean {
-  return (
-    a.index === b.index &&
-    a.timestamp === b.timestamp &&
-    a.data === b.data &&
-    a.prevHash === b.prevHash &&
-    a.nonce === b.nonce &&
-    a.hash === b.hash
-  );
+  return a.index === b.index && a.timestamp === b.timestamp && a.data === b.data && a.prevHash === b.prevHash && a.nonce === b.nonce && a.hash === b.hash;
 }

@@ -197,7 +197,7 @@ export function verifySegment(base: Block | undefined, blocks: readonly Block[],
 
 /** Throws INVALID_CHAIN unless `blocks` form a valid chain from block 0 (the empty list is valid). */
 export function verifyChain(blocks: readonly Block[], difficulty: number): void {
-  return verifySegment(undefined, blocks, difficulty);
+  verifySegment(undefined, blocks, difficulty);
 }
 
 export function isValidChain(blocks: readonly Block[], difficulty: number): boolean {

@@ -85,9 +85,7 @@ export class JbcError extends Error {
   }
 
   toObject(): JbcErrorObject {
-    return Object.keys(this.data).length > 0
-      ? { code: this.code, message: this.message, data: this.data }
-      : { code: this.code, message: this.message };
+    return Object.keys(this.data).length > 0 ? { code: this.code, message: this.message, data: this.data } : { code: this.code, message: this.message };
   }
 
   static fromObject(obj: JbcErrorObject): JbcError {

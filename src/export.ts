@@ -18,7 +18,7 @@ runs on --data-dir.
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
-  let values;
+  let values: { 'data-dir'?: string; out?: string; help?: boolean };
   try {
     ({ values } = readCommandLine({
       args: [...argv],

@@ -171,7 +171,7 @@ function prettyStream(out: DestinationStream, color: boolean): DestinationStream
         .join(' ');
       const label = String(level).toUpperCase().padEnd(5);
       const shown = color && LEVEL_COLOR[String(level)] !== undefined ? `${LEVEL_COLOR[String(level)]}${label}${RESET}` : label;
-      out.write(`${clock} ${shown} ${String(msg ?? '')}${fields ? ' ' + fields : ''}\n`);
+      out.write(`${clock} ${shown} ${String(msg ?? '')}${fields ? ` ${fields}` : ''}\n`);
     },
   };
 }

@@ -50,7 +50,10 @@ export class BlockPage {
     this.#fields.replaceChildren(
       ...field('index', block.index),
       ...field('hash', block.hash),
-      ...field('prev_hash', block.prev_hash === '' ? h('span', { class: 'muted' }, '(empty: the first block)') : h('a', { href: blockHref(block.prev_hash) }, block.prev_hash)),
+      ...field(
+        'prev_hash',
+        block.prev_hash === '' ? h('span', { class: 'muted' }, '(empty: the first block)') : h('a', { href: blockHref(block.prev_hash) }, block.prev_hash),
+      ),
       ...field('timestamp', `${block.timestamp}${ms === null ? '' : `  (${new Date(ms).toISOString()}, ${age(ms)})`}`),
       ...field('nonce', block.nonce),
       ...field('data', block.data),
@@ -70,9 +73,13 @@ export class BlockPage {
 
   #links(block: BlockJson): void {
     const index = BigInt(block.index);
-    this.#parent.replaceChildren(index > 0n ? h('a', { href: blockHref(String(index - 1n)), id: 'parent' }, `← parent #${index - 1n}`) : h('span', { class: 'muted' }, 'no parent'));
+    this.#parent.replaceChildren(
+      index > 0n ? h('a', { href: blockHref(String(index - 1n)), id: 'parent' }, `← parent #${index - 1n}`) : h('span', { class: 'muted' }, 'no parent'),
+    );
     this.#child.replaceChildren(
-      index < this.#height ? h('a', { href: blockHref(String(index + 1n)), id: 'child' }, `child #${index + 1n} →`) : h('span', { class: 'muted' }, 'the tip: no child yet'),
+      index < this.#height
+        ? h('a', { href: blockHref(String(index + 1n)), id: 'child' }, `child #${index + 1n} →`)
+        : h('span', { class: 'muted' }, 'the tip: no child yet'),
     );
   }
 

@@ -111,8 +111,7 @@ export class BlocksTable {
     this.#newest.disabled = newest;
     this.#newer.disabled = newest;
     this.#older.disabled = this.#rows.length === 0 || this.#firstShown() === 0n;
-    this.#info.textContent =
-      top === undefined ? '' : `blocks ${this.#firstShown()}–${top.index} of ${this.#height + 1n}${newest ? ' · live' : ''}`;
+    this.#info.textContent = top === undefined ? '' : `blocks ${this.#firstShown()}–${top.index} of ${this.#height + 1n}${newest ? ' · live' : ''}`;
   }
 }
 

@@ -54,7 +54,8 @@ export class HashrateChart {
     this.#span.textContent = span >= WINDOW_MS - 5_000 ? 'last 5 minutes' : `last ${Math.round(span / 1000)} s`;
     // Swatch colours come from classes: the page's policy allows no inline styles.
     const legend = [h('span', {}, h('span', { class: 'swatch total' }), `total ${formatRate(last.total)}`)];
-    last.perWorker.forEach((rate, w) => legend.push(h('span', {}, h('span', { class: `swatch c${w % COLORS.length}` }), `w${w} ${formatRate(rate)}`)));
+    for (const [w, rate] of last.perWorker.entries())
+      legend.push(h('span', {}, h('span', { class: `swatch c${w % COLORS.length}` }), `w${w} ${formatRate(rate)}`));
     this.#legend.replaceChildren(...legend);
   }
 }

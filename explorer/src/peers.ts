@@ -15,7 +15,11 @@ export function renderPeers(body: HTMLTableSectionElement, peers: readonly PeerS
         {},
         h('td', { class: 'url', title: peer.url }, peer.url),
         h('td', {}, peer.source),
-        h('td', peer.reachable === null ? { class: 'muted' } : { class: peer.reachable ? 'ok' : 'bad' }, peer.reachable === null ? '?' : peer.reachable ? 'yes' : 'no'),
+        h(
+          'td',
+          peer.reachable === null ? { class: 'muted' } : { class: peer.reachable ? 'ok' : 'bad' },
+          peer.reachable === null ? '?' : peer.reachable ? 'yes' : 'no',
+        ),
         h('td', {}, peer.height ?? '—'),
         h('td', peer.lastSeen === null ? {} : { 'data-ms': String(peer.lastSeen) }, age(peer.lastSeen)),
         h('td', {}, peer.failures),

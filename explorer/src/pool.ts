@@ -45,7 +45,11 @@ export class PoolSection {
     if (!answer.ok) {
       this.#available = answer.status === 404 ? false : this.#available;
       this.#root.replaceChildren(
-        h('p', { class: 'muted', id: 'pool-unavailable' }, answer.status === 404 ? 'The data pool is not available on this node.' : `The pool could not be read: ${answer.message}`),
+        h(
+          'p',
+          { class: 'muted', id: 'pool-unavailable' },
+          answer.status === 404 ? 'The data pool is not available on this node.' : `The pool could not be read: ${answer.message}`,
+        ),
       );
       return;
     }
@@ -53,7 +57,13 @@ export class PoolSection {
     const { list: entries, count } = pendingEntries(answer.value);
     this.#root.replaceChildren(
       h('p', {}, `${count} pending ${count === 1 ? 'entry' : 'entries'}`),
-      h('ul', {}, ...entries.slice(0, 20).map((entry) => h('li', {}, h('code', {}, String(entry.id ?? '')), ' ', typeof entry.data === 'string' ? preview(entry.data) : ''))),
+      h(
+        'ul',
+        {},
+        ...entries
+          .slice(0, 20)
+          .map((entry) => h('li', {}, h('code', {}, String(entry.id ?? '')), ' ', typeof entry.data === 'string' ? preview(entry.data) : '')),
+      ),
       this.#form(),
     );
   }

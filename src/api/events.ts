@@ -229,9 +229,15 @@ export class EventStream {
     });
     every(pollIntervalMs, () => {
       const peers = JSON.stringify({ peers: this.#modules.peers() });
-      if (peers !== this.#lastPeers) this.#broadcastText(frameText('peer', (this.#lastPeers = peers)));
+      if (peers !== this.#lastPeers) {
+        this.#lastPeers = peers;
+        this.#broadcastText(frameText('peer', peers));
+      }
       const sync = JSON.stringify(this.#modules.sync());
-      if (sync !== this.#lastSync) this.#broadcastText(frameText('sync', (this.#lastSync = sync)));
+      if (sync !== this.#lastSync) {
+        this.#lastSync = sync;
+        this.#broadcastText(frameText('sync', sync));
+      }
     });
     every(heartbeatMs, () => this.#broadcastText(': keep-alive\n\n'));
   }
@@ -285,5 +291,6 @@ function frameText(event: EventName, json: string): string {
 }
 
 function maxBig(...values: bigint[]): bigint {
+  // biome-ignore lint/complexity/useMathMinMax: Math.max takes numbers, not bigints
   return values.reduce((a, b) => (b > a ? b : a));
 }

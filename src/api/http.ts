@@ -219,11 +219,10 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     // block accepted here must fit the body limit of the peers it is relayed to.
     const outputBytes = Buffer.byteLength(JSON.stringify(blockToJson(block)));
     if (outputBytes > options.maxBodyBytes) {
-      throw new JbcError(
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        `the block's output form is ${outputBytes} bytes, more than the ${options.maxBodyBytes} a peer accepts`,
-        { maxBytes: options.maxBodyBytes, outputBytes },
-      );
+      throw new JbcError(ErrorCode.PAYLOAD_TOO_LARGE, `the block's output form is ${outputBytes} bytes, more than the ${options.maxBodyBytes} a peer accepts`, {
+        maxBytes: options.maxBodyBytes,
+        outputBytes,
+      });
     }
     const result = await node.receiveBlock(block, {
       url: tryNormalizePeerUrl(ctx.get(PEER_HEADER) || undefined),
@@ -321,7 +320,10 @@ async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudge
   const encoding = ctx.get('content-encoding').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
     // Decoding would need its own cap on the inflated size; peers never compress a block.
-    throw new JbcError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send the body uncompressed`);
+    throw new JbcError(
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `content encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send the body uncompressed`,
+    );
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);

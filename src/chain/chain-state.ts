@@ -232,7 +232,10 @@ export class ChainState {
       await this.#queue.idle();
       report = { checked: Number(damaged), damaged };
     }
-    this.#logger.info({ blocks: report.checked, ms: Math.round(performance.now() - started), damaged: report.damaged === undefined ? null : Number(report.damaged) }, 'stored chain checked');
+    this.#logger.info(
+      { blocks: report.checked, ms: Math.round(performance.now() - started), damaged: report.damaged === undefined ? null : Number(report.damaged) },
+      'stored chain checked',
+    );
     return report;
   }
 

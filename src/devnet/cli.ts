@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   process.stdout.on('error', () => {
     stdoutOpen = false; // the reader went away (| head): the nodes keep running, unlogged
   });
-  let command;
+  let command: ReturnType<typeof parseDevnetArgs>;
   try {
     command = parseDevnetArgs(process.argv.slice(2));
   } catch (err) {

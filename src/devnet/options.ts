@@ -38,14 +38,42 @@ export const defaultDevnetOptions = {
 
 /** devnet's own options, declared once (see option-table.ts). */
 export const DEVNET_FLAGS: readonly OptionSpec[] = [
-  { flag: 'nodes', key: 'nodes', type: integer(1, 100), placeholder: 'N', default: defaultDevnetOptions.nodes, help: "how many nodes (1-100)" },
-  { flag: 'miners', key: 'miners', type: integer(0, 100), placeholder: 'K', defaultText: "all", help: "only the first K nodes mine; the rest run `--no-mine`" },
-  { flag: 'workers', key: 'workers', type: integer(1, 1024), placeholder: 'N', default: defaultDevnetOptions.workers, help: "mining worker threads per node, so the nodes share the cores" },
-  { flag: 'difficulty', key: 'difficulty', type: integer(0, MAX_DIFFICULTY), placeholder: 'D', defaultText: "the node's (`5`)", help: "passed to every node: a network needs one difficulty" },
-  { flag: 'base-port', key: 'basePort', type: integer(1, 65535), placeholder: 'P', default: defaultDevnetOptions.basePort, help: "port of the first node; the others follow it" },
-  { flag: 'data-root', key: 'dataRoot', type: text(true), placeholder: 'DIR', default: defaultDevnetOptions.dataRoot, help: "each node's data dir is `DIR/<port>`" },
-  { flag: 'host', key: 'host', type: text(true), placeholder: 'H', default: defaultDevnetOptions.host, help: "address the nodes listen on" },
-  { flag: 'help', key: 'help', short: 'h', type: on(), help: "print the usage and exit 0" },
+  { flag: 'nodes', key: 'nodes', type: integer(1, 100), placeholder: 'N', default: defaultDevnetOptions.nodes, help: 'how many nodes (1-100)' },
+  { flag: 'miners', key: 'miners', type: integer(0, 100), placeholder: 'K', defaultText: 'all', help: 'only the first K nodes mine; the rest run `--no-mine`' },
+  {
+    flag: 'workers',
+    key: 'workers',
+    type: integer(1, 1024),
+    placeholder: 'N',
+    default: defaultDevnetOptions.workers,
+    help: 'mining worker threads per node, so the nodes share the cores',
+  },
+  {
+    flag: 'difficulty',
+    key: 'difficulty',
+    type: integer(0, MAX_DIFFICULTY),
+    placeholder: 'D',
+    defaultText: "the node's (`5`)",
+    help: 'passed to every node: a network needs one difficulty',
+  },
+  {
+    flag: 'base-port',
+    key: 'basePort',
+    type: integer(1, 65535),
+    placeholder: 'P',
+    default: defaultDevnetOptions.basePort,
+    help: 'port of the first node; the others follow it',
+  },
+  {
+    flag: 'data-root',
+    key: 'dataRoot',
+    type: text(true),
+    placeholder: 'DIR',
+    default: defaultDevnetOptions.dataRoot,
+    help: "each node's data dir is `DIR/<port>`",
+  },
+  { flag: 'host', key: 'host', type: text(true), placeholder: 'H', default: defaultDevnetOptions.host, help: 'address the nodes listen on' },
+  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'print the usage and exit 0' },
 ];
 
 export const DEVNET_USAGE = `Usage: npm run devnet -- [options] [node options]
@@ -112,11 +140,19 @@ export function planDevnet(options: DevnetOptions, cwd: string): DevnetNode[] {
   return ports.map((port, i) => {
     const dataDir = resolve(cwd, join(options.dataRoot, String(port)));
     const args = [
-      '--port', String(port),
-      '--host', options.host,
-      '--peers', ports.filter((p) => p !== port).map(urlOf).join(','),
-      '--data-dir', dataDir,
-      '--workers', String(options.workers),
+      '--port',
+      String(port),
+      '--host',
+      options.host,
+      '--peers',
+      ports
+        .filter((p) => p !== port)
+        .map(urlOf)
+        .join(','),
+      '--data-dir',
+      dataDir,
+      '--workers',
+      String(options.workers),
       ...(options.difficulty !== undefined ? ['--difficulty', String(options.difficulty)] : []),
       ...(i >= options.miners ? ['--no-mine'] : []),
       ...(explicitFormat ? [] : ['--log-format', 'pretty']),

@@ -58,7 +58,7 @@ export class NodeMetrics {
       registers,
       collect() {
         this.reset();
-        sources.mining().perWorker.forEach((rate, i) => this.set({ worker: String(i) }, rate));
+        for (const [i, rate] of sources.mining().perWorker.entries()) this.set({ worker: String(i) }, rate);
       },
     });
     let hashesCounted = 0;

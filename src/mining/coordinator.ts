@@ -175,10 +175,7 @@ export class MiningCoordinator implements BlockMiner {
       clearTimeout(timer);
       if (timedOut) {
         const searches = new Set([...this.#pending.values()].map((p) => p.search));
-        this.#logger.warn(
-          { tasks: this.#pending.size, timeoutMs: this.#options.stopTimeoutMs },
-          'mining workers did not stop in time; aborting their threads',
-        );
+        this.#logger.warn({ tasks: this.#pending.size, timeoutMs: this.#options.stopTimeoutMs }, 'mining workers did not stop in time; aborting their threads');
         for (const search of searches) search.abort.abort(new JbcError(ErrorCode.MINING_FAILED, 'worker did not stop in time'));
       }
     }

@@ -56,8 +56,8 @@ const MAX_CHUNK = 2 ** 30;
 
 // (module (func (result v128) i32.const 0 i32x4.splat)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
-  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b,
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00,
+  0xfd, 0x11, 0x0b,
 ]);
 
 /**
@@ -143,9 +143,14 @@ async function instantiateKernel(file: string): Promise<KernelExports> {
   try {
     compiled = await module;
   } catch (err) {
-    throw new JbcError(ErrorCode.MINING_FAILED, `cannot load kernel ${path} (run npm run build)`, { path }, {
-      cause: err,
-    });
+    throw new JbcError(
+      ErrorCode.MINING_FAILED,
+      `cannot load kernel ${path} (run npm run build)`,
+      { path },
+      {
+        cause: err,
+      },
+    );
   }
   const instance = await wasm.instantiate(compiled, {
     env: {
@@ -179,12 +184,7 @@ function isStopped(stop: Int32Array | undefined): boolean {
  * (continuing where the previous call stopped) and returns the offset of the
  * first hit within them, or -1.
  */
-function searchInChunks(
-  request: SearchRequest,
-  stop: Int32Array | undefined,
-  chunkSize: number,
-  scan: (n: number) => number,
-): SearchResult {
+function searchInChunks(request: SearchRequest, stop: Int32Array | undefined, chunkSize: number, scan: (n: number) => number): SearchResult {
   if (isStopped(stop)) return { status: 'stopped', hashes: 0 };
   let done = 0;
   while (done < request.count) {
@@ -279,7 +279,11 @@ class NodeCryptoEngine implements Engine {
   search(request: SearchRequest, stop?: Int32Array): SearchResult {
     checkRequest(request);
     const prefix = utf8.decode(request.prefix);
-    const scan = perNonce(request, (nonce) => createHash('sha256').update(prefix + nonce).digest('hex'));
+    const scan = perNonce(request, (nonce) =>
+      createHash('sha256')
+        .update(prefix + nonce)
+        .digest('hex'),
+    );
     return searchInChunks(request, stop, this.chunkSize, scan);
   }
 }

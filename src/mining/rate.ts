@@ -67,9 +67,7 @@ export class RateMeter {
     }
     const spanMs = now - earliest;
     if (byThread.size === 0 || spanMs <= 0) return { total: 0, perThread: [] };
-    const perThread = [...byThread.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([threadId, hashes]) => ({ threadId, hashrate: (hashes * 1000) / spanMs }));
+    const perThread = [...byThread.entries()].sort(([a], [b]) => a - b).map(([threadId, hashes]) => ({ threadId, hashrate: (hashes * 1000) / spanMs }));
     return { total: perThread.reduce((sum, t) => sum + t.hashrate, 0), perThread };
   }
 

@@ -26,9 +26,7 @@ export interface Sender {
   readonly remoteAddress: string | undefined;
 }
 
-export type ReceiveResult =
-  | { readonly accepted: true }
-  | { readonly accepted: false; readonly reason: string };
+export type ReceiveResult = { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
 
 export interface GossipModules {
   readonly chain: ChainState;

@@ -60,15 +60,15 @@ export class HeldBlocks {
     if (this.#byHash.has(block.hash) || block.data.length > this.#options.maxDataChars) return false;
     const fromSender = this.#perSender.get(sender) ?? 0;
     if (fromSender >= this.#options.maxPerSender) this.#dropOldest((held) => held.sender === sender);
-    while (
-      this.#byHash.size > 0 &&
-      (this.#byHash.size >= this.#options.maxBlocks || this.#dataChars + block.data.length > this.#options.maxDataChars)
-    ) {
+    while (this.#byHash.size > 0 && (this.#byHash.size >= this.#options.maxBlocks || this.#dataChars + block.data.length > this.#options.maxDataChars)) {
       this.#dropOldest(() => true);
     }
     this.#byHash.set(block.hash, { block, sender });
     let siblings = this.#byParent.get(block.prevHash);
-    if (siblings === undefined) this.#byParent.set(block.prevHash, (siblings = new Set()));
+    if (siblings === undefined) {
+      siblings = new Set();
+      this.#byParent.set(block.prevHash, siblings);
+    }
     siblings.add(block.hash);
     this.#perSender.set(sender, (this.#perSender.get(sender) ?? 0) + 1);
     this.#dataChars += block.data.length;

@@ -45,4 +45,3 @@ export const defaultNodeOptions = {
   maxEventBufferedBytes: 1024 * 1024,
   eventDrainTimeoutMs: 10_000,
 } as const;
-

@@ -202,7 +202,8 @@ export class ChainSpool implements WholeChain {
    */
   #decode(line: Buffer, index: number): Block {
     const json = JSON.parse(line.toString('utf8')) as BlockJson;
-    if (json.index !== String(index)) throw new JbcError(ErrorCode.STORE_IO, `${this.path} holds block ${json.index} where ${index} belongs`, { path: this.path });
+    if (json.index !== String(index))
+      throw new JbcError(ErrorCode.STORE_IO, `${this.path} holds block ${json.index} where ${index} belongs`, { path: this.path });
     return Object.freeze({
       index: BigInt(index),
       timestamp: BigInt(json.timestamp),

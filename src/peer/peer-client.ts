@@ -460,7 +460,10 @@ export class PeerClient {
   }
 
   /** got's limits for an answer that may take `firstByteMs` to start: the usual limit for every other step. */
-  #slowStart(firstByteMs: number, readMs: number | undefined): { lookup: number; connect: number; secureConnect: number; send: number; response: number; read?: number } {
+  #slowStart(
+    firstByteMs: number,
+    readMs: number | undefined,
+  ): { lookup: number; connect: number; secureConnect: number; send: number; response: number; read?: number } {
     const t = this.#options.timeoutMs;
     return { lookup: t, connect: t, secureConnect: t, send: t, response: firstByteMs, ...(readMs === undefined ? {} : { read: readMs }) };
   }

@@ -56,7 +56,11 @@ export class BlockLog {
       fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
       const size = fstatSync(fd).size;
       if (size < committedEnd) {
-        throw new JbcError(ErrorCode.STORE_CORRUPT, `${path} holds ${size} bytes but the chain database points into ${committedEnd}`, { path, size, committedEnd });
+        throw new JbcError(ErrorCode.STORE_CORRUPT, `${path} holds ${size} bytes but the chain database points into ${committedEnd}`, {
+          path,
+          size,
+          committedEnd,
+        });
       }
       if (size > committedEnd) {
         ftruncateSync(fd, committedEnd);

@@ -588,7 +588,7 @@ export class ChainDb implements ChainStore {
           i === 0 ? ErrorCode.NOT_EXTENDING_TIP : ErrorCode.INVALID_CHAIN,
           i === 0
             ? `block ${block.index} does not continue the stored chain at block ${forkPoint}` +
-              (parent === undefined ? ' (the first block must have index 0 and an empty prev_hash)' : ` (after ${parent.hash.slice(0, 12)}…)`)
+                (parent === undefined ? ' (the first block must have index 0 and an empty prev_hash)' : ` (after ${parent.hash.slice(0, 12)}…)`)
             : `block ${block.index} does not follow block ${prev?.index} of the same commit`,
           { index: formatUint(block.index), forkPoint: formatUint(forkPoint) },
         );
@@ -623,7 +623,10 @@ export class ChainDb implements ChainStore {
     const batch = this.#adds.splice(0);
     try {
       if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
-      this.#headroom.reserve(batch.length * ENTRY_PUTS, batch.reduce((sum, { entry }) => sum + Buffer.byteLength(entry.data, 'utf8') + ENTRY_BYTES, 0));
+      this.#headroom.reserve(
+        batch.length * ENTRY_PUTS,
+        batch.reduce((sum, { entry }) => sum + Buffer.byteLength(entry.data, 'utf8') + ENTRY_BYTES, 0),
+      );
       let outcomes: Array<'added' | 'pending' | 'confirmed'> = [];
       try {
         this.#root.transactionSync(() => {
@@ -635,7 +638,7 @@ export class ChainDb implements ChainStore {
         throw this.#writeError(err, DB_FILE);
       }
       this.#renewView();
-      batch.forEach((add, i) => add.resolve(outcomes[i]!));
+      for (const [i, add] of batch.entries()) add.resolve(outcomes[i]!);
     } catch (err) {
       for (const add of batch) add.reject(err);
     }
@@ -743,4 +746,3 @@ function hashTables(root: RootDatabase, headroom: Headroom): HashIndexTables {
   const { byHash, meta } = tables(root);
   return { root, table: byHash, meta, reserve: () => headroom.reserve(0, 0) };
 }
-

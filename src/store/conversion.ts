@@ -49,7 +49,6 @@ export async function create(
   return loaded.blocks.length;
 }
 
-
 /**
  * Rewrites the database without its free pages and opens the copy in its
  * place. An LMDB file never shrinks, and after a conversion most of it is

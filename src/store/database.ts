@@ -19,7 +19,6 @@ export const DB_FILE = 'chain.mdb';
  */
 export const MAP_SIZE = 2 ** 40;
 
-
 /**
  * Version of the layout below; a database of a newer version is refused
  * rather than misread. Version 1 kept the blocks' bytes in the database
@@ -37,8 +36,6 @@ export interface Meta {
   readonly logEnd: number;
 }
 
-
-
 /** Puts (and removes) of a block: its chunk and its hash index entry. */
 export const BLOCK_PUTS = 2;
 export const BLOCK_BYTES = 64;
@@ -46,8 +43,6 @@ export const BLOCK_BYTES = 64;
 export const ENTRY_PUTS = 3;
 /** Bytes of an entry's keys and values besides its data: its id as keys, a sequence number, a height, a time. */
 export const ENTRY_BYTES = 192;
-
-
 
 export function tables(root: RootDatabase) {
   return {
@@ -66,7 +61,7 @@ export function readMeta(dir: string, meta: Database<unknown, string>, transacti
   const [format, difficulty, length, tip, logEnd = 0] = values;
   const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!count(format) || !count(difficulty) || !count(length) || typeof tip !== 'string' || !count(logEnd)) throw corrupt(dir, 'its metadata is unreadable');
-  if (format >= 2 && values[4] === undefined) throw corrupt(dir, 'its metadata does not record the block log\'s length');
+  if (format >= 2 && values[4] === undefined) throw corrupt(dir, "its metadata does not record the block log's length");
   return { format, difficulty, length, tip, logEnd };
 }
 
@@ -118,7 +113,6 @@ export function damaged(dir: string, path: string, why: string, cause?: unknown)
   );
 }
 
-
 export const compactCopy = (path: string) => `${path}.compact`;
 
 export function openRoot(path: string): RootDatabase {
@@ -128,7 +122,6 @@ export function openRoot(path: string): RootDatabase {
     throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
   }
 }
-
 
 export function corrupt(dir: string, why: string): JbcError {
   return new JbcError(ErrorCode.STORE_CORRUPT, `the chain database of ${dir} is unusable: ${why}`, { dir });

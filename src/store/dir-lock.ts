@@ -81,8 +81,7 @@ export class DirLock {
       if (content.kind === 'invalid') {
         throw new JbcError(
           ErrorCode.DATA_DIR_LOCKED,
-          `data directory ${dir} cannot be locked: ${path} ${content.problem}, not a jbc-ts lock; ` +
-            `if no other program uses this directory, delete ${path}`,
+          `data directory ${dir} cannot be locked: ${path} ${content.problem}, not a jbc-ts lock; ` + `if no other program uses this directory, delete ${path}`,
           { dir, pid: null },
         );
       }

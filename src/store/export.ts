@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Block } from '../block.js';
+import type { Block } from '../block.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { openChainDb } from './chain-db.js';

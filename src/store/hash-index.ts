@@ -193,4 +193,3 @@ function recordedRuns(meta: Database<unknown, string>): number[] {
   }
   return value as number[];
 }
-

@@ -77,9 +77,7 @@ export class JbcMirror {
 
   async #writeAll(blocks: readonly Block[]): Promise<void> {
     for (let i = 0; i < blocks.length; i += PARALLEL_WRITES) {
-      await Promise.all(
-        blocks.slice(i, i + PARALLEL_WRITES).map((block) => writeAtomic(this.dir, blockFileName(block.index), serializeBlock(block), false)),
-      );
+      await Promise.all(blocks.slice(i, i + PARALLEL_WRITES).map((block) => writeAtomic(this.dir, blockFileName(block.index), serializeBlock(block), false)));
     }
   }
 }

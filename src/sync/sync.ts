@@ -165,12 +165,7 @@ export async function syncFrom(source: SyncSource, target: SyncTarget, options: 
   });
 }
 
-async function attemptSync(
-  source: SyncSource,
-  target: SyncTarget,
-  options: SyncOptions,
-  totals: Totals,
-): Promise<AttemptEnd | typeof RESTART> {
+async function attemptSync(source: SyncSource, target: SyncTarget, options: SyncOptions, totals: Totals): Promise<AttemptEnd | typeof RESTART> {
   const { peer } = source;
   const status = await source.status();
   // Taken after /status, so a sync that ran meanwhile is not downloaded again.
@@ -245,13 +240,14 @@ async function attemptSync(
   return { peerLength: BigInt(committedTo + pending.length), status, via: 'blocks' };
 
   /** Hands `pending` to the target when it would make the chain longer. */
-  async function commit(): Promise<void | typeof RESTART> {
-    if (pending.length === 0 || committedTo + pending.length <= target.snapshot().length) return;
+  async function commit(): Promise<undefined | typeof RESTART> {
+    if (pending.length === 0 || committedTo + pending.length <= target.snapshot().length) return undefined;
     const result = await target.adopt({ peer, forkPoint: committedTo, blocks: pending });
     if (!result.adopted) return result.reason === 'diverged' ? RESTART : undefined;
     addAdopted(totals, result);
     committedTo += pending.length;
     pending = [];
+    return undefined;
   }
 }
 
@@ -348,13 +344,7 @@ export async function fetchAncestors(
   };
 }
 
-async function syncWholeChain(
-  source: SyncSource,
-  target: SyncTarget,
-  local: ChainView,
-  options: SyncOptions,
-  totals: Totals,
-): Promise<AttemptEnd> {
+async function syncWholeChain(source: SyncSource, target: SyncTarget, local: ChainView, options: SyncOptions, totals: Totals): Promise<AttemptEnd> {
   const chain = await source.blockchain();
   try {
     totals.downloaded += chain.length;

@@ -141,7 +141,10 @@ describe('the data directory on the command line', () => {
         const lines = result.stderr.split('\n').filter((line) => line !== '');
         expect(lines).toHaveLength(1);
         expect(lines[0]).toContain(`${path} ${says}`);
-        const logged = result.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { msg?: string; code?: string });
+        const logged = result.stdout
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as { msg?: string; code?: string });
         expect(logged.find((record) => record.msg === 'node failed to start')?.code).toBe('STORE_CORRUPT');
         expect(await listing(dir)).toEqual(before);
       });

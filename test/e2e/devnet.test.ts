@@ -25,17 +25,19 @@ describe('npm run devnet', () => {
     // Only the first node has blocks (the article's chain, as jbc writes it); no node mines.
     await cp(join(FIXTURES, 'jbc-chaindata'), join(dataRoot, String(base)), { recursive: true });
 
-    const npm = spawnTracked('npm', ['run', '--silent', 'devnet', '--', '--nodes', String(nodes), '--base-port', String(base), '--data-root', dataRoot, '--no-mine'], {
-      cwd: packageRoot(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const npm = spawnTracked(
+      'npm',
+      ['run', '--silent', 'devnet', '--', '--nodes', String(nodes), '--base-port', String(base), '--data-root', dataRoot, '--no-mine'],
+      {
+        cwd: packageRoot(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const code = exited(npm);
     const out = collectLines(npm.stdout!);
 
     const tips = await waitFor('every node to answer with the same 4-block chain', async () => {
-      const answers = await Promise.all(
-        ports.map((port) => http(`http://127.0.0.1:${port}/status`).catch(() => undefined)),
-      );
+      const answers = await Promise.all(ports.map((port) => http(`http://127.0.0.1:${port}/status`).catch(() => undefined)));
       const hashes = answers.map((a) => (a?.json?.height === 3 ? (a.json.tip.hash as string) : undefined));
       return hashes.every((h) => h !== undefined && h === hashes[0]) ? hashes : undefined;
     });

@@ -102,60 +102,63 @@ describe('a data directory that does not take writes', () => {
     expect((await http(`${node.url}readyz`)).status).toBe(200);
   });
 
-  it.skipIf(!canMount)('a pool filling the disk through POST /data: STORE_IO answers, a node that keeps serving and loses nothing, and entries taken again once there is room', async () => {
-    const disk = mkdtempSync(join(tmpdir(), 'jbc-full-pool-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]);
-    mounted.push(disk);
-    const { node, url, stderr, exit } = await startCliNode(join(disk, 'node'));
-    const running = () => node.exitCode === null && node.signalCode === null;
-    expect((await postJson(`${url}mined`, blockToJson(bigBlock(undefined, 100)))).json).toEqual({ received: true, accepted: true });
-    const block0 = await http(`${url}blocks/0`);
-    expect(block0.status).toBe(200);
+  it.skipIf(!canMount)(
+    'a pool filling the disk through POST /data: STORE_IO answers, a node that keeps serving and loses nothing, and entries taken again once there is room',
+    async () => {
+      const disk = mkdtempSync(join(tmpdir(), 'jbc-full-pool-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]);
+      mounted.push(disk);
+      const { node, url, stderr, exit } = await startCliNode(join(disk, 'node'));
+      const running = () => node.exitCode === null && node.signalCode === null;
+      expect((await postJson(`${url}mined`, blockToJson(bigBlock(undefined, 100)))).json).toEqual({ received: true, accepted: true });
+      const block0 = await http(`${url}blocks/0`);
+      expect(block0.status).toBe(200);
 
-    // Entries four at a time (so writes go in batches), of sizes that vary so that some write
-    // starts right where the disk is full, until the disk has refused a good many of them.
-    const accepted: string[] = [];
-    const refused: string[] = [];
-    for (let round = 0; refused.length < 20; round++) {
-      expect(round, 'the disk never filled').toBeLessThan(1000);
-      const datas = [0, 1, 2, 3].map((i) => `entry ${round}.${i} `.padEnd(500 + (((round * 4 + i) * 997) % 7000), 'x'));
-      const answers = await Promise.all(datas.map((data) => postJson(`${url}data`, { data }).catch(() => undefined)));
-      if (answers.includes(undefined)) expect.fail(`the node stopped answering, exit ${await exit}: ${stderr.join('\n')}`);
-      answers.forEach((answer, i) => {
-        if (answer!.status === 202) accepted.push(answer!.json.id);
-        else {
-          expect(answer!.status).toBe(500);
-          expect(answer!.json.error.code).toBe('STORE_IO');
-          refused.push(datas[i]!);
-        }
-      });
-    }
-    expect(accepted.length).toBeGreaterThan(0);
+      // Entries four at a time (so writes go in batches), of sizes that vary so that some write
+      // starts right where the disk is full, until the disk has refused a good many of them.
+      const accepted: string[] = [];
+      const refused: string[] = [];
+      for (let round = 0; refused.length < 20; round++) {
+        expect(round, 'the disk never filled').toBeLessThan(1000);
+        const datas = [0, 1, 2, 3].map((i) => `entry ${round}.${i} `.padEnd(500 + (((round * 4 + i) * 997) % 7000), 'x'));
+        const answers = await Promise.all(datas.map((data) => postJson(`${url}data`, { data }).catch(() => undefined)));
+        if (answers.includes(undefined)) expect.fail(`the node stopped answering, exit ${await exit}: ${stderr.join('\n')}`);
+        answers.forEach((answer, i) => {
+          if (answer!.status === 202) accepted.push(answer!.json.id);
+          else {
+            expect(answer!.status).toBe(500);
+            expect(answer!.json.error.code).toBe('STORE_IO');
+            refused.push(datas[i]!);
+          }
+        });
+      }
+      expect(accepted.length).toBeGreaterThan(0);
 
-    // Still serving, and every entry it took is still there.
-    expect(running()).toBe(true);
-    expect((await http(`${url}status`)).status).toBe(200);
-    expect(await http(`${url}blocks/0`)).toMatchObject({ status: 200, text: block0.text });
-    expect((await http(`${url}data`)).json.pool.entries).toBe(accepted.length);
-    for (const id of accepted) expect((await http(`${url}data/${id}`)).json).toMatchObject({ id, state: 'pending' });
+      // Still serving, and every entry it took is still there.
+      expect(running()).toBe(true);
+      expect((await http(`${url}status`)).status).toBe(200);
+      expect(await http(`${url}blocks/0`)).toMatchObject({ status: 200, text: block0.text });
+      expect((await http(`${url}data`)).json.pool.entries).toBe(accepted.length);
+      for (const id of accepted) expect((await http(`${url}data/${id}`)).json).toMatchObject({ id, state: 'pending' });
 
-    // Room again: what was refused is taken now.
-    execFileSync('mount', ['-o', 'remount,size=64m', disk]);
-    for (const data of refused) {
-      const answer = await postJson(`${url}data`, { data });
-      expect(answer.status).toBe(202);
-      expect(answer.json).toMatchObject({ state: 'pending', added: true });
-    }
-    expect((await http(`${url}data`)).json.pool.entries).toBe(accepted.length + refused.length);
-    expect(running()).toBe(true);
+      // Room again: what was refused is taken now.
+      execFileSync('mount', ['-o', 'remount,size=64m', disk]);
+      for (const data of refused) {
+        const answer = await postJson(`${url}data`, { data });
+        expect(answer.status).toBe(202);
+        expect(answer.json).toMatchObject({ state: 'pending', added: true });
+      }
+      expect((await http(`${url}data`)).json.pool.entries).toBe(accepted.length + refused.length);
+      expect(running()).toBe(true);
 
-    // And the database holds them all when opened again.
-    node.kill('SIGTERM');
-    expect(await exit).toBe(0);
-    const again = await startCliNode(join(disk, 'node'));
-    expect((await http(`${again.url}data`)).json.pool.entries).toBe(accepted.length + refused.length);
-    for (const id of accepted) expect((await http(`${again.url}data/${id}`)).json).toMatchObject({ id, state: 'pending' });
-  });
+      // And the database holds them all when opened again.
+      node.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      const again = await startCliNode(join(disk, 'node'));
+      expect((await http(`${again.url}data`)).json.pool.entries).toBe(accepted.length + refused.length);
+      for (const id of accepted) expect((await http(`${again.url}data/${id}`)).json).toMatchObject({ id, state: 'pending' });
+    },
+  );
 
   it.skipIf(!canMount)('on a read-only file system, the node stops at start with one clear line and exit 1, touching nothing', async () => {
     const disk = mkdtempSync(join(tmpdir(), 'jbc-ro-disk-'));

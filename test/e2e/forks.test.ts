@@ -31,7 +31,10 @@ describe('GET /blocks with a locator', () => {
     const ours = mineChain(2, 2, { after: base.at(-1), tag: 'ours' });
     const node = await nodeWith([...base, ...ours]);
     const theirs = mineChain(3, 2, { after: base.at(-1), tag: 'theirs' });
-    const locator = [...theirs].reverse().concat([...base].reverse()).map((b) => b.hash);
+    const locator = [...theirs]
+      .reverse()
+      .concat([...base].reverse())
+      .map((b) => b.hash);
     const { json } = await http(`${node.url}blocks?locator=${locator.join(',')}&limit=10`);
     expect(json.map((b: { hash: string }) => b.hash)).toEqual(hashesOf(ours));
     for (const query of ['locator=', 'locator=abc', `locator=${locator[0]}&from=3`, `locator=${Array(102).fill(locator[0]).join(',')}`]) {

@@ -147,9 +147,7 @@ describe('real mining nodes (worker pool)', () => {
     const logger = { info: record, warn: record, error: record, debug: () => {}, child: () => logger };
     // Difficulty 10 is out of reach in this test's time, so the workers hash the whole while.
     const node = await startTestNode({ mine: true, difficulty: 10, workers: 2, hashrateLogIntervalMs: 300 }, { logger });
-    const line = await waitFor('a hash-rate line with a rate', () =>
-      lines.find((l) => l.msg.startsWith('hashrate ') && Number(l.fields.hashrate) > 0),
-    );
+    const line = await waitFor('a hash-rate line with a rate', () => lines.find((l) => l.msg.startsWith('hashrate ') && Number(l.fields.hashrate) > 0));
     expect(line.msg).toMatch(/^hashrate [\d.]+ [kMG]?H\/s total \(w0 [\d.]+ [kMG]?H\/s, w1 [\d.]+ [kMG]?H\/s\)$/);
     expect(line.fields.perWorker).toHaveLength(2);
     const { mining } = (await http(`${node.url}status`)).json;
@@ -216,7 +214,7 @@ describe('real mining nodes (worker pool)', () => {
 });
 
 describe('block time', () => {
-  it('--block-time keeps this node to one block of its own per interval, and still takes peers\' blocks', async () => {
+  it("--block-time keeps this node to one block of its own per interval, and still takes peers' blocks", async () => {
     const { node, miner } = await minerNode(f.main.slice(0, 5), { blockTimeMs: 3_600_000 });
     await miner.searches(1);
     await miner.solve();

@@ -190,7 +190,8 @@ describe('POST /mined', () => {
     // Only the missing part was downloaded: /status, then block ranges, never the whole chain.
     expect(sender.requests).not.toContain('GET /blockchain.json');
     // The block files follow each commit, written after it: all of them come to hold the fork.
-    const onDisk = async () => Promise.all((await filesIn(node.dataDir)).map(async (name) => JSON.parse(await readFile(join(node.dataDir, name), 'utf8')) as unknown));
+    const onDisk = async () =>
+      Promise.all((await filesIn(node.dataDir)).map(async (name) => JSON.parse(await readFile(join(node.dataDir, name), 'utf8')) as unknown));
     await waitFor('the block files of the fork', async () => JSON.stringify(await onDisk().catch(() => null)) === JSON.stringify(toJson(f.fork)));
     // The sender, whose blocks were accepted, becomes a peer once the sync from it has ended.
     await waitFor('the sender to be a peer', () => node.status().peers.includes(sender.url));
@@ -282,7 +283,7 @@ describe('POST /mined', () => {
 });
 
 describe('startup sync', () => {
-  it('downloads a peer\'s chain into an empty node and stores the block files in its own data dir', async () => {
+  it("downloads a peer's chain into an empty node and stores the block files in its own data dir", async () => {
     const main = await nodeWith(f.main);
     const second = await startTestNode({ peers: [main.url] });
     expect(hashesOf(second.chain())).toEqual(hashesOf(f.main));
@@ -348,7 +349,7 @@ describe('startup sync', () => {
     expect(await filesIn(node.dataDir)).toHaveLength(12);
   });
 
-  it('learns peers from its peers\' /peers and syncs from them too', async () => {
+  it("learns peers from its peers' /peers and syncs from them too", async () => {
     const far = await nodeWith(f.main);
     const near = await startTestNode({ peers: [] });
     await postJson(`${near.url}peers`, { url: far.url });

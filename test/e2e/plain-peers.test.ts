@@ -81,7 +81,12 @@ describe("a plain jbc peer's whole chain", () => {
   it.each([
     ['cut off', (text: string) => text.slice(0, -40), ErrorCode.PEER_BAD_RESPONSE, 'not closed'],
     ['with a block twice', (text: string) => text.replace(/]$/, `, ${jbcBlockText(f.fork[9]!)}]`), ErrorCode.PEER_BAD_RESPONSE, 'block 9 twice'],
-    ['with a block that is not one', (text: string) => text.replace(/]$/, ', {"index": "14"}]'), ErrorCode.PEER_BAD_RESPONSE, 'block 14 of the answer is malformed'],
+    [
+      'with a block that is not one',
+      (text: string) => text.replace(/]$/, ', {"index": "14"}]'),
+      ErrorCode.PEER_BAD_RESPONSE,
+      'block 14 of the answer is malformed',
+    ],
     [
       'with a forged block',
       (text: string) => text.replace(jbcBlockText(f.fork[13]!), jbcBlockText({ ...f.fork[13]!, data: 'forged' })),
@@ -119,7 +124,10 @@ describe('the block size limit', () => {
     expect(node.chain().length).toBe(0);
     const refused = lines.find((l) => l.msg === 'peer sent an invalid chain, skipped');
     expect(String(refused?.fields.err)).toContain(`block 2 is over ${MAX_BLOCK_BYTES} bytes`);
-    const posted = await postJson(`${node.url}mined`, JSON.stringify({ index: '0', timestamp: '1', data: 'x'.repeat(MAX_BLOCK_BYTES), prev_hash: '', nonce: '0', hash: '0'.repeat(64) }));
+    const posted = await postJson(
+      `${node.url}mined`,
+      JSON.stringify({ index: '0', timestamp: '1', data: 'x'.repeat(MAX_BLOCK_BYTES), prev_hash: '', nonce: '0', hash: '0'.repeat(64) }),
+    );
     expect(posted.status).toBe(413);
   });
 

@@ -34,7 +34,9 @@ async function coordinator(options: Parameters<typeof MiningCoordinator.create>[
 }
 
 function independentSha256(t: BlockTemplate, nonce: bigint): string {
-  return createHash('sha256').update(headerPrefix(t) + nonce.toString(), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(headerPrefix(t) + nonce.toString(), 'utf8')
+    .digest('hex');
 }
 
 /** Lets the workers pick up their ranges and hash for a moment before the test stops them. */

@@ -10,7 +10,10 @@ describe('block locators', () => {
     expect(locatorHeights(5)).toEqual([4, 3, 2, 1, 0]);
     const heights = locatorHeights(1000);
     expect(heights.slice(0, DENSE_LOCATOR_BLOCKS)).toEqual(Array.from({ length: DENSE_LOCATOR_BLOCKS }, (_, i) => 999 - i));
-    const steps = heights.slice(DENSE_LOCATOR_BLOCKS - 1, -1).map((h, i, all) => (i === 0 ? 0 : all[i - 1]! - h)).slice(1);
+    const steps = heights
+      .slice(DENSE_LOCATOR_BLOCKS - 1, -1)
+      .map((h, i, all) => (i === 0 ? 0 : all[i - 1]! - h))
+      .slice(1);
     expect(steps).toEqual(steps.map((_, i) => 2 ** (i + 1)));
     expect(heights.at(-1)).toBe(0);
   });

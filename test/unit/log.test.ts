@@ -41,7 +41,7 @@ describe('pretty logs', () => {
     const coloured = new FakeStream();
     createLogger({ pretty: true, color: true, destination: coloured }).warn({}, 'careful');
     expect(plain.lines[0]).not.toContain('\x1b[');
-    expect(plain.lines[0]).toMatch(/ WARN  careful\n$/);
+    expect(plain.lines[0]).toMatch(/ WARN {2}careful\n$/);
     expect(coloured.lines[0]).toContain('\x1b[33mWARN \x1b[0m careful');
   });
 

@@ -53,8 +53,7 @@ export function openEvents(baseUrl: string): Promise<EventClient> {
         events,
         text: () => raw,
         ended,
-        next: (name, match = () => true, after = 0) =>
-          waitFor(`a ${name} event`, () => events.slice(after).find((e) => e.event === name && match(e.data))),
+        next: (name, match = () => true, after = 0) => waitFor(`a ${name} event`, () => events.slice(after).find((e) => e.event === name && match(e.data))),
         close: async () => {
           req.destroy();
           await ended;

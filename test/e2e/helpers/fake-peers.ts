@@ -85,7 +85,10 @@ export function jbcBlockText(block: Block): string {
 }
 
 export function jbcChainText(blocks: readonly Block[]): string {
-  return `[${[...blocks].sort((a, b) => (a.hash < b.hash ? -1 : 1)).map(jbcBlockText).join(', ')}]`;
+  return `[${[...blocks]
+    .sort((a, b) => (a.hash < b.hash ? -1 : 1))
+    .map(jbcBlockText)
+    .join(', ')}]`;
 }
 
 /** Accepts connections and never says a word. */

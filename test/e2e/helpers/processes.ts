@@ -54,11 +54,15 @@ export function collectLines(stream: NodeJS.ReadableStream): string[] {
 /** `count` TCP ports that were free a moment ago (the OS hands them out, so parallel tests do not collide). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -72,11 +76,13 @@ export async function freePortRange(count: number): Promise<number> {
     const bound: Array<ReturnType<typeof createServer>> = [];
     try {
       for (let port = base; port < base + count; port++) {
-        bound.push(await new Promise((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(port, '127.0.0.1', () => resolve(server));
-        }));
+        bound.push(
+          await new Promise((resolve, reject) => {
+            const server = createServer();
+            server.once('error', reject);
+            server.listen(port, '127.0.0.1', () => resolve(server));
+          }),
+        );
       }
       return base;
     } catch {
@@ -102,7 +108,10 @@ export function portFree(port: number): Promise<boolean> {
 /** The pids of every living process under `pid` (children, their children …). */
 export function descendants(pid: number): number[] {
   const result = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
-  const direct = result.stdout.split('\n').filter((line) => line.trim() !== '').map(Number);
+  const direct = result.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number);
   return direct.flatMap((child) => [child, ...descendants(child)]);
 }
 

@@ -123,7 +123,8 @@ describe('delaying TCP proxy', () => {
       let n = 0;
       upstream.on('data', (chunk: Buffer) => {
         got.push(chunk);
-        if ((n += chunk.length) === all) resolve();
+        n += chunk.length;
+        if (n === all) resolve();
       });
     });
     for (let i = 0; i < 10; i++) client.write(pattern(i, 100));

@@ -84,7 +84,19 @@ describe('bench:net agreement', () => {
   it('agrees at depth d when every node holds the same block at the lowest tip minus d-1', () => {
     const sample: AgreementSample = {
       low: 10,
-      nodes: [blocks([[8, 'x'], [9, 'a'], [10, 'b']]), blocks([[8, 'x'], [9, 'a'], [10, 'c'], [11, 'd']])],
+      nodes: [
+        blocks([
+          [8, 'x'],
+          [9, 'a'],
+          [10, 'b'],
+        ]),
+        blocks([
+          [8, 'x'],
+          [9, 'a'],
+          [10, 'c'],
+          [11, 'd'],
+        ]),
+      ],
     };
     expect(agreesAt(sample, 1)).toBe(false);
     expect(agreesAt(sample, 2)).toBe(true);
@@ -92,7 +104,16 @@ describe('bench:net agreement', () => {
   });
 
   it('a node missing the block disagrees; a height below 0 does not count', () => {
-    const sample: AgreementSample = { low: 1, nodes: [blocks([[0, 'g'], [1, 'a']]), blocks([[0, 'g']])] };
+    const sample: AgreementSample = {
+      low: 1,
+      nodes: [
+        blocks([
+          [0, 'g'],
+          [1, 'a'],
+        ]),
+        blocks([[0, 'g']]),
+      ],
+    };
     expect(agreesAt(sample, 1)).toBe(false);
     expect(agreesAt(sample, 2)).toBe(true);
     expect(agreesAt(sample, 3)).toBeNull();
@@ -106,15 +127,34 @@ describe('bench:net agreement', () => {
   });
 
   it('the chains read at the end are alike up to their common height', () => {
-    expect(commonHeight([['g', 'a', 'b'], ['g', 'a', 'c', 'd'], ['g', 'a']])).toBe(1);
+    expect(
+      commonHeight([
+        ['g', 'a', 'b'],
+        ['g', 'a', 'c', 'd'],
+        ['g', 'a'],
+      ]),
+    ).toBe(1);
     expect(commonHeight([['g'], ['h']])).toBe(-1);
   });
 });
 
 describe('bench:net propagation', () => {
   it('runs from the mining to the last node that showed the block; blocks not mined in the window are left out', () => {
-    const minedAt = new Map([['b1', 100], ['b2', 200]]);
-    const seen = [new Map([['b1', 101], ['b2', 200]]), new Map([['b1', 150], ['b2', 260]]), new Map([['b1', 120]])];
+    const minedAt = new Map([
+      ['b1', 100],
+      ['b2', 200],
+    ]);
+    const seen = [
+      new Map([
+        ['b1', 101],
+        ['b2', 200],
+      ]),
+      new Map([
+        ['b1', 150],
+        ['b2', 260],
+      ]),
+      new Map([['b1', 120]]),
+    ];
     expect(propagation(['g', 'b1', 'b2'], minedAt, seen)).toEqual({ ms: [50], missing: 1 });
   });
 });

@@ -9,7 +9,7 @@ function options(argv: string[]): DevnetOptions {
 }
 
 /** The value after `flag` in a node's argument list. */
-function valueOf(args: readonly string[], flag: string): string | undefined {
+function flagValue(args: readonly string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
   return i < 0 ? undefined : args[i + 1];
 }
@@ -19,12 +19,12 @@ describe('devnet options', () => {
     const plan = planDevnet(options([]), '/work');
     expect(plan.map((n) => n.port)).toEqual([5000, 5001, 5002, 5003]);
     expect(plan.map((n) => n.dataDir)).toEqual(['/work/chaindata/5000', '/work/chaindata/5001', '/work/chaindata/5002', '/work/chaindata/5003']);
-    expect(plan.every((n) => valueOf(n.args, '--workers') === '1')).toBe(true);
+    expect(plan.every((n) => flagValue(n.args, '--workers') === '1')).toBe(true);
   });
 
   it('give each node the others, and only the others, as peers', () => {
     const plan = planDevnet(options(['--nodes', '3', '--base-port=7000']), '/w');
-    expect(valueOf(plan[1]!.args, '--peers')).toBe('http://127.0.0.1:7000/,http://127.0.0.1:7002/');
+    expect(flagValue(plan[1]!.args, '--peers')).toBe('http://127.0.0.1:7000/,http://127.0.0.1:7002/');
     expect(plan.map((n) => n.url)).toEqual(['http://127.0.0.1:7000/', 'http://127.0.0.1:7001/', 'http://127.0.0.1:7002/']);
   });
 
@@ -36,21 +36,21 @@ describe('devnet options', () => {
   it('pass difficulty, workers and unknown options to every node, and pretty logs unless a format is given', () => {
     const plan = planDevnet(options(['--difficulty', '3', '--workers', '2', '--log-level', 'debug', '--no-mine']), '/w');
     for (const node of plan) {
-      expect(valueOf(node.args, '--difficulty')).toBe('3');
-      expect(valueOf(node.args, '--workers')).toBe('2');
-      expect(valueOf(node.args, '--log-level')).toBe('debug');
-      expect(valueOf(node.args, '--log-format')).toBe('pretty');
+      expect(flagValue(node.args, '--difficulty')).toBe('3');
+      expect(flagValue(node.args, '--workers')).toBe('2');
+      expect(flagValue(node.args, '--log-level')).toBe('debug');
+      expect(flagValue(node.args, '--log-format')).toBe('pretty');
       expect(node.args).toContain('--no-mine');
     }
     const json = planDevnet(options(['--log-format', 'json']), '/w');
     expect(json[0]!.args.filter((a) => a === '--log-format')).toHaveLength(1);
-    expect(valueOf(json[0]!.args, '--log-format')).toBe('json');
+    expect(flagValue(json[0]!.args, '--log-format')).toBe('json');
   });
 
   it('reach nodes listening on every interface over loopback', () => {
     const plan = planDevnet(options(['--nodes', '2', '--host', '0.0.0.0']), '/w');
-    expect(valueOf(plan[0]!.args, '--host')).toBe('0.0.0.0');
-    expect(valueOf(plan[0]!.args, '--peers')).toBe('http://127.0.0.1:5001/');
+    expect(flagValue(plan[0]!.args, '--host')).toBe('0.0.0.0');
+    expect(flagValue(plan[0]!.args, '--peers')).toBe('http://127.0.0.1:5001/');
   });
 
   it.each([

@@ -3,7 +3,9 @@ import type { Logger } from '../../../src/log.js';
 import { BlockActivity } from '../../../src/metrics/block-activity.js';
 
 const open: BlockActivity[] = [];
-afterEach(() => open.splice(0).forEach((activity) => activity.close()));
+afterEach(() => {
+  for (const activity of open.splice(0)) activity.close();
+});
 
 function recording() {
   const lines: Array<{ msg: string; fields: Readonly<Record<string, unknown>> }> = [];

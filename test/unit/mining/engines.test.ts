@@ -10,14 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { headerPrefix, parseBlock } from '../../../src/block.js';
 import { ErrorCode } from '../../../src/errors.js';
 import type { Engine, SearchRequest, SearchResult } from '../../../src/mining/engine.js';
-import {
-  ENGINE_NAMES,
-  defaultChunkSize,
-  defaultEngineName,
-  detectSimd,
-  loadEngine,
-  type EngineName,
-} from '../../../src/mining/engine-loader.js';
+import { ENGINE_NAMES, defaultChunkSize, defaultEngineName, detectSimd, loadEngine, type EngineName } from '../../../src/mining/engine-loader.js';
 
 const seed = JSON.parse(readFileSync(new URL('../../fixtures/seed-blocks.json', import.meta.url), 'utf8')) as {
   chain: unknown[];
@@ -115,10 +108,7 @@ function referenceHits(prefix: Uint8Array, start: bigint, count: number, difficu
 }
 
 /** Prefix lengths around the 64-byte block boundaries, where the nonce and padding move between blocks. */
-const BOUNDARY_LENGTHS = [
-  0, 1, 9, 46, 50, 52, 53, 54, 55, 56, 57, 59, 60, 61, 62, 63, 64, 65, 110, 116, 117, 118, 119, 120, 121, 124, 127, 128,
-  183, 184,
-];
+const BOUNDARY_LENGTHS = [0, 1, 9, 46, 50, 52, 53, 54, 55, 56, 57, 59, 60, 61, 62, 63, 64, 65, 110, 116, 117, 118, 119, 120, 121, 124, 127, 128, 183, 184];
 
 /** Where the nonce gains a digit, so the tail gets longer and the padding shifts. */
 const DIGIT_BOUNDARIES = [10n, 100n, 1000n, 10_000n, 10n ** 16n, 10n ** 20n];
@@ -150,9 +140,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
         count: 150,
         difficulty: 1 + (length % 2),
       };
-      expect(engine(name).search(request), `prefix length ${length}, start ${request.start}`).toEqual(
-        referenceSearch(request),
-      );
+      expect(engine(name).search(request), `prefix length ${length}, start ${request.start}`).toEqual(referenceSearch(request));
     }
   });
 
@@ -182,7 +170,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
   });
 
   it('searches nonces beyond 2^53 and 2^64 exactly', () => {
-    const prefix = utf8.encode('7' + 'ab'.repeat(32) + 'big nonces' + '1700000000');
+    const prefix = utf8.encode(`7${'ab'.repeat(32)}big nonces1700000000`);
     for (const start of [2n ** 53n - 60n, 2n ** 64n - 60n, 2n ** 64n + 123_456_789n, 10n ** 40n + 7n]) {
       const want = referenceHits(prefix, start, 120, 1);
       expect(allHits(engine(name), prefix, start, 120, 1), `from ${start}`).toEqual(want);
@@ -247,10 +235,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
       { eval: true, workerData: stop },
     );
     await new Promise((resolve) => setter.once('online', resolve));
-    const result = engine(name).search(
-      { prefix: utf8.encode('cancel me'), start: 0n, count: Number.MAX_SAFE_INTEGER, difficulty: 64 },
-      stop,
-    );
+    const result = engine(name).search({ prefix: utf8.encode('cancel me'), start: 0n, count: Number.MAX_SAFE_INTEGER, difficulty: 64 }, stop);
     await setter.terminate();
     expect(result.status).toBe('stopped');
     expect(result.hashes).toBeGreaterThan(0);
@@ -298,8 +283,7 @@ describe('engine selection', () => {
 
   it('rejects a malformed request, naming the field', () => {
     const prefix = utf8.encode('x');
-    const search = (name: EngineName, request: Omit<SearchRequest, 'prefix'>) => () =>
-      engine(name).search({ prefix, ...request });
+    const search = (name: EngineName, request: Omit<SearchRequest, 'prefix'>) => () => engine(name).search({ prefix, ...request });
     expect(search('wasm-simd', { start: -1n, count: 1, difficulty: 1 })).toThrow(/request\.start/);
     expect(search('wasm-scalar', { start: 0n, count: -1, difficulty: 1 })).toThrow(/request\.count/);
     expect(search('node-crypto', { start: 0n, count: 1, difficulty: 0.5 })).toThrow(/request\.difficulty/);

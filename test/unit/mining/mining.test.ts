@@ -111,7 +111,14 @@ describe('miner options', () => {
 /** An engine that records its calls and answers from a script. */
 function scriptedEngine(answer: (r: SearchRequest) => ReturnType<Engine['search']>): Engine & { calls: SearchRequest[] } {
   const calls: SearchRequest[] = [];
-  return { name: 'scripted', calls, search: (r) => (calls.push(r), answer(r)) };
+  return {
+    name: 'scripted',
+    calls,
+    search: (r) => {
+      calls.push(r);
+      return answer(r);
+    },
+  };
 }
 
 function searchTask(stop = newStopFlag()): SearchTask {
@@ -136,7 +143,13 @@ describe('worker task', () => {
   });
 
   it('a warm-up task reports the thread it ran on', () => {
-    expect(runTask(scriptedEngine(() => ({ status: 'exhausted', hashes: 0 })), { kind: 'warmup', engine: 'node-crypto' }, 9)).toEqual({
+    expect(
+      runTask(
+        scriptedEngine(() => ({ status: 'exhausted', hashes: 0 })),
+        { kind: 'warmup', engine: 'node-crypto' },
+        9,
+      ),
+    ).toEqual({
       kind: 'warmup',
       threadId: 9,
     });
@@ -182,13 +195,23 @@ class ScriptedRunner implements SearchRunner {
         task,
         signal,
         settled: false,
-        resolve: (r: SearchTaskResult) => ((entry.settled = true), resolve(r)),
-        reject: (err: unknown) => ((entry.settled = true), reject(err)),
+        resolve: (r: SearchTaskResult) => {
+          entry.settled = true;
+          resolve(r);
+        },
+        reject: (err: unknown) => {
+          entry.settled = true;
+          reject(err);
+        },
       };
       // Like Piscina: an abort rejects the task (and would kill its thread).
       signal.addEventListener('abort', () => entry.reject(signal.reason));
       this.tasks.push(entry);
-      this.#waiting = this.#waiting.filter((w) => (this.tasks.length >= w.count ? (w.wake(), false) : true));
+      this.#waiting = this.#waiting.filter((w) => {
+        if (this.tasks.length < w.count) return true;
+        w.wake();
+        return false;
+      });
     });
   }
 
@@ -205,7 +228,7 @@ class ScriptedRunner implements SearchRunner {
 
   /** Answers every range still running as a worker seeing the stop flag would. */
   stopAll(): void {
-    this.tasks.forEach((t, i) => t.settled || this.answer(i, 'stopped', 1));
+    for (const [i, t] of this.tasks.entries()) if (!t.settled) this.answer(i, 'stopped', 1);
   }
 
   fail(i: number, err: Error): void {
@@ -226,7 +249,9 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string; fiel
 
 function nonceMeeting(t: BlockTemplate, difficulty: number, meets: boolean): bigint {
   for (let n = 0n; ; n++) {
-    const hash = createHash('sha256').update(headerPrefix(t) + n.toString()).digest('hex');
+    const hash = createHash('sha256')
+      .update(headerPrefix(t) + n.toString())
+      .digest('hex');
     if (hash.startsWith('0'.repeat(difficulty)) === meets) return n;
   }
 }

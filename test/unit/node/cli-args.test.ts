@@ -34,9 +34,25 @@ describe('command line', () => {
 
   it('takes every option', () => {
     const { config, log } = run([
-      '--port', '5002', '--host', '0.0.0.0', '--workers', '3', '--no-mine', '--difficulty', '2',
-      '--peers', 'http://a:1,https://b.example/x', '--data-dir', 'data/b', '--public-url', 'http://b.example:5002',
-      '--log-level', 'debug', '--log-format', 'pretty',
+      '--port',
+      '5002',
+      '--host',
+      '0.0.0.0',
+      '--workers',
+      '3',
+      '--no-mine',
+      '--difficulty',
+      '2',
+      '--peers',
+      'http://a:1,https://b.example/x',
+      '--data-dir',
+      'data/b',
+      '--public-url',
+      'http://b.example:5002',
+      '--log-level',
+      'debug',
+      '--log-format',
+      'pretty',
     ]);
     expect(config).toMatchObject({ port: 5002, host: '0.0.0.0', workers: 3, mine: false, difficulty: 2, defaultPeers: false });
     expect(config.peers).toEqual(['http://a:1/', 'https://b.example/x/']);
@@ -57,7 +73,12 @@ describe('command line', () => {
     expect(run(['--peer-allow', '10.0.0.0/8, fd00::/8']).config.peerAllow).toEqual(['10.0.0.0/8', 'fd00::/8']);
     expect(run([]).config.peerAllow).toEqual([]);
     expect(run(['--peer-allow', '10.0.0.0/8', '--peers', 'http://10.1.1.1:5000/']).config.peers).toEqual(['http://10.1.1.1:5000/']);
-    expect(run(['--peer-allow', '10.0.0.0/8']).config.peers).toEqual(['http://localhost:5000/', 'http://localhost:5001/', 'http://localhost:5002/', 'http://localhost:5003/']);
+    expect(run(['--peer-allow', '10.0.0.0/8']).config.peers).toEqual([
+      'http://localhost:5000/',
+      'http://localhost:5001/',
+      'http://localhost:5002/',
+      'http://localhost:5003/',
+    ]);
   });
 
   it('reads --max-connections', () => {
@@ -68,7 +89,20 @@ describe('command line', () => {
   it('answers --help and -h with the usage', () => {
     expect(parseCommandLine(['--help'], env)).toEqual({ kind: 'help', text: USAGE });
     expect(parseCommandLine(['-h', '--port', 'nonsense'], env).kind).toBe('help');
-    for (const flag of ['--port', '--host', '--workers', '--no-mine', '--difficulty', '--peers', '--data-dir', '--jbc-files', '--peer-allow', '--max-connections', '--help', '--version']) {
+    for (const flag of [
+      '--port',
+      '--host',
+      '--workers',
+      '--no-mine',
+      '--difficulty',
+      '--peers',
+      '--data-dir',
+      '--jbc-files',
+      '--peer-allow',
+      '--max-connections',
+      '--help',
+      '--version',
+    ]) {
       expect(USAGE).toContain(flag);
     }
   });
@@ -133,8 +167,18 @@ describe('sync options', () => {
 describe('peer and client timing options', () => {
   it('take seconds, decimals allowed, and set the options they name', () => {
     const { config } = run([
-      '--peer-sync-timeout', '90', '--peer-backoff', '0.25', '--ahead-sync-interval', '2', '--mined-answer', '0.5',
-      '--body-timeout', '3', '--max-event-clients', '8',
+      '--peer-sync-timeout',
+      '90',
+      '--peer-backoff',
+      '0.25',
+      '--ahead-sync-interval',
+      '2',
+      '--mined-answer',
+      '0.5',
+      '--body-timeout',
+      '3',
+      '--max-event-clients',
+      '8',
     ]);
     expect(config).toMatchObject({
       peerSyncTimeoutMs: 90_000,

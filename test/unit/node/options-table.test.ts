@@ -53,7 +53,7 @@ describe('the options tables', () => {
     },
   );
 
-  it('drive the config check: a config object gets the command line\'s ranges, in its own units', () => {
+  it("drive the config check: a config object gets the command line's ranges, in its own units", () => {
     for (const spec of NODE_FLAGS) {
       const type = spec.type;
       if (type.kind !== 'integer' && type.kind !== 'seconds') continue;

@@ -4,9 +4,12 @@ import { PeerAddressPolicy, parseCidr } from '../../../src/peer/peer-address.js'
 describe('peer address rules', () => {
   const open = new PeerAddressPolicy();
 
-  it.each(['127.0.0.1', '::1', '10.1.2.3', '192.168.0.7', 'fd00::5', '203.0.113.9', '2001:db8::1', '64:ff9b::808:808', '2002:808:808::1', '::ffff:127.0.0.1'])('%s may be contacted by default', (address) => {
-    expect(open.refusal(address)).toBeUndefined();
-  });
+  it.each(['127.0.0.1', '::1', '10.1.2.3', '192.168.0.7', 'fd00::5', '203.0.113.9', '2001:db8::1', '64:ff9b::808:808', '2002:808:808::1', '::ffff:127.0.0.1'])(
+    '%s may be contacted by default',
+    (address) => {
+      expect(open.refusal(address)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['169.254.169.254', 'link-local'],

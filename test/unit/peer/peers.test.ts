@@ -94,7 +94,7 @@ describe('PeerSet', () => {
     expect(peers.add('http://d/', 'announced')).toBe('full');
   });
 
-  it('keeps each peer\'s state: source, reachability, height, last seen, failures', () => {
+  it("keeps each peer's state: source, reachability, height, last seen, failures", () => {
     let now = 5_000;
     const peers = new PeerSet({ ...notSelf, now: () => now }, ['http://a/']);
     peers.add('http://b/', 'sender');

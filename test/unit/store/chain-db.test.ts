@@ -220,13 +220,13 @@ describe('iterate', () => {
 describe('the block log', () => {
   const LOG = () => join(dir, 'blocks.log');
 
-  it('holds each block\'s output-form line; a reorg appends the new blocks and reads skip the dropped ones', async () => {
+  it("holds each block's output-form line; a reorg appends the new blocks and reads skip the dropped ones", async () => {
     const common = chain(1500, { tag: 'common' });
     const old = chain(1200, { after: common.at(-1), tag: 'old' });
     const fresh = chain(1300, { after: common.at(-1), tag: 'new' });
     const db = await openDb();
     await db.commit(0n, [...common, ...old]);
-    const lines = (blocks: Block[]) => blocks.map((b) => JSON.stringify(blockToJson(b)) + '\n').join('');
+    const lines = (blocks: Block[]) => blocks.map((b) => `${JSON.stringify(blockToJson(b))}\n`).join('');
     expect(await readFile(LOG(), 'utf8')).toBe(lines([...common, ...old]));
 
     await db.commit(1500n, fresh);
@@ -301,7 +301,7 @@ describe('the block log', () => {
     expect(db.findByHash(blocks[7]!.hash)).toEqual(blocks[7]);
     expect(db.entry(toEntry('an entry confirmed in block 7').id)).toMatchObject({ state: 'confirmed', index: 7n });
     expect(db.pending(10).map((e) => e.data)).toEqual(['an entry still pending']);
-    expect(await readFile(LOG(), 'utf8')).toBe(blocks.map((b) => JSON.stringify(blockToJson(b)) + '\n').join(''));
+    expect(await readFile(LOG(), 'utf8')).toBe(blocks.map((b) => `${JSON.stringify(blockToJson(b))}\n`).join(''));
     // Compacted afterwards: the blocks' pages are gone from the file, not just freed.
     expect((await stat(join(dir, 'chain.mdb'))).size).toBeLessThan((await stat(join(FIXTURES, 'store-format-1', 'chain.mdb'))).size);
     expect(existsSync(join(dir, 'chain.mdb.compact'))).toBe(false);
@@ -344,11 +344,14 @@ describe('the hash index', () => {
 describe('a damaged hash index run', () => {
   const damages: Array<[string, (bytes: Buffer) => Buffer]> = [
     ['cut short by a record', (bytes) => bytes.subarray(0, bytes.length - 16)],
-    ['with one bit flipped', (bytes) => {
-      const flipped = Buffer.from(bytes);
-      flipped[flipped.length >> 1]! ^= 1;
-      return flipped;
-    }],
+    [
+      'with one bit flipped',
+      (bytes) => {
+        const flipped = Buffer.from(bytes);
+        flipped[flipped.length >> 1]! ^= 1;
+        return flipped;
+      },
+    ],
   ];
   for (const [what, damage] of damages) {
     it(`${what} is STORE_CORRUPT naming the file when opened, not blocks that seem not to exist`, async () => {
@@ -414,7 +417,7 @@ describe('damaged blocks in the log', () => {
     return blocks;
   }
 
-  it('a changed letter of a block\'s data is STORE_CORRUPT naming its height, for every kind of read, reported once', async () => {
+  it("a changed letter of a block's data is STORE_CORRUPT naming its height, for every kind of read, reported once", async () => {
     // Longer than the newest blocks that opening checks, so it is the reads below that find it.
     const blocks = await storedChain(300);
     await editLine(5, (line) => line.replace('block #5 x', 'block #5 y'));
@@ -459,7 +462,7 @@ describe('damaged blocks in the log', () => {
     await storedChainAgain();
     // Block 12 of another chain, the same size: sound by itself, but not this chain's.
     const other = Array.from({ length: 20 }, (_, i) => chain(13, { tag: String.fromCharCode(98 + i) })[12]!);
-    const stranger = other.find((b) => blockJsonBytes(b) === Buffer.byteLength((readFileSync(LOG(), 'utf8').split('\n'))[12]!))!;
+    const stranger = other.find((b) => blockJsonBytes(b) === Buffer.byteLength(readFileSync(LOG(), 'utf8').split('\n')[12]!))!;
     await editLine(12, () => JSON.stringify(blockToJson(stranger)));
     db = await openDb({ cacheBlocks: 0 });
     expect(thrown(() => db.at(12n)).data).toMatchObject({ height: '12', reason: expect.stringMatching(/^it (does not link to block 11|is not)/) });

@@ -150,7 +150,6 @@ describe('data entries in the chain database', () => {
     expect(db.pending(10).map((e) => e.data)).toEqual(['seen 0', 'seen 1', 'acknowledged here', 'still waiting']);
     expect(db.pendingCount).toBe(4);
     expect(db.entry(seen[2]!.id)).toBeUndefined();
-
   });
 
   it('the byte cap binds entries of an abandoned block the same way', async () => {

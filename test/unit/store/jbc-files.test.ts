@@ -23,8 +23,7 @@ const load = async (difficulty = D) => {
   return { chain: blocks, quarantined };
 };
 const hashes = (blocks: Iterable<Block>) => [...blocks].map((b) => b.hash);
-const writeBlockFile = (block: Block, name = blockFileName(block.index), where = dir) =>
-  writeFile(join(where, name), serializeBlock(block));
+const writeBlockFile = (block: Block, name = blockFileName(block.index), where = dir) => writeFile(join(where, name), serializeBlock(block));
 const blockFiles = async (where = dir) => (await readdir(where)).filter((n) => n.endsWith('.json')).sort();
 const quarantineFiles = async () => readdir(join(dir, 'quarantine'));
 
@@ -75,23 +74,26 @@ describe('loading a jbc directory (the import of a first start)', () => {
     expect(await readFile(join(dir, 'quarantine', moved!), 'utf8')).toBe('{"index": "2", "nonce":');
   });
 
-  it.runIf(process.platform !== 'win32')('a block file name on a directory, a FIFO or a dangling link is moved to quarantine saying what it is, never opened; a link to a file is read', async () => {
-    const chain = mineChain(3, D);
-    await writeBlockFile(chain[0]!);
-    await writeBlockFile(chain[1]!, 'elsewhere.txt');
-    await symlink(join(dir, 'elsewhere.txt'), join(dir, '000001.json'));
-    await mkdir(join(dir, '000002.json'));
-    await symlink(join(dir, 'gone.txt'), join(dir, '000003.json'));
-    execFileSync('mkfifo', [join(dir, '000004.json')]);
-    const { chain: loaded, quarantined } = await load();
-    expect(hashes(loaded)).toEqual(hashes(chain.slice(0, 2)));
-    const reasons = Object.fromEntries(quarantined.map((q) => [q.path.split('/').at(-1), q.reason]));
-    expect(reasons).toEqual({
-      '000002.json': 'is a directory, not a regular file',
-      '000003.json': 'is a symbolic link that leads to no regular file',
-      '000004.json': 'is a FIFO, not a regular file',
-    });
-  });
+  it.runIf(process.platform !== 'win32')(
+    'a block file name on a directory, a FIFO or a dangling link is moved to quarantine saying what it is, never opened; a link to a file is read',
+    async () => {
+      const chain = mineChain(3, D);
+      await writeBlockFile(chain[0]!);
+      await writeBlockFile(chain[1]!, 'elsewhere.txt');
+      await symlink(join(dir, 'elsewhere.txt'), join(dir, '000001.json'));
+      await mkdir(join(dir, '000002.json'));
+      await symlink(join(dir, 'gone.txt'), join(dir, '000003.json'));
+      execFileSync('mkfifo', [join(dir, '000004.json')]);
+      const { chain: loaded, quarantined } = await load();
+      expect(hashes(loaded)).toEqual(hashes(chain.slice(0, 2)));
+      const reasons = Object.fromEntries(quarantined.map((q) => [q.path.split('/').at(-1), q.reason]));
+      expect(reasons).toEqual({
+        '000002.json': 'is a directory, not a regular file',
+        '000003.json': 'is a symbolic link that leads to no regular file',
+        '000004.json': 'is a FIFO, not a regular file',
+      });
+    },
+  );
 
   it('a file with a malformed field is quarantined naming the field', async () => {
     const [zero] = mineChain(1, D);

@@ -57,13 +57,16 @@ async function snapshot(root: string): Promise<Record<string, string>> {
     const key = relative(root, path);
     if (entry.isDirectory()) result[key] = 'dir';
     else if (entry.name === 'chain.mdb-lock') result[key] = 'present';
-    else result[key] = `${createHash('sha256').update(await readFile(path)).digest('hex')} ${(await stat(path)).size}`;
+    else
+      result[key] = `${createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex')} ${(await stat(path)).size}`;
   }
   return result;
 }
 
 describe('first open of a jbc data directory', () => {
-  it('imports the Python node\'s directory as-is, and leaves its files untouched', async () => {
+  it("imports the Python node's directory as-is, and leaves its files untouched", async () => {
     await cp(join(FIXTURES, 'jbc-chaindata'), dir, { recursive: true });
     const before = await readFile(join(dir, '000002.json'), 'utf8');
     const db = await openDb({ difficulty: seed.difficulty });
@@ -215,18 +218,21 @@ describe('the data directory lock', () => {
     expect((await openDb()).length).toBe(0);
   });
 
-  it.runIf(existsSync('/proc/self/stat'))('a lock file whose pid now belongs to another process (a restarted container, a reboot) is taken over (where /proc gives start times)', async () => {
-    const db = await openDb();
-    const [pid, identity] = (await readFile(join(dir, 'LOCK'), 'utf8')).split('\n');
-    expect(pid).toBe(String(process.pid));
-    // This process holds it, and says so: the same pid, boot and start time.
-    await expect(openChainDb({ dir, difficulty: 1 })).rejects.toMatchObject({ code: ErrorCode.DATA_DIR_LOCKED });
-    await closeDb(db);
-    // The same pid, but started at another time: an earlier process that had it.
-    const [boot, start] = identity!.split(' ');
-    await writeFile(join(dir, 'LOCK'), `${process.pid}\n${boot} ${Number(start) - 1}\n`);
-    expect((await openDb()).length).toBe(0);
-  });
+  it.runIf(existsSync('/proc/self/stat'))(
+    'a lock file whose pid now belongs to another process (a restarted container, a reboot) is taken over (where /proc gives start times)',
+    async () => {
+      const db = await openDb();
+      const [pid, identity] = (await readFile(join(dir, 'LOCK'), 'utf8')).split('\n');
+      expect(pid).toBe(String(process.pid));
+      // This process holds it, and says so: the same pid, boot and start time.
+      await expect(openChainDb({ dir, difficulty: 1 })).rejects.toMatchObject({ code: ErrorCode.DATA_DIR_LOCKED });
+      await closeDb(db);
+      // The same pid, but started at another time: an earlier process that had it.
+      const [boot, start] = identity!.split(' ');
+      await writeFile(join(dir, 'LOCK'), `${process.pid}\n${boot} ${Number(start) - 1}\n`);
+      expect((await openDb()).length).toBe(0);
+    },
+  );
 });
 
 describe('jbcFiles: the block files mirror the database', () => {

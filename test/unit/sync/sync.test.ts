@@ -195,7 +195,7 @@ describe('syncing from a peer', () => {
     expect(outcome.downloaded).toBeLessThanOrEqual(32 + 30);
   });
 
-  it('goes on past short pages while the peer\'s /status says it has more', async () => {
+  it("goes on past short pages while the peer's /status says it has more", async () => {
     const local = await localChain(f.main.slice(0, 2));
     const { source, log } = peer([...f.main], { maxPage: 3 });
     const outcome = await syncFrom(source, local, options(1000));
@@ -337,9 +337,15 @@ describe("a plain jbc peer's whole chain, read back from its spool file", () => 
   it('turns down a chain that holds an index twice (a bad answer) or misses one (an invalid chain), and removes the file', async () => {
     const local = await localChain(f.main.slice(0, 2));
     const twice = peer([...f.main, f.main[7]!], { plainJbc: true });
-    await expect(syncFrom(twice.source, local, options())).rejects.toMatchObject({ code: ErrorCode.PEER_BAD_RESPONSE, message: expect.stringContaining('block 7 twice') });
+    await expect(syncFrom(twice.source, local, options())).rejects.toMatchObject({
+      code: ErrorCode.PEER_BAD_RESPONSE,
+      message: expect.stringContaining('block 7 twice'),
+    });
     const gap = peer([...f.main.slice(0, 6), ...f.main.slice(7)], { plainJbc: true });
-    await expect(syncFrom(gap.source, local, options())).rejects.toMatchObject({ code: ErrorCode.INVALID_CHAIN, message: expect.stringContaining('no block 6') });
+    await expect(syncFrom(gap.source, local, options())).rejects.toMatchObject({
+      code: ErrorCode.INVALID_CHAIN,
+      message: expect.stringContaining('no block 6'),
+    });
     expect(hashesOf(local.view)).toEqual(hashesOf(f.main.slice(0, 2)));
     for (const path of [...twice.log.spools, ...gap.log.spools]) expect(existsSync(path)).toBe(false);
   });
