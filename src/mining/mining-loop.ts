@@ -9,6 +9,7 @@ import { formatUint } from '../codec.js';
 import type { Block, BlockTemplate } from '../block.js';
 import { packBlockData, type Entry } from '../entries.js';
 import type { Logger } from '../log.js';
+import { zerosTarget } from '../target.js';
 import { wait } from '../wait.js';
 import type { ChainState } from '../chain/index.js';
 import type { BlockActivity, NodeMetrics } from '../metrics/index.js';
@@ -20,6 +21,7 @@ import { wallClockMs } from './task.js';
 const RETRY_MS = { first: 1_000, max: 30_000 };
 
 export interface MiningLoopOptions {
+  /** Leading '0' hex digits of every block: the target when `targetFor` is not given. */
   readonly difficulty: number;
   /** How often the hash rate is logged; 0 turns it off. */
   readonly hashrateLogIntervalMs: number;
@@ -40,6 +42,12 @@ export interface MiningLoopModules {
   /** Milliseconds since the epoch, for block timestamps. */
   readonly now: () => number;
   readonly metrics?: NodeMetrics | undefined;
+  /**
+   * The target of the block that follows `tip` (undefined: block 0). Default:
+   * zerosTarget(options.difficulty) for every block; a chain whose target
+   * moves from block to block gives its own rule here.
+   */
+  readonly targetFor?: ((tip: Block | undefined) => bigint) | undefined;
 }
 
 export class MiningLoop {
@@ -56,6 +64,7 @@ export class MiningLoop {
   readonly #loop: Promise<void>;
   readonly #hashrateTimer: NodeJS.Timeout | undefined;
   readonly #metrics: NodeMetrics | undefined;
+  readonly #targetFor: (tip: Block | undefined) => bigint;
   /** When the tip changed under a search (wall-clock ms), until a search on the new tip is made. */
   #tipChangedAt: number | undefined;
 
@@ -70,6 +79,8 @@ export class MiningLoop {
     this.#logger = modules.logger;
     this.#now = modules.now;
     this.#metrics = modules.metrics;
+    const fixed = zerosTarget(options.difficulty);
+    this.#targetFor = modules.targetFor ?? (() => fixed);
     this.#unsubscribe = this.#chain.onTip(({ source }) => {
       // Our own block: that search already ended.
       if (source === 'mined') return;
@@ -119,10 +130,12 @@ export class MiningLoop {
       }
       let block: Block | null;
       try {
-        const template = this.#template();
+        const tip = this.#chain.view.tip;
+        const template = this.#template(tip);
+        const target = this.#targetFor(tip);
         const changedAt = this.#tipChangedAt;
         this.#tipChangedAt = undefined;
-        block = await this.#miner.mine(template, this.#options.difficulty, (startedAt) => this.#started(template, changedAt, startedAt));
+        block = await this.#miner.mine(template, target, (startedAt) => this.#started(template, changedAt, startedAt));
         retryMs = RETRY_MS.first;
       } catch (err) {
         if (stopped.aborted) break;
@@ -150,8 +163,7 @@ export class MiningLoop {
     this.#logger.debug({ index: Number(template.index), switchMs: Math.round(switchMs * 1000) / 1000 }, 'search moved to new tip');
   }
 
-  #template(): BlockTemplate {
-    const tip = this.#chain.view.tip;
+  #template(tip: Block | undefined): BlockTemplate {
     const index = tip === undefined ? 0n : tip.index + 1n;
     const miner = this.#options.minerUrl();
     return {
