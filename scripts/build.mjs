@@ -11,6 +11,9 @@
  *   files are re-emitted.
  * - WebAssembly kernels: workers/assembly/build.mjs, with its own stamp.
  * - The explorer page: explorer/build.mjs, with its own stamp.
+ * - The native mining engine: workers/native/build.mjs, with its own stamp
+ *   (normally built already by `npm install`); where it cannot be built the
+ *   build goes on, and the node mines with WebAssembly.
  *
  * Loading tsc alone costs seconds on a busy machine; hashing ~70 files costs
  * milliseconds, which is why the stamp is checked before tsc is started.
@@ -25,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildExplorer } from '../explorer/build.mjs';
 import { buildKernels } from '../workers/assembly/build.mjs';
+import { buildNative } from '../workers/native/build.mjs';
 import { fingerprint, installedVersion, listFiles, readStamp, writeStamp } from './stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,7 +82,8 @@ export async function build({ force = false, quiet = false } = {}) {
   };
   const compiled = buildTypescript({ force, announce });
   const page = buildExplorer({ force, onBuild: announce });
-  return (await buildKernels({ force, onBuild: announce })) || compiled || page;
+  const native = buildNative({ force, onBuild: announce }).built;
+  return (await buildKernels({ force, onBuild: announce })) || compiled || page || native;
 }
 
 /**

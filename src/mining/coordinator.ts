@@ -11,7 +11,7 @@ import { describeError, ErrorCode, isJbcError, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
 import { meetsTarget } from '../target.js';
-import { defaultEngineName, detectSimd } from './engine-loader.js';
+import { autoEngine, detectSimd, wasmEngineName, type EngineName } from './engine-loader.js';
 import type { BlockMiner, SearchRunner, MiningModules, MiningStats } from './interface.js';
 import { checkTarget, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 import { PoolRunner } from './pool-runner.js';
@@ -96,7 +96,8 @@ export class MiningCoordinator implements BlockMiner {
     const resolved = resolveMinerOptions(options);
     const logger = modules.logger ?? silentLogger;
     const simdSupported = modules.simdSupported ?? detectSimd();
-    const runner = modules.runner ?? (await startRunner(resolved, simdSupported, logger));
+    const nativeUnavailable = modules.nativeUnavailable !== undefined ? modules.nativeUnavailable : (autoEngine(simdSupported).nativeUnavailable ?? null);
+    const runner = modules.runner ?? (await startRunner(resolved, simdSupported, nativeUnavailable, logger));
     // The block hash is recomputed here when a nonce is found; load the hasher
     // now so the first block does not pay for it.
     await initHashing();
@@ -137,6 +138,7 @@ export class MiningCoordinator implements BlockMiner {
     while (perWorker.length < this.#runner.workers) perWorker.push(0);
     return {
       engine: this.#runner.engine,
+      kernel: this.#runner.kernel,
       workers: this.#runner.workers,
       hashrate: total,
       perWorker,
@@ -260,17 +262,27 @@ export class MiningCoordinator implements BlockMiner {
   }
 }
 
-async function startRunner(options: ResolvedMinerOptions, simdSupported: boolean, logger: Logger): Promise<SearchRunner> {
-  const engine = options.engine ?? defaultEngineName(simdSupported);
-  if (options.engine === undefined && !simdSupported) {
-    logger.warn({ engine }, 'this runtime lacks WebAssembly SIMD: mining with the scalar kernel, about half the hash rate');
-  }
+/**
+ * The engine `options.engine` names; for `auto`, native where it can run,
+ * else WebAssembly with one warning saying why.
+ */
+function chooseEngine(options: ResolvedMinerOptions, simdSupported: boolean, nativeUnavailable: string | null, logger: Logger): EngineName {
+  if (options.engine !== 'auto') return options.engine;
+  if (nativeUnavailable === null) return 'native';
+  const engine = wasmEngineName(simdSupported);
+  const simdNote = simdSupported ? '' : '; this runtime lacks WebAssembly SIMD as well: mining with the scalar kernel, a fraction of the hash rate';
+  logger.warn({ engine, reason: nativeUnavailable }, `${nativeUnavailable}: mining with ${engine}${simdNote}`);
+  return engine;
+}
+
+async function startRunner(options: ResolvedMinerOptions, simdSupported: boolean, nativeUnavailable: string | null, logger: Logger): Promise<SearchRunner> {
+  const engine = chooseEngine(options, simdSupported, nativeUnavailable, logger);
   try {
     const miner =
       options.workers === 0
         ? await ThreadRunner.create(engine)
         : await PoolRunner.create({ engine, workers: options.workers, tasksPerWorker: options.tasksPerWorker }, logger);
-    logger.info({ engine, workers: options.workers }, 'mining engine ready');
+    logger.info({ engine, kernel: miner.kernel, workers: options.workers }, 'mining engine ready');
     return miner;
   } catch (err) {
     const error = isJbcError(err, ErrorCode.MINING_FAILED)

@@ -1,9 +1,13 @@
 /**
- * The four nonce-search engines behind the Engine interface:
+ * The nonce-search engines behind the Engine interface:
  *
+ * - `native`: the C kernels of workers/native/search.c through Node-API, the
+ *   best one this CPU has (AVX-512 16 lanes, else SHA-NI, else AVX2 8 lanes,
+ *   else SSE2 4 lanes); `native-<kernel>` forces one. The default where the
+ *   addon was built.
  * - `wasm-simd`: the AssemblyScript kernel hashing four nonces per pass in
  *   i32x4 lanes (dist/workers/kernel-simd.wasm). The default where the
- *   runtime has WASM SIMD.
+ *   native engine is not built and the runtime has WASM SIMD.
  * - `wasm-scalar`: the same search one nonce at a time
  *   (dist/workers/kernel-scalar.wasm). The fallback without SIMD.
  * - `hash-wasm-baseline`: hash-wasm init/update(prefix + nonce)/digest('hex')
@@ -23,13 +27,43 @@ import { ErrorCode, JbcError } from '../errors.js';
 import { distPath } from '../paths.js';
 import { MAX_TARGET, targetHex, targetWords } from '../target.js';
 import type { Engine, SearchRequest, SearchResult } from './engine.js';
+import { NATIVE_KERNELS, nativeSupport, type NativeAddon, type NativeKernel } from './native.js';
 
-export const ENGINE_NAMES = ['wasm-simd', 'wasm-scalar', 'hash-wasm-baseline', 'node-crypto'] as const;
+export const ENGINE_NAMES = [
+  'native',
+  ...NATIVE_KERNELS.map((k) => `native-${k}` as const),
+  'wasm-simd',
+  'wasm-scalar',
+  'hash-wasm-baseline',
+  'node-crypto',
+] as const;
 
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
+/** What `--engine` takes: `auto` (the default) picks `native` where it was built, else WebAssembly. */
+export const ENGINE_CHOICES = ['auto', 'native', 'wasm-simd', 'wasm-scalar'] as const;
+
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
 export function isEngineName(value: string): value is EngineName {
   return (ENGINE_NAMES as readonly string[]).includes(value);
+}
+
+type NativeEngineName = 'native' | `native-${NativeKernel}`;
+
+function isNativeName(name: EngineName): name is NativeEngineName {
+  return name === 'native' || name.startsWith('native-');
+}
+
+/** The engines this machine can run now: the native kernels its CPU has (when the addon was built), and the rest. */
+export function availableEngineNames(simd: boolean = detectSimd()): EngineName[] {
+  const native = nativeSupport();
+  const kernels: readonly NativeKernel[] = native.ok ? native.kernels : [];
+  return ENGINE_NAMES.filter((name) => {
+    if (name === 'native') return native.ok;
+    if (name.startsWith('native-')) return (kernels as readonly string[]).includes(name.slice('native-'.length));
+    return name !== 'wasm-simd' || simd;
+  });
 }
 
 export interface EngineOptions {
@@ -45,6 +79,12 @@ export interface EngineOptions {
 
 /** Default chunk sizes: single-thread rate on the reference machine, and the time one chunk takes there. */
 export const defaultChunkSize: Readonly<Record<EngineName, number>> = {
+  native: 131_072, // the chunk of the kernel it picks (below)
+  'native-avx512': 131_072, // 60 MH/s, 2.2 ms
+  'native-sha-ni': 65_536, // 25 MH/s, 2.6 ms
+  'native-avx2': 65_536, // 25 MH/s, 2.6 ms
+  'native-sse2': 16_384, // 8 MH/s, 2 ms
+  'native-generic-4': 16_384,
   'wasm-simd': 32_768, // 15.4 MH/s, 2.1 ms
   'wasm-scalar': 16_384, // 6.8 MH/s, 2.4 ms
   'hash-wasm-baseline': 2_048, // 0.78 MH/s, 2.6 ms
@@ -82,11 +122,27 @@ export function detectSimd(): boolean {
 }
 
 /**
- * The engine to mine with: `wasm-simd` when the runtime supports WASM SIMD,
- * else the scalar kernel, `wasm-scalar`.
+ * The WebAssembly engine to mine with: `wasm-simd` when the runtime supports
+ * WASM SIMD, else the scalar kernel, `wasm-scalar`.
  */
-export function defaultEngineName(simd: boolean = detectSimd()): EngineName {
+export function wasmEngineName(simd: boolean = detectSimd()): EngineName {
   return simd ? 'wasm-simd' : 'wasm-scalar';
+}
+
+/**
+ * What `auto` mines with: `native` where its addon loads and has a kernel
+ * for this CPU, else the WebAssembly engine, with the reason native is not
+ * used (for the one log line that says so).
+ */
+export function autoEngine(simd: boolean = detectSimd()): { readonly engine: EngineName; readonly nativeUnavailable?: string } {
+  const native = nativeSupport();
+  if (native.ok) return { engine: 'native' };
+  return { engine: wasmEngineName(simd), nativeUnavailable: native.reason };
+}
+
+/** The engine the node mines with by default (`--engine auto`). */
+export function defaultEngineName(simd: boolean = detectSimd()): EngineName {
+  return autoEngine(simd).engine;
 }
 
 /** A ready engine. Throws MINING_FAILED when its kernel is missing or cannot run here. */
@@ -94,6 +150,7 @@ export async function loadEngine(name: EngineName, options: EngineOptions = {}):
   if (!isEngineName(name)) {
     throw new JbcError(ErrorCode.BAD_OPTION, `unknown engine ${JSON.stringify(name)}`, { option: 'engine' });
   }
+  if (isNativeName(name)) return loadNative(name, options);
   const chunkSize = options.chunkSize ?? defaultChunkSize[name];
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) {
     throw new JbcError(ErrorCode.BAD_OPTION, `options.chunkSize must be an integer from 1 to ${MAX_CHUNK}`, {
@@ -107,9 +164,9 @@ export async function loadEngine(name: EngineName, options: EngineOptions = {}):
           engine: name,
         });
       }
-      return new KernelEngine(name, await instantiateKernel('kernel-simd.wasm'), chunkSize);
+      return new KernelEngine(name, 'simd128', await instantiateKernel('kernel-simd.wasm'), chunkSize);
     case 'wasm-scalar':
-      return new KernelEngine(name, await instantiateKernel('kernel-scalar.wasm'), chunkSize);
+      return new KernelEngine(name, 'scalar', await instantiateKernel('kernel-scalar.wasm'), chunkSize);
     case 'hash-wasm-baseline':
       return new HashWasmEngine(await createSHA256(), chunkSize);
     case 'node-crypto':
@@ -202,7 +259,8 @@ function searchInChunks(request: SearchRequest, stop: Int32Array | undefined, ch
 class KernelEngine implements Engine {
   constructor(
     readonly name: EngineName,
-    private readonly kernel: KernelExports,
+    readonly kernel: string,
+    private readonly exports: KernelExports,
     private readonly chunkSize: number,
   ) {}
 
@@ -212,20 +270,20 @@ class KernelEngine implements Engine {
     if (request.count === 0) return { status: 'exhausted', hashes: 0 };
     const { prefix } = request;
     const digits = request.start.toString(10);
-    const at = this.kernel.reserve(prefix.length + digits.length);
+    const at = this.exports.reserve(prefix.length + digits.length);
     if (at === 0) {
       throw new JbcError(ErrorCode.MINING_FAILED, `kernel cannot allocate ${prefix.length} bytes of header`, {
         engine: this.name,
       });
     }
     // reserve() may have grown memory, detaching any earlier view.
-    const memory = new Uint8Array(this.kernel.memory.buffer);
+    const memory = new Uint8Array(this.exports.memory.buffer);
     memory.set(prefix, at);
     for (let i = 0; i < digits.length; i++) memory[at + prefix.length + i] = digits.charCodeAt(i);
     const t = targetWords(request.target);
-    this.kernel.setTarget(t[0]!, t[1]!, t[2]!, t[3]!, t[4]!, t[5]!, t[6]!, t[7]!);
-    this.kernel.begin(prefix.length, digits.length);
-    return searchInChunks(request, stop, this.chunkSize, (n) => this.kernel.scan(n));
+    this.exports.setTarget(t[0]!, t[1]!, t[2]!, t[3]!, t[4]!, t[5]!, t[6]!, t[7]!);
+    this.exports.begin(prefix.length, digits.length);
+    return searchInChunks(request, stop, this.chunkSize, (n) => this.exports.scan(n));
   }
 }
 
@@ -255,6 +313,7 @@ const utf8 = new TextDecoder();
 
 class HashWasmEngine implements Engine {
   readonly name: EngineName = 'hash-wasm-baseline';
+  readonly kernel = 'hash-wasm';
 
   constructor(
     private readonly hasher: IHasher,
@@ -276,6 +335,7 @@ class HashWasmEngine implements Engine {
 
 class NodeCryptoEngine implements Engine {
   readonly name: EngineName = 'node-crypto';
+  readonly kernel = 'node:crypto';
 
   constructor(private readonly chunkSize: number) {}
 
@@ -288,5 +348,45 @@ class NodeCryptoEngine implements Engine {
         .digest('hex'),
     );
     return searchInChunks(request, stop, this.chunkSize, scan);
+  }
+}
+
+/** `native` (the best kernel) or `native-<kernel>`; MINING_FAILED where the addon or that kernel is missing. */
+function loadNative(name: NativeEngineName, options: EngineOptions): Engine {
+  const native = nativeSupport();
+  if (!native.ok) throw new JbcError(ErrorCode.MINING_FAILED, native.reason, { engine: name });
+  const kernel = name === 'native' ? native.kernels[0]! : (name.slice('native-'.length) as NativeKernel);
+  if (!native.kernels.includes(kernel)) {
+    throw new JbcError(ErrorCode.MINING_FAILED, `this CPU cannot run the native ${kernel} kernel (it has ${native.kernels.join(', ')})`, {
+      engine: name,
+    });
+  }
+  const chunkSize = options.chunkSize ?? defaultChunkSize[`native-${kernel}`];
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) {
+    throw new JbcError(ErrorCode.BAD_OPTION, `options.chunkSize must be an integer from 1 to ${MAX_CHUNK}`, { option: 'chunkSize' });
+  }
+  return new NativeEngine(name, kernel, native.addon, chunkSize);
+}
+
+/** Longest start nonce the native kernels take, in decimal digits. */
+const NATIVE_MAX_DIGITS = 200;
+
+class NativeEngine implements Engine {
+  constructor(
+    readonly name: EngineName,
+    readonly kernel: NativeKernel,
+    private readonly addon: NativeAddon,
+    readonly chunkSize: number,
+  ) {}
+
+  search(request: SearchRequest, stop?: Int32Array): SearchResult {
+    checkRequest(request);
+    if (isStopped(stop)) return { status: 'stopped', hashes: 0 };
+    if (request.count === 0) return { status: 'exhausted', hashes: 0 };
+    const digits = request.start.toString(10);
+    if (digits.length > NATIVE_MAX_DIGITS) throw badRequest('start', `must have at most ${NATIVE_MAX_DIGITS} digits for the native engine`);
+    // The addon keeps one search per thread: begin() replaces whatever ran before.
+    this.addon.begin(this.kernel, request.prefix, digits, targetWords(request.target));
+    return searchInChunks(request, stop, this.chunkSize, (n) => this.addon.scan(n));
   }
 }

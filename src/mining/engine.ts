@@ -28,6 +28,8 @@ export type SearchResult =
 
 export interface Engine {
   readonly name: string;
+  /** What hashes: a native kernel (`avx512`, `sha-ni`, `avx2`, `sse2`), `simd128`, `scalar`, `hash-wasm` or `node:crypto`. */
+  readonly kernel: string;
   /**
    * Searches the range and returns the first nonce that meets the target.
    * `stop`, when given, is an Int32Array over a SharedArrayBuffer; the engine

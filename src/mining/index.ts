@@ -6,5 +6,15 @@ export type { BlockMiner, SearchRunner, MiningStats, MiningModules, MiningStatus
 export type { Engine, SearchRequest, SearchResult } from './engine.js';
 export { wallClockMs, type SearchTask, type SearchTaskResult } from './task.js';
 export { defaultMinerOptions, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
-export { ENGINE_NAMES, defaultChunkSize, defaultEngineName, detectSimd, loadEngine, type EngineName } from './engine-loader.js';
+export {
+  ENGINE_CHOICES,
+  ENGINE_NAMES,
+  availableEngineNames,
+  defaultChunkSize,
+  defaultEngineName,
+  detectSimd,
+  loadEngine,
+  type EngineChoice,
+  type EngineName,
+} from './engine-loader.js';
 export { MiningLoop, formatRate } from './mining-loop.js';

@@ -11,6 +11,8 @@ import type { SearchTask, SearchTaskResult } from './task.js';
 /** Runs search tasks somewhere: in Piscina worker threads, or in this thread. */
 export interface SearchRunner {
   readonly engine: EngineName;
+  /** The kernel the engine hashes with in this runner's threads (Engine.kernel). */
+  readonly kernel: string;
   /** Worker threads; 0 for the in-thread miner. */
   readonly workers: number;
   /** Tasks that run at the same time (worker threads; 1 in-thread). */
@@ -37,6 +39,8 @@ export interface BlockMiner {
 export interface MiningStats {
   /** The engine the workers hash with. */
   readonly engine: string;
+  /** Its kernel: a native kernel (`avx512`, `sha-ni`, `avx2`, `sse2`), or `simd128` / `scalar` for WebAssembly. */
+  readonly kernel: string;
   /** Worker threads (0 when mining in the calling thread). */
   readonly workers: number;
   /** Hashes per second over the rate window, all workers. */
@@ -68,6 +72,11 @@ export interface MiningModules {
   runner?: SearchRunner;
   /** Whether the runtime has WASM SIMD. Default: detectSimd(); tests set false to see the fallback. */
   simdSupported?: boolean;
+  /**
+   * Why the native engine cannot run here, or null where it can. Default:
+   * what loading its addon says; tests set a reason to see the fallback.
+   */
+  nativeUnavailable?: string | null;
 }
 
 /** What a node reports of its mining (`/status`, `/events`). */
@@ -78,6 +87,8 @@ export interface MiningStatus {
   readonly hashrate: number;
   readonly perWorker: readonly number[];
   readonly engine: string | null;
+  /** The engine's kernel (MiningStats.kernel); null when not mining. */
+  readonly kernel: string | null;
   /** True when the engine hashes with WASM SIMD, false for a scalar fallback, null when not mining. */
   readonly simd: boolean | null;
   /** Whether this runtime has WASM SIMD at all; null when not mining. */

@@ -102,6 +102,7 @@ export class MiningLoop {
       hashrate: Math.round(stats.hashrate),
       perWorker: stats.perWorker.map(Math.round),
       engine: stats.engine,
+      kernel: stats.kernel,
       simd: stats.engine === 'wasm-simd',
       simdSupported: stats.simdSupported,
       hashes: stats.hashes,
@@ -196,7 +197,7 @@ export class MiningLoop {
     const stats = this.#miner.stats();
     const perWorker = stats.perWorker.map((rate, i) => `w${i} ${formatRate(rate)}`).join(', ');
     this.#logger.info(
-      { hashrate: Math.round(stats.hashrate), perWorker: stats.perWorker.map(Math.round), engine: stats.engine, hashes: stats.hashes },
+      { hashrate: Math.round(stats.hashrate), perWorker: stats.perWorker.map(Math.round), engine: stats.engine, kernel: stats.kernel, hashes: stats.hashes },
       `hashrate ${formatRate(stats.hashrate)} total (${perWorker})`,
     );
   }

@@ -14,8 +14,12 @@ export interface MinerOptions {
    * loop for one range at a time. Default: os.availableParallelism().
    */
   workers?: number;
-  /** Hashing engine. Default: defaultEngineName() from engines.ts (the fastest this CPU supports). */
-  engine?: EngineName;
+  /**
+   * Hashing engine. Default `auto`: `native` where its addon was built and
+   * has a kernel for this CPU, else `wasm-simd` (or `wasm-scalar` without
+   * WASM SIMD), with one warning that says why.
+   */
+  engine?: EngineName | 'auto';
   /**
    * Nonces per task. Small enough that a worker reports back often, large
    * enough that task overhead is noise. Default 2^20 (about 70 ms of SIMD
@@ -32,8 +36,8 @@ export interface MinerOptions {
 
 export interface ResolvedMinerOptions {
   readonly workers: number;
-  /** undefined: ask defaultEngineName() when the coordinator is created. */
-  readonly engine: EngineName | undefined;
+  /** `auto`: decided when the coordinator is created. */
+  readonly engine: EngineName | 'auto';
   readonly rangeSize: number;
   readonly tasksPerWorker: number;
   readonly rateWindowMs: number;
@@ -42,7 +46,7 @@ export interface ResolvedMinerOptions {
 
 export const defaultMinerOptions: ResolvedMinerOptions = Object.freeze({
   workers: availableParallelism(),
-  engine: undefined,
+  engine: 'auto',
   rangeSize: 2 ** 20,
   tasksPerWorker: 2,
   rateWindowMs: 10_000,
@@ -58,8 +62,8 @@ export function resolveMinerOptions(options: MinerOptions = {}): ResolvedMinerOp
   if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > MAX_WORKERS) {
     throw badOption('workers', `must be a non-negative integer up to ${MAX_WORKERS} (0 mines in the calling thread)`);
   }
-  if (o.engine !== undefined && !isEngineName(o.engine)) {
-    throw badOption('engine', `must be one of ${ENGINE_NAMES.join(', ')}`);
+  if (o.engine !== 'auto' && !isEngineName(o.engine)) {
+    throw badOption('engine', `must be auto or one of ${ENGINE_NAMES.join(', ')}`);
   }
   if (!Number.isInteger(o.rangeSize) || o.rangeSize < 1 || o.rangeSize > MAX_RANGE_SIZE) {
     throw badOption('rangeSize', `must be a positive integer up to 2^31`);

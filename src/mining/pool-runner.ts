@@ -36,6 +36,8 @@ export class PoolRunner implements SearchRunner {
   readonly engine: EngineName;
   readonly workers: number;
   readonly parallelism: number;
+  /** Set by the warm-up from what the threads report. */
+  kernel = 'unknown';
   readonly #pool: Piscina<WorkerTask, WorkerResult>;
   #closed: Promise<void> | undefined;
 
@@ -92,7 +94,10 @@ export class PoolRunner implements SearchRunner {
     const ready = new Set<number>();
     for (;;) {
       const results = await Promise.all(Array.from({ length: this.parallelism }, () => this.#pool.run(task)));
-      for (const r of results) ready.add(r.threadId);
+      for (const r of results) {
+        ready.add(r.threadId);
+        if (r.kind === 'warmup') this.kernel = r.kernel;
+      }
       if (this.#pool.threads.every((t) => ready.has(t.threadId)) && ready.size >= this.parallelism) return;
       if (performance.now() > deadline) {
         logger.warn({ engine: this.engine, workers: this.parallelism, ready: ready.size }, 'not every mining worker was ready in time');

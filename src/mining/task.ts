@@ -47,6 +47,8 @@ export interface SearchTaskResult {
 export interface WarmUpResult {
   readonly kind: 'warmup';
   readonly threadId: number;
+  /** The kernel the thread's engine hashes with (see Engine.kernel). */
+  readonly kernel: string;
 }
 
 export type WorkerResult = SearchTaskResult | WarmUpResult;
@@ -86,5 +88,5 @@ export function runSearch(engine: Engine, task: SearchTask, threadId: number): S
 
 /** The whole job of a worker once its engine is loaded. */
 export function runTask(engine: Engine, task: WorkerTask, threadId: number): WorkerResult {
-  return task.kind === 'search' ? runSearch(engine, task, threadId) : { kind: 'warmup', threadId };
+  return task.kind === 'search' ? runSearch(engine, task, threadId) : { kind: 'warmup', threadId, kernel: engine.kernel };
 }

@@ -15,10 +15,16 @@ export class ThreadRunner implements SearchRunner {
   readonly workers = 0;
   readonly parallelism = 1;
 
+  readonly kernel: string;
+  readonly #engine: Engine;
+
   private constructor(
     readonly engine: EngineName,
-    readonly kernel: Engine,
-  ) {}
+    loaded: Engine,
+  ) {
+    this.#engine = loaded;
+    this.kernel = loaded.kernel;
+  }
 
   static async create(engine: EngineName): Promise<ThreadRunner> {
     return new ThreadRunner(engine, await loadEngine(engine));
@@ -27,7 +33,7 @@ export class ThreadRunner implements SearchRunner {
   async search(task: SearchTask, signal: AbortSignal): Promise<SearchTaskResult> {
     await nextTurn();
     signal.throwIfAborted();
-    return runSearch(this.kernel, task, threadId);
+    return runSearch(this.#engine, task, threadId);
   }
 
   async close(): Promise<void> {}

@@ -14,6 +14,7 @@ export const defaultNodeOptions = {
   port: DEFAULT_PORT,
   host: '127.0.0.1',
   mine: true,
+  engine: 'auto' as const,
   difficulty: 5,
   jbcFiles: false,
   blockTimeMs: 0,

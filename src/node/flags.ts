@@ -5,6 +5,7 @@
  */
 import { MAX_TIMER_MS, choice, integer, list, mebibytes, on, seconds, text, type OptionSpec } from '../option-table.js';
 import { MAX_DIFFICULTY, defaultNodeOptions as d } from './defaults.js';
+import { ENGINE_CHOICES } from '../mining/index.js';
 
 /** Longest --sync-interval / --sync-timeout, in whole seconds: what a timer can hold. */
 const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
@@ -22,6 +23,14 @@ export const NODE_FLAGS: readonly OptionSpec[] = [
   },
   { flag: 'host', key: 'host', type: text(), placeholder: 'H', default: d.host, help: 'address to listen on; `0.0.0.0` for every interface' },
   { flag: 'workers', key: 'workers', type: integer(1, 1024), placeholder: 'N', defaultText: 'number of CPU cores', help: 'mining worker threads' },
+  {
+    flag: 'engine',
+    key: 'engine',
+    type: choice(...ENGINE_CHOICES),
+    placeholder: 'E',
+    default: d.engine,
+    help: '`auto` (the native engine where `npm install` could build it, else `wasm-simd`), `native`, `wasm-simd` or `wasm-scalar`: what the mining workers hash with',
+  },
   { flag: 'no-mine', key: 'mine', type: on(false), defaultText: 'mining on', help: 'do not mine; only sync, serve and relay' },
   { flag: 'mine', key: 'mine', type: on(true), help: 'mine: what a node does unless `--no-mine` is given' },
   {

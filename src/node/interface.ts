@@ -1,7 +1,7 @@
 /** The types of a node as a whole: what builds it, and the handle `startNode` returns. */
 import type { ChainView } from '../chain.js';
 import type { Logger } from '../log.js';
-import type { BlockMiner } from '../mining/index.js';
+import type { BlockMiner, EngineChoice } from '../mining/index.js';
 import type { NodeStatus } from '../api/index.js';
 import type { TipChange } from '../chain/index.js';
 import type { NodeConfig } from './options.js';
@@ -9,8 +9,8 @@ import type { NodeConfig } from './options.js';
 export interface NodeModules {
   /** Default: silent. */
   logger?: Logger;
-  /** Builds the miner when mining is on. Default: MiningCoordinator.create with `workers` threads. */
-  createMiner?: (options: { workers: number }, modules: { logger: Logger }) => Promise<BlockMiner>;
+  /** Builds the miner when mining is on. Default: MiningCoordinator.create with `workers` threads of `engine`. */
+  createMiner?: (options: { workers: number; engine: EngineChoice }, modules: { logger: Logger }) => Promise<BlockMiner>;
   /** Milliseconds since the epoch, for block timestamps and peer state. Default Date.now. */
   now?: () => number;
 }

@@ -22,7 +22,7 @@ import type { ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { BlockMiner } from '../mining/index.js';
+import type { BlockMiner, EngineChoice } from '../mining/index.js';
 import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
 import { ChainState, describeTip, type StoreFault } from '../chain/index.js';
@@ -257,7 +257,7 @@ export class JbcNode implements NodeApi {
     // The worker pool starts while the sync runs.
     if (config.mine) {
       const create = this.#modules.createMiner ?? defaultCreateMiner;
-      this.#miner = create({ workers: config.workers }, { logger: this.#child('mining') });
+      this.#miner = create({ workers: config.workers, engine: config.engine }, { logger: this.#child('mining') });
       this.#miner.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     }
 
@@ -448,7 +448,7 @@ export class JbcNode implements NodeApi {
 
   #miningStatus(): MiningStatus {
     if (this.#mining !== undefined) return this.#mining.status();
-    return { enabled: this.config.mine, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, simdSupported: null, hashes: 0 };
+    return { enabled: this.config.mine, workers: 0, hashrate: 0, perWorker: [], engine: null, kernel: null, simd: null, simdSupported: null, hashes: 0 };
   }
 
   #isSelf(url: string, port: number): boolean {
@@ -465,9 +465,9 @@ export class JbcNode implements NodeApi {
   }
 }
 
-async function defaultCreateMiner(options: { workers: number }, modules: { logger: Logger }): Promise<BlockMiner> {
+async function defaultCreateMiner(options: { workers: number; engine: EngineChoice }, modules: { logger: Logger }): Promise<BlockMiner> {
   const { MiningCoordinator } = await import('../mining/index.js');
-  return MiningCoordinator.create({ workers: options.workers }, modules);
+  return MiningCoordinator.create({ workers: options.workers, engine: options.engine }, modules);
 }
 
 /** How long POST /peers waits for the posted URL to answer before it answers 202 (the check goes on). */

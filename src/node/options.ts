@@ -13,6 +13,7 @@ import { MAX_BLOCKS_PER_PAGE } from '../pages.js';
 import { defaultNodeOptions } from './defaults.js';
 import { PeerAddressPolicy, parseCidr, type Cidr } from '../peer/index.js';
 import { normalizePeerUrl } from '../peer/index.js';
+import type { EngineChoice } from '../mining/index.js';
 
 export interface NodeOptions {
   /** TCP port to listen on; 0 picks a free one (tests). Default 1000. */
@@ -21,6 +22,11 @@ export interface NodeOptions {
   host?: string;
   /** Mining worker threads. Default: the number of CPU cores. */
   workers?: number;
+  /**
+   * The mining engine. Default `auto`: the native engine where `npm install`
+   * built it for this CPU, else WebAssembly SIMD (one warning says why).
+   */
+  engine?: EngineChoice;
   /** Mine blocks. Default true; `--no-mine` makes a follower that only syncs and relays. */
   mine?: boolean;
   /** Leading '0' hex characters a block hash needs. Default 5. */
@@ -238,6 +244,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     port,
     host,
     workers,
+    engine: checkFlagged('engine', options.engine ?? defaultNodeOptions.engine),
     mine: options.mine ?? defaultNodeOptions.mine,
     difficulty,
     peers: Object.freeze([...new Set(peers)]),

@@ -59,6 +59,7 @@ export class ScriptedMiner implements BlockMiner {
   stats(): MiningStats {
     return {
       engine: 'scripted',
+      kernel: 'scripted',
       workers: 1,
       hashrate: 1234,
       perWorker: [1234],

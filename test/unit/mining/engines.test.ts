@@ -11,10 +11,26 @@ import { headerPrefix, parseBlock } from '../../../src/block.js';
 import { ErrorCode } from '../../../src/errors.js';
 import type { Engine, SearchRequest, SearchResult } from '../../../src/mining/engine.js';
 import { targetWords, zerosTarget } from '../../../src/target.js';
-import { ENGINE_NAMES, defaultChunkSize, defaultEngineName, detectSimd, loadEngine, type EngineName } from '../../../src/mining/engine-loader.js';
+import {
+  ENGINE_NAMES,
+  availableEngineNames,
+  defaultChunkSize,
+  defaultEngineName,
+  detectSimd,
+  loadEngine,
+  wasmEngineName,
+  type EngineName,
+} from '../../../src/mining/engine-loader.js';
+import { nativeSupport } from '../../../src/mining/native.js';
 
 const seed = JSON.parse(readFileSync(new URL('../../fixtures/seed-blocks.json', import.meta.url), 'utf8')) as {
   chain: unknown[];
+};
+
+const difficulty8 = JSON.parse(readFileSync(new URL('../../fixtures/difficulty-8.json', import.meta.url), 'utf8')) as {
+  prefix: string;
+  nonce: string;
+  hash: string;
 };
 
 const utf8 = new TextEncoder();
@@ -109,12 +125,15 @@ const BOUNDARY_LENGTHS = [0, 1, 9, 46, 50, 52, 53, 54, 55, 56, 57, 59, 60, 61, 6
 /** Where the nonce gains a digit, so the tail gets longer and the padding shifts. */
 const DIGIT_BOUNDARIES = [10n, 100n, 1000n, 10_000n, 10n ** 16n, 10n ** 20n];
 
+/** Every engine this machine runs: each native kernel its CPU has, forced one by one, and the WebAssembly and reference engines. */
+const RUNNABLE = availableEngineNames();
+
 const engines = new Map<EngineName, Engine>();
 /** The same engines with a 7-nonce chunk: many chunk calls, none a multiple of the SIMD group. */
 const smallChunkEngines = new Map<EngineName, Engine>();
 
 beforeAll(async () => {
-  for (const name of ENGINE_NAMES) {
+  for (const name of RUNNABLE) {
     engines.set(name, await loadEngine(name));
     smallChunkEngines.set(name, await loadEngine(name, { chunkSize: 7 }));
   }
@@ -126,7 +145,7 @@ function engine(name: EngineName, small = false): Engine {
   return found;
 }
 
-describe.each(ENGINE_NAMES)('engine %s', (name) => {
+describe.each(RUNNABLE)('engine %s', (name) => {
   it('finds the first nonce of the range whose hash has D leading zeros, for prefixes of 0-200 bytes', () => {
     const rnd = random(1);
     for (let length = 0; length <= 200; length++) {
@@ -229,6 +248,29 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
     }
   });
 
+  it('finds the first nonce in order at difficulties 1-8, an 8-zero hash after 3000 misses included', () => {
+    const rnd = random(7);
+    for (let difficulty = 1; difficulty <= 8; difficulty++) {
+      for (let i = 0; i < 6; i++) {
+        const request: SearchRequest = {
+          prefix: asciiPrefix(rnd, 40 + Math.floor(rnd() * 100)),
+          start: randomStart(rnd),
+          count: 400,
+          target: zerosTarget(difficulty),
+        };
+        expect(engine(name).search(request), `difficulty ${difficulty}, start ${request.start}`).toEqual(referenceSearch(request));
+      }
+    }
+    const prefix = utf8.encode(difficulty8.prefix);
+    const nonce = BigInt(difficulty8.nonce);
+    expect(engine(name).search({ prefix, start: nonce - 3000n, count: 3100, target: zerosTarget(8) })).toEqual({
+      status: 'found',
+      nonce,
+      hashes: 3001,
+    });
+    expect(engine(name).search({ prefix, start: nonce + 1n, count: 3000, target: zerosTarget(8) })).toEqual({ status: 'exhausted', hashes: 3000 });
+  });
+
   it('reports an exhausted range with hashes equal to its count', () => {
     const prefix = utf8.encode('no hit here');
     expect(engine(name).search({ prefix, start: 5n, count: 1000, target: 0n })).toEqual({
@@ -265,7 +307,8 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
     await setter.terminate();
     expect(result.status).toBe('stopped');
     expect(result.hashes).toBeGreaterThan(0);
-    expect(result.hashes % defaultChunkSize[name]).toBe(0);
+    const kernel = engine(name).kernel;
+    expect(result.hashes % defaultChunkSize[name === 'native' ? (`native-${kernel}` as EngineName) : name]).toBe(0);
   });
 });
 
@@ -288,11 +331,24 @@ describe('the SIMD kernel', () => {
 });
 
 describe('engine selection', () => {
-  it('defaults to wasm-simd where the runtime validates a WASM SIMD module, else wasm-scalar', async () => {
-    expect(defaultEngineName()).toBe(detectSimd() ? 'wasm-simd' : 'wasm-scalar');
-    expect(defaultEngineName(false)).toBe('wasm-scalar');
+  it('defaults to native where its addon loads with a kernel for this CPU, else wasm-simd where the runtime has WASM SIMD, else wasm-scalar', async () => {
+    expect(defaultEngineName()).toBe(nativeSupport().ok ? 'native' : wasmEngineName());
+    expect(wasmEngineName()).toBe(detectSimd() ? 'wasm-simd' : 'wasm-scalar');
+    expect(wasmEngineName(false)).toBe('wasm-scalar');
     // Node 20 (V8 11) has WASM SIMD on x64 and arm64.
     expect(detectSimd()).toBe(true);
+  });
+
+  it('the native engine hashes with the best kernel this CPU has; every native kernel it lacks is refused', async () => {
+    const native = nativeSupport();
+    if (!native.ok) {
+      await expect(loadEngine('native')).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
+      return;
+    }
+    expect((await loadEngine('native')).kernel).toBe(native.kernels[0]);
+    for (const name of ENGINE_NAMES.filter((n) => n.startsWith('native-') && !RUNNABLE.includes(n))) {
+      await expect(loadEngine(name)).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
+    }
   });
 
   it('rejects an unknown engine name', async () => {

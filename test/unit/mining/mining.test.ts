@@ -114,6 +114,7 @@ function scriptedEngine(answer: (r: SearchRequest) => ReturnType<Engine['search'
   const calls: SearchRequest[] = [];
   return {
     name: 'scripted',
+    kernel: 'scripted',
     calls,
     search: (r) => {
       calls.push(r);
@@ -143,7 +144,7 @@ describe('worker task', () => {
     expect(engine.calls).toHaveLength(0);
   });
 
-  it('a warm-up task reports the thread it ran on', () => {
+  it('a warm-up task reports the thread it ran on and the kernel its engine hashes with', () => {
     expect(
       runTask(
         scriptedEngine(() => ({ status: 'exhausted', hashes: 0 })),
@@ -153,6 +154,7 @@ describe('worker task', () => {
     ).toEqual({
       kind: 'warmup',
       threadId: 9,
+      kernel: 'scripted',
     });
   });
 });
@@ -178,6 +180,7 @@ describe('in-thread miner (workers: 0)', () => {
 /** A miner whose ranges the test answers by hand. */
 class ScriptedRunner implements SearchRunner {
   readonly engine = 'node-crypto' as const;
+  readonly kernel = 'node:crypto';
   readonly workers = 2;
   readonly parallelism = 2;
   readonly tasks: {
