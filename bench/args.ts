@@ -7,10 +7,14 @@ import { availableParallelism } from 'node:os';
 import type { parseArgs, ParseArgsConfig } from 'node:util';
 import { readCommandLine } from '../src/command-line.js';
 import { ErrorCode, JbcError } from '../src/errors.js';
-import { ENGINE_NAMES, defaultEngineName, type EngineName } from '../src/mining/index.js';
+import { ENGINE_NAMES, availableEngineNames, defaultEngineName, type EngineName } from '../src/mining/index.js';
 
 export interface BenchOptions {
-  /** Engines to measure, in table order. Default: every engine (--quick: the default engine and the baseline). */
+  /**
+   * Engines to measure, in table order. Default: every engine this machine
+   * runs, each native kernel on its own (--quick: the default engine,
+   * wasm-simd and the baseline).
+   */
   readonly engines: readonly EngineName[];
   /** Worker counts to measure each engine at. Default 1 .. cores. */
   readonly workers: readonly number[];
@@ -38,14 +42,16 @@ plus cancel latency, found-to-handover time, the cost of hashing in
 cancellable chunks and a native OpenSSL yardstick. Table on stdout (or JSON),
 progress and warnings on stderr.
 
-  --engines a,b      engines to measure (default: all: ${ENGINE_NAMES.join(', ')})
+  --engines a,b      engines to measure (default: every one this machine runs, each
+                     native kernel on its own; known: ${ENGINE_NAMES.join(', ')})
   --workers 1,2      worker counts (default: 1 .. number of cores)
   --seconds S        seconds per measurement (default 5)
-  --quick            a quick look (under 20 s on 2 cores): the default engine and
-                     hash-wasm-baseline, 1 s per measurement, 10 cancels and
+  --quick            a quick look (under 30 s on 2 cores): the default engine,
+                     wasm-simd and hash-wasm-baseline, 1 s per measurement, 10 cancels and
                      blocks, no range-size row; --engines/--seconds still apply
   --json             print one JSON object instead of the table
-  --no-native        skip the native OpenSSL reference row (it needs cc and libssl-dev)
+  --no-native        skip the C yardsticks (OpenSSL, and the native engine's search
+                     as a plain program; they need cc, OpenSSL also libssl-dev)
   --help             print this and exit
 `;
 
@@ -66,9 +72,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   });
   const cores = availableParallelism();
   const quick = values.quick;
-  const quickEngines: EngineName[] = [...new Set<EngineName>([defaultEngineName(), 'hash-wasm-baseline'])];
+  const every: EngineName[] = availableEngineNames().filter((name) => name !== 'native');
+  const quickEngines: EngineName[] = [...new Set<EngineName>([benchEngine(defaultEngineName()), 'wasm-simd', 'hash-wasm-baseline'])].filter((name) =>
+    every.includes(name),
+  );
   return {
-    engines: values.engines !== undefined ? parseEngines(values.engines) : quick ? quickEngines : ENGINE_NAMES,
+    engines: values.engines !== undefined ? parseEngines(values.engines) : quick ? quickEngines : every,
     workers: values.workers === undefined ? Array.from({ length: cores }, (_, i) => i + 1) : parseWorkers(values.workers),
     seconds: values.seconds !== undefined ? parseSeconds(values.seconds) : quick ? 1 : 5,
     json: values.json,
@@ -79,6 +88,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     rangeOverhead: !quick,
     help: values.help,
   };
+}
+
+/** The row an engine is measured as: `native` as the kernel it picks here, `native-<kernel>`. */
+export function benchEngine(engine: EngineName): EngineName {
+  if (engine !== 'native') return engine;
+  const best = availableEngineNames().find((name) => name.startsWith('native-'));
+  return best ?? engine;
 }
 
 function parseEngines(text: string): EngineName[] {

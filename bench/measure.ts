@@ -161,7 +161,7 @@ export interface ChunkCost {
  * how much of the result is noise.
  */
 export async function measureChunkCost(engine: EngineName, seconds: number, chunkSize = defaultChunkSize[engine]): Promise<ChunkCost> {
-  const runSize = Math.max(CHUNK_COST_RUN, chunkSize);
+  const runSize = Math.max(CHUNK_COST_RUN, 8 * chunkSize);
   const chunked = await loadEngine(engine, { chunkSize });
   const oneCall = await loadEngine(engine, { chunkSize: runSize });
   const prefix = new TextEncoder().encode(benchPrefix());
@@ -208,9 +208,9 @@ export async function measureChunkCost(engine: EngineName, seconds: number, chun
 /** Fewest pairs a chunk-cost figure rests on, however short the time asked for. */
 const MIN_PAIRS = 10;
 /**
- * Nonces per timed run of the chunk cost: 8 default SIMD chunks, about 17 ms
- * on the reference machine. Short runs make many pairs, so the median shrugs
- * off the runs another process preempted.
+ * Nonces per timed run of the chunk cost (at least 8 chunks): 8 default SIMD
+ * chunks, about 17 ms on the reference machine. Short runs make many pairs,
+ * so the median shrugs off the runs another process preempted.
  */
 const CHUNK_COST_RUN = 2 ** 18;
 

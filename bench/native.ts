@@ -1,8 +1,12 @@
 /**
- * The native reference row: bench/native-sha256.c compiled on the fly with
- * the system C compiler against OpenSSL, run as one process per worker. Only
- * a yardstick for the WASM engines; skipped with a note when there is no
- * compiler or no OpenSSL headers.
+ * The yardstick rows, each a C program compiled on the fly with the system C
+ * compiler and run as one process per worker:
+ *
+ * - `native-openssl`: bench/native-sha256.c, OpenSSL's SHA-256 with a
+ *   midstate; skipped with a note when there are no OpenSSL headers.
+ * - `c-<kernel>`: the native engine's own search (workers/native/search.c
+ *   built as a plain program), with no Node.js, worker pool or chunked calls
+ *   around it: what the engine would do if the node cost nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,9 +21,28 @@ export interface NativeBinary {
 
 export type NativeBuild = { readonly ok: true; readonly binary: NativeBinary } | { readonly ok: false; readonly reason: string };
 
+function findCompiler(): string | undefined {
+  return ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+}
+
+/** The native engine's search as a plain program (run as `path KERNEL SECONDS PREFIX START`). */
+export function buildKernelSearch(): NativeBuild {
+  const source = join(packageRoot(), 'workers', 'native', 'search.c');
+  const compiler = findCompiler();
+  if (compiler === undefined) return { ok: false, reason: 'no C compiler (cc) found' };
+  const dir = mkdtempSync(join(tmpdir(), 'jbc-bench-'));
+  const path = join(dir, 'search');
+  const built = spawnSync(compiler, ['-O3', '-std=gnu11', '-DJBC_STANDALONE', '-o', path, source, '-lpthread'], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return { ok: false, reason: `cannot compile the C search: ${(built.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? `exit ${built.status}`}` };
+  }
+  return { ok: true, binary: { path, dispose: () => rmSync(dir, { recursive: true, force: true }) } };
+}
+
 export function buildNative(): NativeBuild {
   const source = join(packageRoot(), 'bench', 'native-sha256.c');
-  const compiler = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  const compiler = findCompiler();
   if (compiler === undefined) return { ok: false, reason: 'no C compiler (cc) found' };
   const dir = mkdtempSync(join(tmpdir(), 'jbc-bench-'));
   const path = join(dir, 'native-sha256');
@@ -39,9 +62,12 @@ export interface NativeRun {
   readonly seconds: number;
 }
 
-/** Runs `processes` copies at once (disjoint nonce ranges) for `seconds`; sums their hashes. */
-export async function runNative(binary: NativeBinary, prefix: string, processes: number, seconds: number): Promise<NativeRun> {
-  const runs = await Promise.all(Array.from({ length: processes }, (_, i) => runOne(binary.path, [String(seconds), prefix, String(i * 2 ** 40)])));
+/**
+ * Runs `processes` copies at once (disjoint nonce ranges) for `seconds`; sums
+ * their hashes. `lead` goes before the usual arguments (the kernel, for the C search).
+ */
+export async function runNative(binary: NativeBinary, prefix: string, processes: number, seconds: number, lead: readonly string[] = []): Promise<NativeRun> {
+  const runs = await Promise.all(Array.from({ length: processes }, (_, i) => runOne(binary.path, [...lead, String(seconds), prefix, String(i * 2 ** 40)])));
   return {
     hashes: runs.reduce((sum, r) => sum + r.hashes, 0),
     seconds: Math.max(...runs.map((r) => r.seconds)),

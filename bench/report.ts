@@ -59,6 +59,8 @@ export interface BenchReport {
     readonly defaultVsBaseline1Worker: Target;
     /** Against the native OpenSSL yardstick; null when it was skipped. */
     readonly defaultVsNative1Worker: Target;
+    /** Against the native engine's own search as a plain C program (`c-<kernel>`); null without a native engine or when skipped. */
+    readonly defaultVsCSearch1Worker: Target & { readonly yardstick: string | null };
     readonly defaultScaling: Target & { readonly workers: readonly number[] };
     readonly cancelLatencyMaxMs: Target;
     /** Throughput lost to hashing in cancellable chunks instead of one call, in percent (median of pairs). */
@@ -108,6 +110,11 @@ export function renderTable(r: BenchReport): string {
   lines.push(
     `  ${r.defaultEngine} vs native-openssl, 1 worker: ${vn === null ? 'n/a (no native row)' : `${vn.toFixed(2)}x`}` +
       `  (target >= ${t.defaultVsNative1Worker.target}x)  ${verdict(vn === null ? null : vn >= t.defaultVsNative1Worker.target)}`,
+  );
+  const vc = t.defaultVsCSearch1Worker;
+  lines.push(
+    `  ${r.defaultEngine} vs ${vc.yardstick ?? 'the C search'}, 1 worker: ${vc.value === null ? 'n/a' : `${vc.value.toFixed(2)}x`}` +
+      `  (target >= ${vc.target}x)  ${verdict(vc.value === null ? null : vc.value >= vc.target)}`,
   );
   const s = t.defaultScaling;
   lines.push(

@@ -9,6 +9,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** The miner's figures the gauges read (the mining status holds these among others; declared here so the miner can report to the metrics without the metrics depending on it). */
 export interface MiningFigures {
+  /** The engine and its kernel; null when not mining. */
+  readonly engine: string | null;
+  readonly kernel: string | null;
   readonly hashrate: number;
   readonly perWorker: readonly number[];
   readonly hashes: number;
@@ -49,6 +52,17 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(sources.mining().hashrate);
+      },
+    });
+    new Gauge({
+      name: 'jbc_mining_engine_info',
+      help: 'The mining engine and the kernel it hashes with (1 while mining; no series when not)',
+      labelNames: ['engine', 'kernel'],
+      registers,
+      collect() {
+        this.reset();
+        const { engine, kernel } = sources.mining();
+        if (engine !== null) this.set({ engine, kernel: kernel ?? '' }, 1);
       },
     });
     new Gauge({

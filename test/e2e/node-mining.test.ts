@@ -20,6 +20,7 @@ import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtur
 import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 import { zerosTarget } from '../../src/target.js';
+import { nativeSupport } from '../../src/mining/native.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
@@ -121,6 +122,7 @@ describe('mining loop (scripted miner)', () => {
       hashrate: 1234,
       perWorker: [1234],
       engine: 'scripted',
+      kernel: 'scripted',
       simd: false,
       simdSupported: false,
       hashes: 42,
@@ -156,8 +158,12 @@ describe('real mining nodes (worker pool)', () => {
     expect(line.msg).toMatch(/^hashrate [\d.]+ [kMG]?H\/s total \(w0 [\d.]+ [kMG]?H\/s, w1 [\d.]+ [kMG]?H\/s\)$/);
     expect(line.fields.perWorker).toHaveLength(2);
     const { mining } = (await http(`${node.url}status`)).json;
-    // This runtime has WASM SIMD, so the node mines with the SIMD kernel (the fallback is tested in pool.test.ts).
-    expect(mining).toMatchObject({ enabled: true, workers: 2, engine: 'wasm-simd', simd: true, simdSupported: true });
+    // By default the node mines with the native engine's best kernel where it was built, else with WASM SIMD (the fallbacks are tested in pool.test.ts).
+    const native = nativeSupport();
+    const expected = native.ok ? { engine: 'native', kernel: native.kernels[0], simd: false } : { engine: 'wasm-simd', kernel: 'simd128', simd: true };
+    expect(mining).toMatchObject({ enabled: true, workers: 2, ...expected, simdSupported: true });
+    const ready = lines.find((l) => l.msg === 'mining engine ready');
+    expect(ready?.fields).toMatchObject({ engine: expected.engine, kernel: expected.kernel, workers: 2 });
     expect(mining.hashrate).toBeGreaterThan(0);
     expect(mining.perWorker).toHaveLength(2);
   });
@@ -259,6 +265,7 @@ describe('metrics', () => {
     expect(metric('jbc_hashrate_hashes_per_second')).toBe(1234);
     expect(metric('jbc_worker_hashrate_hashes_per_second{worker="0"}')).toBe(1234);
     expect(metric('jbc_hashes_total')).toBe(42);
+    expect(metric('jbc_mining_engine_info{engine="scripted",kernel="scripted"}')).toBe(1);
     expect((await http(`${node.url}metrics`)).text).toContain('# TYPE jbc_hashes_total counter');
 
     await miner.searches(1);

@@ -12,6 +12,7 @@ import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { defaultEngineName, type EngineName } from '../../src/mining/engine-loader.js';
 import { MiningCoordinator } from '../../src/mining/index.js';
+import { nativeSupport } from '../../src/mining/native.js';
 import { PoolRunner, workerFile } from '../../src/mining/pool-runner.js';
 import { newStopFlag, requestStop, type SearchTask } from '../../src/mining/task.js';
 import { zerosTarget } from '../../src/target.js';
@@ -53,23 +54,47 @@ afterEach(async () => {
 });
 
 describe('engine choice', () => {
-  it('a runtime without WASM SIMD mines with the scalar kernel and says so in the log and the stats', async () => {
+  const recordWarnings = () => {
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (_obj: object, msg: string) => void warnings.push(msg) };
-    const c = await MiningCoordinator.create({ workers: 1 }, { logger, simdSupported: false });
+    return { warnings, logger };
+  };
+
+  it('where the native engine is built, auto mines with its best kernel for this CPU, without a warning', async (context) => {
+    const native = nativeSupport();
+    if (!native.ok) context.skip(`no native engine here: ${native.reason}`);
+    const { warnings, logger } = recordWarnings();
+    const c = await MiningCoordinator.create({ workers: 1 }, { logger });
     open.push(c);
-    expect(c.stats()).toMatchObject({ engine: 'wasm-scalar', simdSupported: false });
-    expect(warnings).toEqual([expect.stringContaining('lacks WebAssembly SIMD')]);
+    expect(c.stats()).toMatchObject({ engine: 'native', kernel: native.ok ? native.kernels[0] : '' });
+    expect(warnings).toEqual([]);
     const block = await c.mine(template, zerosTarget(3));
     expect(block!.hash).toBe(independentSha256(template, block!.nonce));
   });
 
-  it('a runtime with WASM SIMD mines with the SIMD kernel by default, without a warning', async () => {
-    const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (_obj: object, msg: string) => void warnings.push(msg) };
-    const c = await MiningCoordinator.create({ workers: 1 }, { logger, simdSupported: true });
+  it('where the native engine cannot run, auto mines with wasm-simd and says why in one line', async () => {
+    const { warnings, logger } = recordWarnings();
+    const c = await MiningCoordinator.create({ workers: 1 }, { logger, simdSupported: true, nativeUnavailable: 'native engine unavailable: no C compiler' });
     open.push(c);
-    expect(c.stats()).toMatchObject({ engine: 'wasm-simd', simdSupported: true });
+    expect(c.stats()).toMatchObject({ engine: 'wasm-simd', kernel: 'simd128', simdSupported: true });
+    expect(warnings).toEqual(['native engine unavailable: no C compiler: mining with wasm-simd']);
+  });
+
+  it('a runtime without the native engine and without WASM SIMD mines with the scalar kernel and says so in one line and the stats', async () => {
+    const { warnings, logger } = recordWarnings();
+    const c = await MiningCoordinator.create({ workers: 1 }, { logger, simdSupported: false, nativeUnavailable: 'native engine unavailable: no C compiler' });
+    open.push(c);
+    expect(c.stats()).toMatchObject({ engine: 'wasm-scalar', kernel: 'scalar', simdSupported: false });
+    expect(warnings).toEqual([expect.stringMatching(/no C compiler: mining with wasm-scalar.*lacks WebAssembly SIMD/)]);
+    const block = await c.mine(template, zerosTarget(3));
+    expect(block!.hash).toBe(independentSha256(template, block!.nonce));
+  });
+
+  it('an engine named by hand is used as it is, without a warning', async () => {
+    const { warnings, logger } = recordWarnings();
+    const c = await MiningCoordinator.create({ workers: 1, engine: 'wasm-simd' }, { logger });
+    open.push(c);
+    expect(c.stats()).toMatchObject({ engine: 'wasm-simd', kernel: 'simd128' });
     expect(warnings).toEqual([]);
   });
 });

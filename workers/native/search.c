@@ -35,7 +35,9 @@
  *                                   `count` nonces, or -1; continues where
  *                                   the last call stopped
  */
+#ifndef JBC_STANDALONE
 #include <node_api.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -519,6 +521,97 @@ static int64_t scan(Search *s, int64_t count) {
   return -1;
 }
 
+/* Starts a search; returns why it cannot, or NULL. */
+static const char *search_begin(Search *s, int kernel, const uint8_t *prefix, size_t length, const char *digits, size_t digit_count, const uint32_t target[8]) {
+  if (digit_count == 0 || digit_count > MAX_DIGITS) return "startDigits must be 1 to 200 decimal digits";
+  for (size_t i = 0; i < digit_count; i++)
+    if (digits[i] < '0' || digits[i] > '9') return "startDigits must be decimal digits";
+  /* Prefix, digits (which may grow by one per power of ten, far beyond any range), padding. */
+  size_t need = length + MAX_DIGITS + 2 * 64 + 64;
+  if (need > s->cap) {
+    uint8_t *msg = realloc(s->msg, need);
+    if (msg == NULL) return "out of memory";
+    s->msg = msg;
+    s->cap = need;
+  }
+  s->kernel = kernel;
+  memcpy(s->target, target, 32);
+  memcpy(s->msg, prefix, length);
+  memcpy(s->msg + length, digits, digit_count);
+  s->prefix_len = length;
+  s->digits = digit_count;
+  memcpy(s->prefix_state, IV, 32);
+  for (size_t b = 0; b < length / 64; b++) compress_bytes(s->prefix_state, s->msg + 64 * b);
+  if (s->digits > WINDOW_DIGITS) {
+    uint32_t low = 0;
+    for (size_t i = s->digits - WINDOW_DIGITS; i < s->digits; i++) low = low * 10 + (uint32_t)(s->msg[length + i] - '0');
+    s->low = low;
+    prepare_window(s);
+  }
+  return NULL;
+}
+
+static int kernel_named(const char *name) {
+  for (int k = 0; k < KERNEL_COUNT; k++)
+    if (strcmp(name, KERNELS[k].name) == 0 && kernel_supported(k)) return k;
+  return -1;
+}
+
+static void fill_digits(void) {
+  for (uint32_t v = 0; v < WINDOW + 64; v++) {
+    uint32_t x = v % WINDOW;
+    DIGITS[v] = (x / 1000) << 24 | (x / 100 % 10) << 16 | (x / 10 % 10) << 8 | (x % 10);
+  }
+}
+
+#ifdef JBC_STANDALONE
+/*
+ * The same search as a plain program, for the bench's yardstick: what the
+ * kernel does with no Node.js, thread pool or chunked calls around it.
+ * usage: search KERNEL SECONDS PREFIX [START_NONCE]; prints {"hashes":N,"seconds":S}.
+ */
+#include <stdio.h>
+#include <time.h>
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s KERNEL SECONDS PREFIX [START_NONCE]\n", argv[0]);
+    return 2;
+  }
+  fill_digits();
+  int kernel = kernel_named(argv[1]);
+  if (kernel < 0) {
+    fprintf(stderr, "kernel %s not available on this CPU\n", argv[1]);
+    return 2;
+  }
+  const double seconds = atof(argv[2]);
+  const char *start = argc > 4 ? argv[4] : "0";
+  static Search s;
+  const uint32_t unreachable[8] = {0};
+  const char *error = search_begin(&s, kernel, (const uint8_t *)argv[3], strlen(argv[3]), start, strlen(start), unreachable);
+  if (error != NULL) {
+    fprintf(stderr, "%s\n", error);
+    return 2;
+  }
+  unsigned long long hashes = 0;
+  const double t0 = now_seconds();
+  double elapsed = 0;
+  do {
+    if (scan(&s, 1 << 20) >= 0) return 1;
+    hashes += 1 << 20;
+    elapsed = now_seconds() - t0;
+  } while (elapsed < seconds);
+  printf("{\"hashes\":%llu,\"seconds\":%.6f}\n", hashes, elapsed);
+  return 0;
+}
+#else
+
 /* ---- Node-API -------------------------------------------------------- */
 
 #define CHECK(call)                                   \
@@ -564,10 +657,8 @@ static napi_value js_begin(napi_env env, napi_callback_info info) {
   char name[32];
   size_t name_len;
   CHECK(napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len));
-  int kernel = -1;
-  for (int k = 0; k < KERNEL_COUNT; k++)
-    if (strcmp(name, KERNELS[k].name) == 0) kernel = k;
-  if (kernel < 0 || !kernel_supported(kernel)) {
+  int kernel = kernel_named(name);
+  if (kernel < 0) {
     napi_throw_range_error(env, NULL, "kernel not available on this CPU");
     return NULL;
   }
@@ -582,10 +673,6 @@ static napi_value js_begin(napi_env env, napi_callback_info info) {
   char digits[MAX_DIGITS + 2];
   size_t digit_count;
   CHECK(napi_get_value_string_utf8(env, argv[2], digits, sizeof digits, &digit_count));
-  if (digit_count == 0 || digit_count > MAX_DIGITS) {
-    napi_throw_range_error(env, NULL, "startDigits must be 1 to 200 decimal digits");
-    return NULL;
-  }
   napi_typedarray_type ttype;
   size_t tlength;
   void *tdata;
@@ -594,30 +681,10 @@ static napi_value js_begin(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "target must be a Uint32Array of 8 words");
     return NULL;
   }
-  /* Prefix, digits (which may grow by one per power of ten, far beyond any range), padding. */
-  size_t need = length + MAX_DIGITS + 2 * 64 + 64;
-  if (need > s->cap) {
-    uint8_t *msg = realloc(s->msg, need);
-    if (msg == NULL) {
-      napi_throw_error(env, NULL, "native: out of memory");
-      return NULL;
-    }
-    s->msg = msg;
-    s->cap = need;
-  }
-  s->kernel = kernel;
-  memcpy(s->target, tdata, 32);
-  memcpy(s->msg, data, length);
-  memcpy(s->msg + length, digits, digit_count);
-  s->prefix_len = length;
-  s->digits = digit_count;
-  memcpy(s->prefix_state, IV, 32);
-  for (size_t b = 0; b < length / 64; b++) compress_bytes(s->prefix_state, s->msg + 64 * b);
-  if (s->digits > WINDOW_DIGITS) {
-    uint32_t low = 0;
-    for (size_t i = s->digits - WINDOW_DIGITS; i < s->digits; i++) low = low * 10 + (uint32_t)(s->msg[length + i] - '0');
-    s->low = low;
-    prepare_window(s);
+  const char *error = search_begin(s, kernel, data, length, digits, digit_count, tdata);
+  if (error != NULL) {
+    napi_throw_range_error(env, NULL, error);
+    return NULL;
   }
   return NULL;
 }
@@ -639,13 +706,6 @@ static napi_value js_scan(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static void fill_digits(void) {
-  for (uint32_t v = 0; v < WINDOW + 64; v++) {
-    uint32_t x = v % WINDOW;
-    DIGITS[v] = (x / 1000) << 24 | (x / 100 % 10) << 16 | (x / 10 % 10) << 8 | (x % 10);
-  }
-}
-
 /* Every worker thread loads the module (its own instance data); the table is shared and filled once. */
 static pthread_once_t digits_once = PTHREAD_ONCE_INIT;
 
@@ -665,3 +725,4 @@ NAPI_MODULE_INIT() {
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
 }
+#endif

@@ -1,18 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseBenchArgs } from '../../../bench/args.js';
+import { benchEngine, parseBenchArgs } from '../../../bench/args.js';
 import { loadWarning } from '../../../bench/machine.js';
 import { benchHeader } from '../../../bench/measure.js';
-import { defaultEngineName } from '../../../src/mining/index.js';
+import { availableEngineNames, defaultEngineName } from '../../../src/mining/index.js';
 import { distPath } from '../../../src/paths.js';
 
 describe('bench options', () => {
-  it('--quick measures the default engine and the baseline for 1 s, with fewer rounds and no range-size row', () => {
+  it('--quick measures the default engine (native as its kernel here), wasm-simd and the baseline for 1 s, with fewer rounds and no range-size row', () => {
     const quick = parseBenchArgs(['--quick']);
-    expect(quick.engines).toEqual([defaultEngineName(), 'hash-wasm-baseline']);
+    expect(quick.engines).toEqual([...new Set([benchEngine(defaultEngineName()), 'wasm-simd', 'hash-wasm-baseline'])]);
     expect(quick).toMatchObject({ seconds: 1, quick: true, rangeOverhead: false, cancelRounds: 10, handoverRounds: 10 });
     const full = parseBenchArgs([]);
     expect(full).toMatchObject({ seconds: 5, quick: false, rangeOverhead: true, cancelRounds: 20, native: true });
+    // Every engine this machine runs, each native kernel on its own row.
+    expect(full.engines).toEqual(availableEngineNames().filter((name) => name !== 'native'));
   });
 
   it('--quick keeps explicit --engines and --seconds', () => {
