@@ -25,7 +25,7 @@ function errorOf(argv: string[]): JbcError {
 describe('command line', () => {
   it('has the documented defaults', () => {
     const { config, log } = run([]);
-    expect(config).toMatchObject({ port: 5000, host: '127.0.0.1', workers: 6, mine: true, difficulty: 5 });
+    expect(config).toMatchObject({ port: 5000, host: '127.0.0.1', workers: 6, engine: 'auto', mine: true, difficulty: 5 });
     expect(config.dataDir).toBe(join('/srv/jbc', 'chaindata', '5000'));
     expect(config.peers).toEqual(['http://localhost:5000/', 'http://localhost:5001/', 'http://localhost:5002/', 'http://localhost:5003/']);
     expect(config.defaultPeers).toBe(true);
@@ -53,8 +53,10 @@ describe('command line', () => {
       'debug',
       '--log-format',
       'pretty',
+      '--engine',
+      'wasm-simd',
     ]);
-    expect(config).toMatchObject({ port: 5002, host: '0.0.0.0', workers: 3, mine: false, difficulty: 2, defaultPeers: false });
+    expect(config).toMatchObject({ port: 5002, host: '0.0.0.0', workers: 3, engine: 'wasm-simd', mine: false, difficulty: 2, defaultPeers: false });
     expect(config.peers).toEqual(['http://a:1/', 'https://b.example/x/']);
     expect(config.dataDir).toBe(join('/srv/jbc', 'data', 'b'));
     expect(config.publicUrl).toBe('http://b.example:5002/');
@@ -138,6 +140,7 @@ describe('command line', () => {
     [['--public-url', 'http://0.0.0.0:5000/'], '--public-url'],
     [['--log-level', 'loud'], '--log-level'],
     [['--log-format', 'xml'], '--log-format'],
+    [['--engine', 'native-avx512'], '--engine'],
     [['--bogus'], '--bogus'],
     [['--no-mine=1'], '--no-mine'],
     [['stray'], 'stray'],
