@@ -23,11 +23,8 @@ import { fingerprint, readStamp, writeStamp } from '../../scripts/stamp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const outDir = join(root, 'dist', 'native');
 const source = join(here, 'search.c');
-export const addonPath = join(outDir, 'jbc-native.node');
-export const unavailablePath = join(outDir, 'unavailable.txt');
-const stampPath = join(outDir, 'native.stamp');
+const defaultOutDir = join(root, 'dist', 'native');
 
 /** The directory holding node_api.h for the running Node, or undefined. */
 export function nodeIncludeDir() {
@@ -39,10 +36,10 @@ export function nodeIncludeDir() {
   return candidates.find((dir) => existsSync(join(dir, 'node_api.h')));
 }
 
-function findCompiler() {
-  const names = [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean);
+function findCompiler(env) {
+  const names = [env.CC, 'cc', 'gcc', 'clang'].filter(Boolean);
   for (const name of names) {
-    const probe = spawnSync(name, ['--version'], { encoding: 'utf8' });
+    const probe = spawnSync(name, ['--version'], { encoding: 'utf8', env });
     if (probe.status === 0) return { name, version: (probe.stdout ?? '').split('\n')[0] };
   }
   return undefined;
@@ -51,26 +48,28 @@ function findCompiler() {
 /**
  * Builds the addon unless its stamp matches. Returns `{ built, ok, reason }`:
  * `built` when the compiler ran, `ok` when an addon is in place, `reason`
- * when it is not.
+ * when it is not. `outDir` and `env` (where the compiler is looked for) are
+ * for tests.
  */
-export function buildNative({ force = false, onBuild = () => {} } = {}) {
-  const compiler = findCompiler();
+export function buildNative({ force = false, onBuild = () => {}, outDir = defaultOutDir, env = process.env } = {}) {
+  const addonPath = join(outDir, 'jbc-native.node');
+  const unavailablePath = join(outDir, 'unavailable.txt');
+  const stampPath = join(outDir, 'native.stamp');
+  const compiler = findCompiler(env);
   const include = nodeIncludeDir();
-  const hash = fingerprint(root, [source, fileURLToPath(import.meta.url)], [
-    compiler?.version ?? 'no compiler',
-    include ?? 'no headers',
-    process.platform,
-    process.arch,
-    `napi ${process.versions.napi}`,
-  ]);
+  const hash = fingerprint(
+    root,
+    [source, fileURLToPath(import.meta.url)],
+    [compiler?.version ?? 'no compiler', include ?? 'no headers', process.platform, process.arch, `napi ${process.versions.napi}`],
+  );
   if (!force && readStamp(stampPath) === hash) {
     if (existsSync(addonPath)) return { built: false, ok: true };
-    if (existsSync(unavailablePath)) return { built: false, ok: false, reason: readReason() };
+    if (existsSync(unavailablePath)) return { built: false, ok: false, reason: readFileSync(unavailablePath, 'utf8').trim() };
   }
   onBuild();
   mkdirSync(outDir, { recursive: true });
   rmSync(unavailablePath, { force: true });
-  const reason = compile(compiler, include);
+  const reason = compile(compiler, include, addonPath, env);
   if (reason === undefined) {
     writeStamp(stampPath, hash);
     return { built: true, ok: true };
@@ -81,12 +80,8 @@ export function buildNative({ force = false, onBuild = () => {} } = {}) {
   return { built: true, ok: false, reason };
 }
 
-function readReason() {
-  return readFileSync(unavailablePath, 'utf8').trim();
-}
-
 /** Compiles the addon; returns why it could not, or undefined. */
-function compile(compiler, include) {
+function compile(compiler, include, addonPath, env) {
   if (process.platform === 'win32') return 'the native engine is built with a Unix C compiler; not on Windows';
   if (compiler === undefined) return 'no C compiler (cc, gcc or clang) found';
   if (include === undefined) return `no Node.js headers (node_api.h) beside ${process.execPath}`;
@@ -95,7 +90,7 @@ function compile(compiler, include) {
   // Node-API symbols are resolved from the node binary when the addon loads.
   if (process.platform === 'darwin') args.unshift('-undefined', 'dynamic_lookup');
   if (process.platform !== 'darwin') args.push('-lpthread');
-  const result = spawnSync(compiler.name, args, { encoding: 'utf8' });
+  const result = spawnSync(compiler.name, args, { encoding: 'utf8', env });
   if (result.status !== 0) {
     rmSync(partial, { force: true });
     const first = (result.stderr ?? '').split('\n').find((line) => /error/i.test(line)) ?? `exit ${result.status ?? result.signal}`;
@@ -108,7 +103,7 @@ function compile(compiler, include) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const result = buildNative({ force: process.argv.includes('--force') });
   if (result.ok) {
-    if (result.built) process.stderr.write(`jbc-ts: built the native mining engine (${addonPath})\n`);
+    if (result.built) process.stderr.write(`jbc-ts: built the native mining engine (${join(defaultOutDir, 'jbc-native.node')})\n`);
   } else {
     // Never fail the install: the node falls back to WebAssembly and says so when it starts.
     process.stderr.write(`jbc-ts: native mining engine not built (${result.reason}); the node will mine with WebAssembly\n`);
