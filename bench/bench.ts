@@ -5,7 +5,7 @@
  * stdout, or one JSON object with --json; progress and warnings go to stderr.
  */
 import { describeError, isJbcError } from '../src/errors.js';
-import { defaultEngineName, defaultMinerOptions, type EngineName } from '../src/mining/index.js';
+import { NATIVE_RANGE_SIZE, defaultEngineName, defaultMinerOptions, type EngineName } from '../src/mining/index.js';
 import { benchEngine, parseBenchArgs, usage, type BenchOptions } from './args.js';
 import { describeMachine, loadNow, loadWarning } from './machine.js';
 import { benchHeader, benchPrefix, measureCancelLatency, measureChunkCost, measureHandover, measurePoolRate } from './measure.js';
@@ -109,13 +109,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const smallChunkCost = await measureChunkCost(measured, options.seconds / 2, SMALL_CHUNK);
   let rangeOverhead: BenchReport['rangeOverhead'] = null;
   if (options.rangeOverhead) {
-    progress(`range overhead: ${measured}, 1 worker, range 2^${Math.log2(defaultMinerOptions.rangeSize)} vs 2^26`);
+    const defaultRange = measured.startsWith('native') ? NATIVE_RANGE_SIZE : defaultMinerOptions.rangeSize;
+    progress(`range overhead: ${measured}, 1 worker, range 2^${Math.log2(defaultRange)} vs 2^26`);
     const small = await measurePoolRate(measured, 1, options.seconds);
     const big = await measurePoolRate(measured, 1, options.seconds, 2 ** 26);
     rangeOverhead = {
       engine: measured,
       workers: 1,
-      rangeSize: defaultMinerOptions.rangeSize,
+      rangeSize: defaultRange,
       hashesPerSecond: Math.round(small.hashesPerSecond),
       bigRangeSize: 2 ** 26,
       bigRangeHashesPerSecond: Math.round(big.hashesPerSecond),

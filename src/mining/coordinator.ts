@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { meetsTarget } from '../target.js';
 import { autoEngine, detectSimd, wasmEngineName, type EngineName } from './engine-loader.js';
 import type { BlockMiner, SearchRunner, MiningModules, MiningStats } from './interface.js';
-import { checkTarget, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
+import { NATIVE_RANGE_SIZE, checkTarget, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 import { PoolRunner } from './pool-runner.js';
 import { RangeQueue, type NonceRange } from './ranges.js';
 import { RateMeter } from './rate.js';
@@ -101,7 +101,8 @@ export class MiningCoordinator implements BlockMiner {
     // The block hash is recomputed here when a nonce is found; load the hasher
     // now so the first block does not pay for it.
     await initHashing();
-    return new MiningCoordinator(runner, { ...resolved, workers: runner.workers, engine: runner.engine }, simdSupported, logger);
+    const rangeSize = options.rangeSize ?? (runner.engine.startsWith('native') ? NATIVE_RANGE_SIZE : resolved.rangeSize);
+    return new MiningCoordinator(runner, { ...resolved, workers: runner.workers, engine: runner.engine, rangeSize }, simdSupported, logger);
   }
 
   /**

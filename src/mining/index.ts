@@ -5,7 +5,7 @@ export { MiningCoordinator } from './coordinator.js';
 export type { BlockMiner, SearchRunner, MiningStats, MiningModules, MiningStatus } from './interface.js';
 export type { Engine, SearchRequest, SearchResult } from './engine.js';
 export { wallClockMs, type SearchTask, type SearchTaskResult } from './task.js';
-export { defaultMinerOptions, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
+export { NATIVE_RANGE_SIZE, defaultMinerOptions, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 export {
   ENGINE_CHOICES,
   ENGINE_NAMES,

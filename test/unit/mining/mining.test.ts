@@ -8,6 +8,7 @@ import { checkTarget } from '../../../src/mining/options.js';
 import { RangeQueue } from '../../../src/mining/ranges.js';
 import { RateMeter } from '../../../src/mining/rate.js';
 import type { SearchRunner } from '../../../src/mining/interface.js';
+import type { EngineName } from '../../../src/mining/engine-loader.js';
 import { newStopFlag, requestStop, runSearch, runTask, wallClockMs, type SearchTask, type SearchTaskResult } from '../../../src/mining/task.js';
 import type { Logger } from '../../../src/log.js';
 import { zerosTarget } from '../../../src/target.js';
@@ -179,8 +180,10 @@ describe('in-thread miner (workers: 0)', () => {
 
 /** A miner whose ranges the test answers by hand. */
 class ScriptedRunner implements SearchRunner {
-  readonly engine = 'node-crypto' as const;
-  readonly kernel = 'node:crypto';
+  constructor(
+    readonly engine: EngineName = 'node-crypto',
+    readonly kernel = 'node:crypto',
+  ) {}
   readonly workers = 2;
   readonly parallelism = 2;
   readonly tasks: {
@@ -377,6 +380,25 @@ describe('mining coordinator (scripted miner)', () => {
     expect(err).toMatchObject({ code: ErrorCode.MINING_FAILED, message: expect.stringMatching(/worker exited/), cause: expect.any(Error) });
     for (const i of [0, 1, 3]) miner.answer(i, 'stopped', 1);
     await c.close();
+  });
+
+  it('hands the native engines ranges of 2^22 by default, four times the WebAssembly ones, for about as long per task', async () => {
+    for (const [engine, size] of [
+      ['native', 2 ** 22],
+      ['wasm-simd', 2 ** 20],
+    ] as const) {
+      const miner = new ScriptedRunner(engine, 'any');
+      const c = await MiningCoordinator.create({ tasksPerWorker: 1 }, { runner: miner });
+      void c.mine(template, zerosTarget(1));
+      await miner.tasksHandedOut(2);
+      expect(miner.tasks.map((t) => [t.task.start, t.task.count])).toEqual([
+        [0n, size],
+        [BigInt(size), size],
+      ]);
+      const closing = c.close();
+      miner.stopAll();
+      await closing;
+    }
   });
 
   it('a reported nonce whose hash lacks the work is MINING_FAILED, not a block', async () => {
