@@ -16,6 +16,8 @@ export interface MiningStatus {
   readonly hashrate: number;
   readonly perWorker: readonly number[];
   readonly engine: string | null;
+  /** The engine's kernel: `avx512`, `simd128`, … */
+  readonly kernel: string | null;
   readonly simd: boolean | null;
 }
 

@@ -44,7 +44,7 @@ function showStatus(status: Status): void {
     ? [
         ['state', 'mining'],
         ['workers', String(m.workers)],
-        ['engine', `${m.engine ?? '—'}${m.simd === true ? ' (SIMD)' : ''}`],
+        ['engine', `${m.engine ?? '—'}${m.kernel ? ` (${m.kernel})` : ''}`],
         ['hash rate', formatRate(m.hashrate)],
       ]
     : [['state', 'not mining (--no-mine)']];

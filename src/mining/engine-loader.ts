@@ -3,7 +3,7 @@
  *
  * - `native`: the C kernels of workers/native/search.c through Node-API, the
  *   best one this CPU has (AVX-512 16 lanes, else SHA-NI, else AVX2 8 lanes,
- *   else SSE2 4 lanes); `native-<kernel>` forces one. The default where the
+ *   else 4 lanes with AVX's encoding, else SSE2); `native-<kernel>` forces one. The default where the
  *   addon was built.
  * - `wasm-simd`: the AssemblyScript kernel hashing four nonces per pass in
  *   i32x4 lanes (dist/workers/kernel-simd.wasm). The default where the
@@ -80,9 +80,10 @@ export interface EngineOptions {
 /** Default chunk sizes: single-thread rate on the reference machine, and the time one chunk takes there. */
 export const defaultChunkSize: Readonly<Record<EngineName, number>> = {
   native: 131_072, // the chunk of the kernel it picks (below)
-  'native-avx512': 131_072, // 60 MH/s, 2.2 ms
-  'native-sha-ni': 65_536, // 25 MH/s, 2.6 ms
-  'native-avx2': 65_536, // 25 MH/s, 2.6 ms
+  'native-avx512': 131_072, // 75 MH/s, 1.7 ms
+  'native-sha-ni': 65_536, // 30 MH/s, 2.2 ms
+  'native-avx2': 65_536, // 24 MH/s, 2.7 ms
+  'native-avx': 32_768, // 12 MH/s, 2.7 ms
   'native-sse2': 16_384, // 8 MH/s, 2 ms
   'native-generic-4': 16_384,
   'wasm-simd': 32_768, // 15.4 MH/s, 2.1 ms

@@ -28,7 +28,7 @@ export type SearchResult =
 
 export interface Engine {
   readonly name: string;
-  /** What hashes: a native kernel (`avx512`, `sha-ni`, `avx2`, `sse2`), `simd128`, `scalar`, `hash-wasm` or `node:crypto`. */
+  /** What hashes: a native kernel (`avx512`, `sha-ni`, `avx2`, `avx`, `sse2`), `simd128`, `scalar`, `hash-wasm` or `node:crypto`. */
   readonly kernel: string;
   /**
    * Searches the range and returns the first nonce that meets the target.

@@ -39,7 +39,7 @@ export interface BlockMiner {
 export interface MiningStats {
   /** The engine the workers hash with. */
   readonly engine: string;
-  /** Its kernel: a native kernel (`avx512`, `sha-ni`, `avx2`, `sse2`), or `simd128` / `scalar` for WebAssembly. */
+  /** Its kernel: a native kernel (`avx512`, `sha-ni`, `avx2`, `avx`, `sse2`), or `simd128` / `scalar` for WebAssembly. */
   readonly kernel: string;
   /** Worker threads (0 when mining in the calling thread). */
   readonly workers: number;

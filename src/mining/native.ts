@@ -10,7 +10,7 @@ import { describeError } from '../errors.js';
 import { distPath } from '../paths.js';
 
 /** Every kernel the addon has, best first; `kernels()` says which this CPU can run. */
-export const NATIVE_KERNELS = ['avx512', 'sha-ni', 'avx2', 'sse2', 'generic-4'] as const;
+export const NATIVE_KERNELS = ['avx512', 'sha-ni', 'avx2', 'avx', 'sse2', 'generic-4'] as const;
 
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
