@@ -44,7 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+/* JBC_PORTABLE builds the portable kernel on x86 too, to check it where it would not otherwise run. */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(JBC_PORTABLE)
 #define JBC_X86 1
 #include <cpuid.h>
 #include <immintrin.h>
