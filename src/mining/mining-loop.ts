@@ -9,6 +9,7 @@ import { formatUint } from '../codec.js';
 import type { Block, BlockTemplate } from '../block.js';
 import { packBlockData, type Entry } from '../entries.js';
 import type { Logger } from '../log.js';
+import { miningTimestamp } from '../retarget.js';
 import { wait } from '../wait.js';
 import type { ChainState } from '../chain/index.js';
 import type { BlockActivity, NodeMetrics } from '../metrics/index.js';
@@ -158,7 +159,8 @@ export class MiningLoop {
       index,
       prevHash: tip?.hash ?? '',
       data: packBlockData(index, miner, this.#entries(miner)),
-      timestamp: BigInt(Math.floor(this.#now() / 1000)),
+      // Past the median of the blocks before it, as a chain with a target block time requires.
+      timestamp: miningTimestamp(this.#chain.nextTrail(), BigInt(Math.floor(this.#now() / 1000))),
     };
   }
 

@@ -25,7 +25,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
-import { ChainState, describeTip, type StoreFault } from '../chain/index.js';
+import { ChainState, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
 import { EventStream } from '../api/index.js';
 import { DataPool, type EntryView, type SubmitResult } from '../pool/index.js';
 import { Gossip } from '../network/index.js';
@@ -132,6 +132,7 @@ export class JbcNode implements NodeApi {
       mining: () => this.#miningStatus(),
       peers: () => this.#peers.states(),
       pool: () => this.#pool?.size,
+      chain: () => (this.#chain === undefined ? undefined : chainFigures(this.#chain)),
     });
   }
 
@@ -156,6 +157,7 @@ export class JbcNode implements NodeApi {
       {
         dataDir: this.#dataDir,
         difficulty: config.difficulty,
+        targetBlockTimeMs: config.targetBlockTimeMs,
         jbcFiles: config.jbcFiles,
         pool: { maxEntries: config.maxPoolEntries, maxBytes: config.maxPoolBytes, maxEntryBytes: config.maxEntryBytes },
       },
@@ -346,6 +348,7 @@ export class JbcNode implements NodeApi {
       length: view.length,
       tip: describeTip(view),
       difficulty: this.config.difficulty,
+      ...chainFigures(this.#requireChain()),
       peers: this.#peers.list(),
       mining: this.#miningStatus(),
       syncing: !this.ready(),
