@@ -11,7 +11,7 @@ import { checkBlock, type Block } from '../block.js';
 import { extendsTip, snapshotOf, type ChainView } from '../chain.js';
 import { formatUint } from '../codec.js';
 import { ErrorCode, JbcError, isJbcError } from '../errors.js';
-import { TargetTrail, nowSeconds, retargets, type ChainRule } from '../retarget.js';
+import { type TargetTrail, nowSeconds, retargets, type ChainRule } from '../retarget.js';
 import { targetWork } from '../target.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';

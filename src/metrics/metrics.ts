@@ -108,7 +108,11 @@ export class NodeMetrics {
           else this.set(value);
         },
       });
-    chainGauge('jbc_target_difficulty', "The next block's target as leading hex zeros with a fraction (log16 of 2^256 / (target + 1))", (f) => f.targetDifficulty);
+    chainGauge(
+      'jbc_target_difficulty',
+      "The next block's target as leading hex zeros with a fraction (log16 of 2^256 / (target + 1))",
+      (f) => f.targetDifficulty,
+    );
     chainGauge('jbc_network_hashrate_hashes_per_second', "The network's hash rate by the work and timestamps of the last blocks", (f) => f.networkHashrate);
     chainGauge('jbc_mean_block_time_seconds', 'Mean seconds between the last 100 blocks, by their timestamps', (f) => f.meanBlockTime);
     chainGauge('jbc_target_block_time_seconds', 'Seconds between blocks the chain rule aims at (absent: fixed difficulty)', (f) => f.targetBlockTime);

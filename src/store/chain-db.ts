@@ -223,7 +223,8 @@ export class ChainDb implements ChainStore {
       }
       if (options.targetBlockTimeMs !== undefined && options.targetBlockTimeMs !== recorded.targetBlockTimeMs) {
         const flag = (ms: number) => `--target-block-time ${ms / 1000}`;
-        const holds = recorded.targetBlockTimeMs === 0 ? "jbc's fixed difficulty (no target block time)" : `a target block time of ${recorded.targetBlockTimeMs / 1000} s`;
+        const holds =
+          recorded.targetBlockTimeMs === 0 ? "jbc's fixed difficulty (no target block time)" : `a target block time of ${recorded.targetBlockTimeMs / 1000} s`;
         throw new JbcError(
           ErrorCode.DIFFICULTY_MISMATCH,
           `${dir} holds a chain with ${holds}; start with ${flag(recorded.targetBlockTimeMs)} or another --data-dir (not ${flag(options.targetBlockTimeMs)})`,
