@@ -285,7 +285,6 @@ export class JbcNode implements NodeApi {
       const pool = this.#pool!;
       this.#mining = new MiningLoop(
         {
-          difficulty: config.difficulty,
           hashrateLogIntervalMs: config.hashrateLogIntervalMs,
           minerUrl: () => this.#selfUrl!,
           blockTimeMs: config.blockTimeMs,

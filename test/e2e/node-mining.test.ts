@@ -19,6 +19,7 @@ import { fakeHttpPeer } from './helpers/fake-peers.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
 import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
+import { zerosTarget } from '../../src/target.js';
 
 let f: ChainFixtures;
 beforeAll(async () => {
@@ -42,9 +43,13 @@ describe('mining loop (scripted miner)', () => {
     const first = await miner.searches(1);
     expect(first).toEqual({ index: 0n, prevHash: '', data: packBlockData(0n, node.url, []), timestamp: 1_700_000_123n });
     expect(first.data).toBe(`jbc-ts block #0 mined by ${node.url}`);
+    // With no rule of its own for targets, every block's is the node's difficulty in leading zeros.
+    const { difficulty } = (await http(`${node.url}status`)).json;
+    expect(miner.templates[0]!.target).toBe(zerosTarget(difficulty));
     const block0 = await miner.solve();
     const second = await miner.searches(2);
     expect(second).toMatchObject({ index: 1n, prevHash: block0.hash });
+    expect(miner.templates[1]!.target).toBe(zerosTarget(difficulty));
     expect(node.chain().length).toBe(1);
     expect(changes).toEqual(['mined 0']);
     expect(JSON.parse(await readFile(join(node.dataDir, '000000.json'), 'utf8'))).toEqual(blockToJson(block0));
