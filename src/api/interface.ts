@@ -40,6 +40,8 @@ export interface NodeApi {
   /** Every block's output-form JSON text, in order, from one consistent read. */
   chainJson(): Iterable<string>;
   status(): NodeStatus;
+  /** The target block `index` met; undefined past the tip. */
+  blockTarget(index: bigint): bigint | undefined;
   /** True once the startup sync is done. */
   ready(): boolean;
   /** The biggest download running now, or null (answers before the data dir is open too). */

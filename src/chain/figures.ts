@@ -32,11 +32,16 @@ export function chainFigures(chain: ChainState): ChainFigures {
   return {
     targetBlockTime: chain.rule.targetBlockTimeMs > 0 ? chain.rule.targetBlockTimeMs / 1000 : null,
     target: targetHex(target),
-    targetDifficulty: Math.round(targetDifficulty(target) * 1000) / 1000,
+    targetDifficulty: roundDifficulty(targetDifficulty(target)),
     work: workHex(chain.work),
     networkHashrate: trail.hashrate ?? null,
     meanBlockTime: meanBlockTime(chain),
   };
+}
+
+/** A difficulty to three decimals, as the API shows it. */
+export function roundDifficulty(difficulty: number): number {
+  return Math.round(difficulty * 1000) / 1000;
 }
 
 function meanBlockTime(chain: ChainState): number | null {

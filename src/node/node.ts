@@ -359,6 +359,10 @@ export class JbcNode implements NodeApi {
     };
   }
 
+  blockTarget(index: bigint): bigint | undefined {
+    return this.#requireChain().targetAt(index);
+  }
+
   peers(): readonly string[] {
     return this.#peers.list();
   }

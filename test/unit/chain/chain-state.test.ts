@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { blockHeader, isValidBlock, type Block } from '../../../src/block.js';
-import { sha256Hex } from '../../../src/hash.js';
+import { isValidBlock, type Block } from '../../../src/block.js';
 import { TargetTrail, nowSeconds, type ChainRule } from '../../../src/retarget.js';
 import { targetWork } from '../../../src/target.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { ChainState, type TipChange } from '../../../src/chain/chain-state.js';
 import { removeDir, tempDir } from '../../e2e/helpers/fixtures.js';
-import { hashesOf, mineChain, seed } from '../../helpers/fixtures.js';
+import { hashesOf, mineAboveTarget, mineAtTarget, mineChain, seed } from '../../helpers/fixtures.js';
 
 const states: ChainState[] = [];
 const dirs: string[] = [];
@@ -111,11 +110,7 @@ describe('a chain with a target block time', () => {
     for (const gap of gaps) {
       timestamp += BigInt(gap);
       const template = { index: prev === undefined ? 0n : prev.index + 1n, prevHash: prev?.hash ?? '', data: `${tag} ${blocks.length}`, timestamp };
-      const target = trail.target;
-      let nonce = 0n;
-      let hash = sha256Hex(blockHeader(template, nonce));
-      while (BigInt(`0x${hash}`) > target) hash = sha256Hex(blockHeader(template, ++nonce));
-      prev = { ...template, nonce, hash };
+      prev = mineAtTarget(template, trail.target);
       trail.push(prev, nowSeconds());
       blocks.push(prev);
     }
@@ -168,11 +163,7 @@ describe('a chain with a target block time', () => {
     const state = await retargetState(prefix);
     const target = state.nextTrail().target;
     // Difficulty 0 takes any hash; the chain's target does not.
-    let nonce = 0n;
-    const template = { ...heavy[0]!, data: 'too easy' };
-    let hash = sha256Hex(blockHeader(template, nonce));
-    while (BigInt(`0x${hash}`) <= target) hash = sha256Hex(blockHeader(template, ++nonce));
-    const easy = { ...template, nonce, hash };
+    const easy = mineAboveTarget({ ...heavy[0]!, data: 'too easy' }, target, rule.difficulty);
     expect(isValidBlock(easy, rule.difficulty)).toBe(true);
     await expect(state.adopt({ peer: 'p', forkPoint: 10, blocks: [easy] })).rejects.toMatchObject({
       code: ErrorCode.INVALID_CHAIN,
