@@ -73,10 +73,15 @@ export class BlocksTable {
     this.#self = url;
   }
 
-  /** Shows the page starting at `from` (null: the newest, following the tip); loads it unless it is the page shown, or when `force`. */
-  show(from: bigint | null, force = false): Promise<void> {
-    if (!force && this.#loaded && from === this.#from) return Promise.resolve();
+  /** Shows the page starting at `from` (null: the newest, following the tip); loads it unless it is the page shown. */
+  show(from: bigint | null): Promise<void> {
+    if (this.#loaded && from === this.#from) return Promise.resolve();
     return this.#load(from);
+  }
+
+  /** The next show() loads its page again: blocks may have come and gone while the stream was down. */
+  invalidate(): void {
+    this.#loaded = false;
   }
 
   /** A block that joined the chain (from the event stream). */

@@ -91,8 +91,8 @@ function showView(view: View): void {
   if (view !== 'entry') entryPage.hide();
 }
 
-/** Shows the view the address names; `force` reloads the blocks table even when it shows that page already. */
-async function route(force = false): Promise<void> {
+/** Shows the view the address names. */
+async function route(): Promise<void> {
   const path = location.hash.replace(/^#/, '') || '/';
   const byIndex = /^\/blocks\/([^/]+)$/.exec(path);
   const byHash = /^\/blocks\/hash\/([^/]+)$/.exec(path);
@@ -115,8 +115,7 @@ async function route(force = false): Promise<void> {
   }
   const from = /^\/from\/([^/]+)$/.exec(path);
   showView('home');
-  if (from !== null && isIndex(from[1]!)) await table.show(BigInt(from[1]!), force);
-  else await table.show(null, force);
+  await table.show(from !== null && isIndex(from[1]!) ? BigInt(from[1]!) : null);
 }
 
 byId<HTMLFormElement>('search').addEventListener('submit', (event) => {
@@ -166,7 +165,8 @@ async function reload(): Promise<void> {
   const [status, peers] = await Promise.all([request<Status>('/status'), request<{ peers: PeerState[] }>('/peers?verbose=1')]);
   if (status.ok) showStatus(status.value);
   if (peers.ok) renderPeers(peerBody, peers.value.peers);
-  await Promise.all([route(true), pool.refresh(), network.refresh(), loadHashrates()]);
+  table.invalidate();
+  await Promise.all([route(), pool.refresh(), network.refresh(), loadHashrates()]);
 }
 
 /** The node's samples of the last minutes, so the chart is full from the start. */

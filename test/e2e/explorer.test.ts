@@ -387,7 +387,7 @@ describe.skipIf(chromiumPath === undefined)(
       await miner.searches(1);
       const long = 'a long entry without any space '.repeat(8).replaceAll(' ', '_');
       const { page, errors } = await open(node.url, undefined, { width: 390, height: 844 });
-      const fits = async (width: number, what: string): Promise<void> => {
+      const fits = async (width: number, what: string, shown: readonly string[]): Promise<void> => {
         await page.setViewportSize({ width, height: 844 });
         const sizes = await page.evaluate(() => {
           const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number }; body: { scrollWidth: number } } }).document;
@@ -396,8 +396,11 @@ describe.skipIf(chromiumPath === undefined)(
         expect(sizes.html, what).toBeLessThanOrEqual(width);
         expect(sizes.body, what).toBeLessThanOrEqual(width);
         // The header's parts lie inside the screen, the search box wide enough to type in.
-        for (const selector of ['.brand', '#node-url', '#height', '#tip', '#difficulty', '#conn', '#search-input', '#search button']) {
-          const box = (await page.locator(selector).boundingBox())!;
+        const header = ['.brand', '#node-url', '#height', '#tip', '#difficulty', '#conn', '#search-input', '#search button'];
+        const figures = ['mean block time', 'blocks a minute', 'reorgs (last hour)'].map((name) => `[data-figure="${name}"]`);
+        for (const selector of [...header, ...figures, ...shown]) {
+          const box = (await page.locator(selector).first().boundingBox())!;
+          expect(box, `${what}: ${selector} is shown`).not.toBeNull();
           expect(box.x, `${what}: ${selector}`).toBeGreaterThanOrEqual(0);
           expect(box.x + box.width, `${what}: ${selector}`).toBeLessThanOrEqual(width);
         }
@@ -408,19 +411,24 @@ describe.skipIf(chromiumPath === undefined)(
       await page.click('#submit-form button[type=submit]');
       await waitForText(page, '#submitted-id', entryId(long));
       await waitForText(page, '#pool-body', /1 pending entry/);
-      for (const width of [390, 1280]) await fits(width, `home at ${width}`);
+      // The table's identifying and timing columns, its switch and the pool's answer.
+      const home = ['#blocks td.col-time', '#blocks td.col-interval', '#blocks td.col-entries', '#blocks td.col-conf', '#follow', '#older', '#submitted-id'];
+      for (const width of [390, 1280]) await fits(width, `home at ${width}`, home);
 
       await miner.solve();
       await miner.searches(2);
       await miner.solve();
       await page.click('#submitted-id');
       await waitForText(page, '#entry-fields [data-field="state"]', 'confirmed');
-      for (const width of [390, 1280]) await fits(width, `entry at ${width}`);
+      for (const width of [390, 1280]) await fits(width, `entry at ${width}`, ['#entry-block', '#entry-fields [data-field="confirmations"]']);
       await page.click('#entry-block');
       await waitForText(page, '#block-title', 'Block #13');
       await waitForText(page, '#block-entry-list .entry-text', long);
-      for (const width of [390, 1280]) await fits(width, `block at ${width}`);
-      await page.setViewportSize({ width: 390, height: 844 });
+      const block = ['#block-entry-list a', '#block-fields [data-field="confirmations"]', '#parent', '#header-check'];
+      for (const width of [390, 1280]) await fits(width, `block at ${width}`, block);
+      await page.click('[data-figure="reorgs (last hour)"] a');
+      await waitForText(page, '#reorg-note', /No reorgs in the last hour/);
+      for (const width of [390, 1280]) await fits(width, `reorgs at ${width}`, ['#reorg-table th']);
       expect(errors).toEqual([]);
     });
   },
