@@ -28,7 +28,7 @@ export const MEDIAN_SPAN = 11;
 /** A timestamp may be at most this far ahead of the checking node's clock. */
 export const MAX_FUTURE_SECONDS = 15n;
 /** Unix seconds below this (the year 5138): larger values are milliseconds, or jbc's 20-digit date-times. */
-export const UNIX_SECONDS_LIMIT = 100_000_000_000n;
+const UNIX_SECONDS_LIMIT = 100_000_000_000n;
 
 /** jbc's rule: every block needs `difficulty` leading zeros, whenever it came. */
 export function fixedRule(difficulty: number): ChainRule {

@@ -150,6 +150,14 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     ctx.body = node.status();
   });
 
+  router.get('/hashrate', (ctx) => {
+    ctx.body = node.hashrateHistory();
+  });
+
+  router.get('/stats', (ctx) => {
+    ctx.body = node.chainStats();
+  });
+
   router.get('/metrics', async (ctx) => {
     if (options.metrics === undefined) throw new JbcError(ErrorCode.NOT_FOUND, 'metrics are off on this node');
     ctx.type = options.metrics.contentType;

@@ -5,7 +5,7 @@
  * state when asked (/status, /metrics, the event stream).
  */
 import { targetDifficulty, targetHex, targetWork, workHex } from '../target.js';
-import { UNIX_SECONDS_LIMIT } from '../retarget.js';
+import { meanBlockTime } from '../block-times.js';
 import type { ChainState } from './chain-state.js';
 
 /** Blocks whose intervals the mean block time is taken over. */
@@ -22,7 +22,7 @@ export interface ChainFigures {
   readonly work: string;
   /** Hashes a second the last MEAN_BLOCK_TIME_BLOCKS blocks took, by their work and timestamps; null below two blocks or with no time between them. */
   readonly networkHashrate: number | null;
-  /** Mean seconds between the last MEAN_BLOCK_TIME_BLOCKS blocks (fewer on a shorter chain), by their timestamps; null below two blocks. */
+  /** Mean seconds between the last MEAN_BLOCK_TIME_BLOCKS blocks (fewer on a shorter chain), by their timestamps; null below two blocks or for timestamps in no known form. */
   readonly meanBlockTime: number | null;
 }
 
@@ -34,8 +34,8 @@ export function chainFigures(chain: ChainState): ChainFigures {
     target: targetHex(target),
     targetDifficulty: roundDifficulty(targetDifficulty(target)),
     work: workHex(chain.work),
-    networkHashrate: recent === undefined || recent.seconds === 0n ? null : Number(recent.work / recent.seconds),
-    meanBlockTime: recent === undefined ? null : Math.round((Number(recent.seconds) / recent.intervals) * 1000) / 1000,
+    networkHashrate: recent?.hashrate ?? null,
+    meanBlockTime: recent === undefined ? null : Math.round(recent.meanSeconds * 1000) / 1000,
   };
 }
 
@@ -45,21 +45,17 @@ export function roundDifficulty(difficulty: number): number {
 }
 
 /**
- * The newest blocks' intervals: the seconds from the first's timestamp to
- * the tip's, and the work of the blocks mined in that time (a timestamp is
- * when mining of its block began, so the span times the blocks before the
- * tip). Undefined below two blocks, or for timestamps that are not Unix
- * seconds (jbc's date-time form does not subtract into seconds).
+ * The last MEAN_BLOCK_TIME_BLOCKS blocks: the mean time between them (as
+ * `GET /stats` gives it), and the hash rate their work took in that time (a
+ * timestamp is when mining of its block began, so the span times every block
+ * of it but the tip). Undefined below two blocks, or for timestamps in no
+ * known form.
  */
-function recentBlocks(chain: ChainState): { intervals: number; seconds: bigint; work: bigint } | undefined {
-  const view = chain.view;
-  const tip = view.tip;
-  if (tip === undefined || tip.index === 0n) return undefined;
-  const span = tip.index < BigInt(MEAN_BLOCK_TIME_BLOCKS) ? tip.index : BigInt(MEAN_BLOCK_TIME_BLOCKS);
-  const first = view.at(tip.index - span)!;
-  if (tip.timestamp >= UNIX_SECONDS_LIMIT || first.timestamp >= UNIX_SECONDS_LIMIT) return undefined;
+function recentBlocks(chain: ChainState): { meanSeconds: number; hashrate: number | null } | undefined {
+  const mean = meanBlockTime(chain.view, MEAN_BLOCK_TIME_BLOCKS);
+  if (mean === undefined) return undefined;
   let work = 0n;
-  for (let height = first.index; height < tip.index; height++) work += targetWork(chain.targetAt(height)!);
-  const seconds = tip.timestamp > first.timestamp ? tip.timestamp - first.timestamp : 0n;
-  return { intervals: Number(span), seconds, work };
+  for (let height = mean.from; height < mean.to; height++) work += targetWork(chain.targetAt(height)!);
+  const seconds = mean.seconds * Number(mean.to - mean.from);
+  return { meanSeconds: mean.seconds, hashrate: seconds > 0 ? Math.round(Number(work) / seconds) : null };
 }

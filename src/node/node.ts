@@ -8,6 +8,7 @@
  *   HTTP server  the routes (http.ts, http-server.ts), listening before the data dir is opened
  *   chain state  the chain in its database, the one queue for changes, tip events
  *   events       Server-Sent Events (tip, block, hashrate, peer, sync) for the explorer page
+ *   histories    the last minutes' hash rates and the recent reorgs (GET /hashrate, GET /stats)
  *   syncer       startup, catch-up and periodic sync from peers
  *   data pool    entries waiting for a block, shared with peers
  *   gossip       blocks from and to peers
@@ -18,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Block } from '../block.js';
+import { blocksSince, meanBlockTime } from '../block-times.js';
 import type { ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
@@ -25,16 +27,17 @@ import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner } from '../mining/index.js';
 import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
-import { ChainState, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
+import { ChainState, MEAN_BLOCK_TIME_BLOCKS, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
 import { EventStream } from '../api/index.js';
 import { DataPool, type EntryView, type SubmitResult } from '../pool/index.js';
 import { Gossip } from '../network/index.js';
 import { BlockActivity } from '../metrics/index.js';
 import { NodeMetrics } from '../metrics/index.js';
+import { HashrateHistory, ReorgLog, type HashrateHistoryView } from '../metrics/index.js';
 import { createApp } from '../api/index.js';
 import { listen } from '../api/index.js';
 import type { MiningStatus } from '../mining/index.js';
-import type { NodeApi, NodeStatus } from '../api/index.js';
+import type { ChainStats, NodeApi, NodeStatus } from '../api/index.js';
 import type { ReceiveResult, Sender } from '../network/index.js';
 import type { NodeHandle, NodeModules } from './interface.js';
 import type { AddPeerAnswer } from '../network/index.js';
@@ -99,6 +102,8 @@ export class JbcNode implements NodeApi {
   #pool: DataPool | undefined;
   readonly #metrics: NodeMetrics;
   #activity: BlockActivity | undefined;
+  #hashrates: HashrateHistory | undefined;
+  #reorgs: ReorgLog | undefined;
   #dataDir: string | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
@@ -168,7 +173,11 @@ export class JbcNode implements NodeApi {
     // Checked while the sync runs; the miner waits for it.
     const verified = chain.verify();
     verified.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    chain.onTip(({ abandoned, source }) => {
+    const reorgs = new ReorgLog({}, { height: chain.view.height, now: this.#modules.now });
+    this.#reorgs = reorgs;
+    this.#hashrates = new HashrateHistory({}, { mining: () => this.#miningStatus(), now: this.#modules.now });
+    chain.onTip(({ tip, abandoned, source }) => {
+      reorgs.observe(tip?.index ?? -1n, abandoned, source);
       if (abandoned > 0 && source !== 'repair') this.#metrics.reorgDepth.observe(abandoned);
       if (source === 'repair') this.#syncer?.request(this.#peers.list(), 'blocks above a damaged one');
     });
@@ -401,6 +410,26 @@ export class JbcNode implements NodeApi {
     return this.#requirePool().get(id);
   }
 
+  hashrateHistory(): HashrateHistoryView {
+    if (this.#hashrates === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    return this.#hashrates.view();
+  }
+
+  chainStats(): ChainStats {
+    const view = this.chain();
+    const reorgs = this.#reorgs;
+    if (reorgs === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    const now = (this.#modules.now ?? Date.now)();
+    const mean = meanBlockTime(view, MEAN_BLOCK_TIME_BLOCKS);
+    const lastMinute = blocksSince(view, now);
+    return {
+      at: now,
+      blockTime: mean === undefined ? null : { from: mean.from.toString(), to: mean.to.toString(), meanSeconds: mean.seconds },
+      lastMinute: { blocks: lastMinute.blocks, from: lastMinute.from?.toString() ?? null, capped: lastMinute.capped },
+      reorgs: reorgs.summary(),
+    };
+  }
+
   pendingData(limit: number, after?: string): { entries: PendingEntry[]; pool: { entries: number; bytes: number } } {
     const pool = this.#requirePool();
     return { entries: pool.pending(limit, after), pool: pool.size };
@@ -430,6 +459,7 @@ export class JbcNode implements NodeApi {
     await this.#gossip?.close();
     await this.#pool?.close();
     this.#activity?.close();
+    this.#hashrates?.close();
     const server = this.#server;
     if (server !== undefined) {
       await new Promise<void>((resolve) => {
