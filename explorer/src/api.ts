@@ -96,6 +96,25 @@ export interface ChainStats {
   readonly blockTime: { readonly from: string; readonly to: string; readonly meanSeconds: number } | null;
   readonly lastMinute: { readonly blocks: number; readonly from: string | null; readonly capped: boolean };
   readonly reorgs: { readonly windowMs: number; readonly count: number; readonly recent: readonly Reorg[] };
+  readonly chain: ChainFigures;
+}
+
+/** The chain rule's figures (`/status`, `/stats`). */
+export interface ChainFigures {
+  readonly targetBlockTime: number | null;
+  readonly target: string;
+  readonly targetDifficulty: number;
+  readonly work: string;
+  readonly networkHashrate: number | null;
+  readonly meanBlockTime: number | null;
+}
+
+/** `GET /blocks/:index/target`. */
+export interface BlockTarget {
+  readonly index: string;
+  readonly target: string;
+  readonly targetDifficulty: number;
+  readonly work: string;
 }
 
 export type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly status: number; readonly message: string };

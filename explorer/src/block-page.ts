@@ -4,7 +4,7 @@
  * (the node's exact concatenation, segment by segment), the hash recomputed
  * in the browser, and links to the parent and the child.
  */
-import { request, type BlockJson } from './api.js';
+import { request, type BlockJson, type BlockTarget } from './api.js';
 import { blockHref, byId, entryHref, h } from './dom.js';
 import { decodeBlockData, ENTRIES_PREFIX } from './entries.js';
 import { age, blockBytes, formatBytes, timestampMs } from './format.js';
@@ -41,6 +41,18 @@ export class BlockPage {
       return;
     }
     this.#render(answer.value);
+    const target = await request<BlockTarget>(`/blocks/${answer.value.index}/target`);
+    if (show !== this.#shows || !target.ok) return;
+    const { value } = target;
+    this.#fields.append(
+      h('dt', {}, 'target'),
+      h(
+        'dd',
+        { 'data-field': 'target' },
+        h('code', {}, value.target),
+        ` (difficulty ${value.targetDifficulty}, work ${BigInt(`0x${value.work}`).toLocaleString('en-US')} hashes)`,
+      ),
+    );
   }
 
   /** The chain grew: the block shown may have a child now, and has more confirmations. */

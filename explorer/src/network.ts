@@ -2,13 +2,15 @@
  * The network figures under the header, from `GET /stats`: the mean block
  * time of the last blocks, the blocks of the last minute and the reorgs of
  * the last hour, each a link to what it counts (the blocks in the table,
- * the reorgs on `#/reorgs`). Read on opening, after blocks arrive (at most
+ * the reorgs on `#/reorgs`); the next block's target as a difficulty (with
+ * the target block time when the chain has one) and the network's hash
+ * rate. Read on opening, after blocks arrive (at most
  * once per `REFRESH_GAP_MS`), and every `IDLE_REFRESH_MS` besides, since
  * "the last minute" moves on when no block comes.
  */
 import { request, type ChainStats } from './api.js';
 import { blockHref, byId, h } from './dom.js';
-import { clockTime, formatSeconds } from './format.js';
+import { clockTime, formatRate, formatSeconds } from './format.js';
 
 const REFRESH_GAP_MS = 5_000;
 export const IDLE_REFRESH_MS = 30_000;
@@ -48,7 +50,7 @@ export class NetworkFigures {
         ' ',
         href === null ? h('span', { class: 'figure-value' }, value) : h('a', { href, class: 'figure-value' }, value),
       );
-    const { blockTime, lastMinute, reorgs } = stats;
+    const { blockTime, lastMinute, reorgs, chain } = stats;
     const count = BigInt(blockTime?.to ?? '0') - BigInt(blockTime?.from ?? '0') + 1n;
     this.#strip.replaceChildren(
       figure(
@@ -62,6 +64,18 @@ export class NetworkFigures {
         `${lastMinute.capped ? '≥ ' : ''}${lastMinute.blocks}`,
         lastMinute.from === null ? null : `#/from/${lastMinute.from}`,
         'blocks whose timestamps are within the last minute, by the node’s clock',
+      ),
+      figure(
+        'difficulty',
+        `${chain.targetDifficulty}${chain.targetBlockTime === null ? '' : ` (target ${formatSeconds(chain.targetBlockTime)} a block)`}`,
+        null,
+        `the next block's target, ${chain.target}, as leading hex zeros: log16(2^256 / (target + 1))${chain.targetBlockTime === null ? "; fixed by jbc's rule" : '; it follows the hash rate of the last 60 blocks'}`,
+      ),
+      figure(
+        'network hash rate',
+        chain.networkHashrate === null ? '—' : formatRate(chain.networkHashrate),
+        null,
+        'the work of the last 100 blocks over the time their timestamps span',
       ),
       figure(
         'reorgs (last hour)',

@@ -44,6 +44,8 @@ export interface ChainStats {
   readonly lastMinute: { readonly blocks: number; readonly from: string | null; readonly capped: boolean };
   /** Reorgs this node made in the last hour (since it started, if that is less). */
   readonly reorgs: ReorgSummary;
+  /** The chain rule's figures, as `/status` gives them: the next target, its difficulty, the work, the network hash rate. */
+  readonly chain: ChainFigures;
 }
 
 /** What the routes call. Routes parse, call one of these, serialise. */

@@ -427,6 +427,7 @@ export class JbcNode implements NodeApi {
       blockTime: mean === undefined ? null : { from: mean.from.toString(), to: mean.to.toString(), meanSeconds: mean.seconds },
       lastMinute: { blocks: lastMinute.blocks, from: lastMinute.from?.toString() ?? null, capped: lastMinute.capped },
       reorgs: reorgs.summary(),
+      chain: chainFigures(this.#requireChain()),
     };
   }
 

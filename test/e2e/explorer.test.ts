@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { blockHeader, blockToJson, sealBlock } from '../../src/block.js';
-import { easyChain, mineBlock } from '../helpers/fixtures.js';
+import { easyChain, mineBlock, workFork } from '../helpers/fixtures.js';
 import { findChromium, launchChromium, waitForText } from './helpers/browser.js';
 import { apiPeer } from './helpers/fake-peers.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
@@ -343,6 +343,21 @@ describe.skipIf(chromiumPath === undefined)(
       await page.click('#follow');
       await waitForText(page, '#blocks tbody tr:first-child td:first-child', paused);
       expect(await page.locator('#follow').textContent()).toBe('Pause');
+      expect(errors).toEqual([]);
+    });
+
+    it("shows the next target as a difficulty with the target block time, the network's hash rate, and each block's target", async () => {
+      const rule = { difficulty: 0, targetBlockTimeMs: 2000 };
+      const { prefix, heavy } = workFork(rule);
+      const node = await nodeWith([...prefix, ...heavy], rule);
+      const { json: status } = await http(`${node.url}status`);
+      const { page, errors } = await open(`${node.url}#/blocks/11`);
+      await waitForText(page, '[data-figure="difficulty"] .figure-value', `${status.targetDifficulty} (target 2 s a block)`);
+      expect(await page.locator('[data-figure="difficulty"]').getAttribute('title')).toContain(status.target);
+      expect(await page.locator('[data-figure="network hash rate"] .figure-value').textContent()).not.toBe('—');
+      const { json: target } = await http(`${node.url}blocks/11/target`);
+      expect(BigInt(`0x${heavy.at(-1)!.hash}`)).toBeLessThanOrEqual(BigInt(`0x${target.target}`));
+      await waitForText(page, '#block-fields [data-field="target"]', new RegExp(`^${target.target} \\(difficulty ${target.targetDifficulty}, work `));
       expect(errors).toEqual([]);
     });
 
