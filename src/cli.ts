@@ -27,7 +27,7 @@ const HEAP_GROWING_PERCENT = 50;
 async function main(): Promise<void> {
   let commandLine: CommandLine;
   try {
-    commandLine = parseCommandLine(process.argv.slice(2), { cpus: availableParallelism(), cwd: process.cwd() });
+    commandLine = parseCommandLine(process.argv.slice(2), { cpus: availableParallelism(), cwd: process.cwd(), environment: process.env });
   } catch (err) {
     process.stderr.write(`jbc-ts: ${err instanceof Error ? err.message : describeError(err)}\n`);
     process.exitCode = 2;
