@@ -31,6 +31,8 @@ export const ErrorCode = {
   DIFFICULTY_MISMATCH: 'DIFFICULTY_MISMATCH',
   /** A bad command-line option or options-object field. */
   BAD_OPTION: 'BAD_OPTION',
+  /** A control route asked by a client that is not allowed to (not loopback, or without the admin token). */
+  FORBIDDEN: 'FORBIDDEN',
   /** A request that is malformed in a way not covered by a more specific code. */
   BAD_REQUEST: 'BAD_REQUEST',
   NOT_FOUND: 'NOT_FOUND',
