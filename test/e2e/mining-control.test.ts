@@ -79,22 +79,17 @@ describe('POST /mine', () => {
     expect(node.chain().height).toBe(0n);
   });
 
-  it.each([
-    [{ blocks: 0 }],
-    [{ blocks: 1001 }],
-    [{ blocks: -1 }],
-    [{ blocks: 1.5 }],
-    [{ blocks: 'many' }],
-    [{}],
-    [[3]],
-  ])('refuses %j with 400 and mines nothing', async (body) => {
-    const { node, built } = await scriptedNode();
-    const { status, json } = await postJson(`${node.url}mine`, body);
-    expect(status).toBe(400);
-    expect(json.error.code).toBe('BAD_REQUEST');
-    expect(built).toHaveLength(0);
-    expect(node.status().mining.requested).toBe(0);
-  });
+  it.each([[{ blocks: 0 }], [{ blocks: 1001 }], [{ blocks: -1 }], [{ blocks: 1.5 }], [{ blocks: 'many' }], [{}], [[3]]])(
+    'refuses %j with 400 and mines nothing',
+    async (body) => {
+      const { node, built } = await scriptedNode();
+      const { status, json } = await postJson(`${node.url}mine`, body);
+      expect(status).toBe(400);
+      expect(json.error.code).toBe('BAD_REQUEST');
+      expect(built).toHaveLength(0);
+      expect(node.status().mining.requested).toBe(0);
+    },
+  );
 });
 
 describe('POST /mining', () => {
@@ -167,7 +162,7 @@ describe('who may call the control routes', () => {
 
   it('with an admin token: only requests that carry it, loopback ones included', async () => {
     const { node, built } = await scriptedNode({ adminToken: token });
-    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: token }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token' }, { authorization: token }]) {
       for (const [path, body] of [
         ['mine', { blocks: 1 }],
         ['mining', { enabled: true }],
