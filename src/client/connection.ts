@@ -4,6 +4,8 @@
  * parsed with the node's own lossless JSON codec. Failures become the
  * client's errors, each with the exit code a script can branch on.
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { parseJsonBytes } from '../codec.js';
 import { ErrorCode, JbcError, isJbcError } from '../errors.js';
 
@@ -72,27 +74,27 @@ export class NodeConnection {
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = new URL(path, this.base);
     const what = `${method} ${url.pathname}`;
-    const signal = AbortSignal.timeout(this.#options.timeoutMs);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
     if (this.#options.adminToken !== undefined) headers.authorization = `Bearer ${this.#options.adminToken}`;
-    let bytes: Uint8Array;
-    let response: Response;
+    let answer: { status: number; type: string; bytes: Buffer };
     try {
-      response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, redirect: 'error' });
-      bytes = await readCapped(response, this.#options.maxBytes, what);
+      answer = await exchange(url, method, headers, payload, this.#options.timeoutMs, this.#options.maxBytes, what);
     } catch (err) {
       throw this.#failure(err, what);
     }
-    const type = response.headers.get('content-type') ?? '';
-    if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    if (!/^application\/(.+\+)?json\b/i.test(answer.type)) {
       throw new JbcError(
         ErrorCode.PEER_BAD_RESPONSE,
-        `${what}: the answer is not JSON (status ${response.status}, ${type || 'no content type'}); is ${this.base.href} a jbc-ts node?`,
+        `${what}: the answer is not JSON (status ${answer.status}, ${answer.type || 'no content type'}); is ${this.base.href} a jbc-ts node?`,
       );
     }
-    const parsed = parseJsonBytes(bytes, `the answer to ${what}`);
-    if (!response.ok) throw refusal(parsed, response.status, what);
+    const parsed = parseJsonBytes(answer.bytes, `the answer to ${what}`);
+    if (answer.status >= 400) throw refusal(parsed, answer.status, what);
     return parsed;
   }
 
@@ -102,8 +104,8 @@ export class NodeConnection {
     if (name === 'TimeoutError' || name === 'AbortError') {
       return new JbcError(ErrorCode.PEER_TIMEOUT, `${what}: no answer from ${this.base.href} within ${this.#options.timeoutMs / 1000} s (see --timeout)`);
     }
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const reason = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : String(err);
+    const code = (err as { code?: unknown }).code;
+    const reason = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
     return new JbcError(ErrorCode.PEER_UNREACHABLE, `cannot reach ${this.base.href} (${reason}); is a node running there? (see --node)`);
   }
 }
@@ -134,26 +136,40 @@ function refusal(parsed: unknown, status: number, what: string): JbcError {
   return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${what}: status ${status} without an error object`);
 }
 
-async function readCapped(response: Response, maxBytes: number, what: string): Promise<Uint8Array> {
-  const tooLarge = (): JbcError => new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${what}: the answer is larger than ${maxBytes} bytes`);
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (response.body === null) return new Uint8Array();
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+/**
+ * One request with node:http (fetch refuses ports such as 6000 that a node
+ * may well listen on): the whole exchange within `timeoutMs`, the answer
+ * at most `maxBytes`; redirects are not followed.
+ */
+function exchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  payload: Buffer | undefined,
+  timeoutMs: number,
+  maxBytes: number,
+  what: string,
+): Promise<{ status: number; type: string; bytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      const declared = Number(res.headers['content-length'] ?? Number.NaN);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const tooLarge = (): void => {
+        req.destroy();
+        reject(new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${what}: the answer is larger than ${maxBytes} bytes`));
+      };
+      if (declared > maxBytes) return tooLarge();
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) tooLarge();
+        else chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), bytes: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
