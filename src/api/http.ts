@@ -15,7 +15,7 @@ import Koa, { type Context } from 'koa';
 import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock } from '../block.js';
 import { isEntryId } from '../entries.js';
 import { JsonNumber, isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
-import { ErrorCode, JbcError } from '../errors.js';
+import { ErrorCode, JbcError, errorFields, isOwnFault } from '../errors.js';
 import { locateFork, MAX_LOCATOR_HASHES } from '../locator.js';
 import type { Logger } from '../log.js';
 import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
@@ -83,8 +83,16 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       ctx.body = body;
       // The rest of a body that came too slowly, or that there was no room for, is not waited for: the connection goes.
       if (status === 408 || status === 503) ctx.set('Connection', 'close');
-      // 503s (starting, busy, pool full, too many streams) are states the client is told about, not faults.
-      if (status >= 500 && status !== 503) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
+      const where = { method: ctx.method, path: ctx.path, status };
+      // 503s (starting, busy, pool full, too many streams) are states the client is told about, and a 404 an
+      // answer, not faults. The client's own mistakes, and a peer it named being down (502, 504), are one
+      // line with the reason; only this node's own faults are worth a stack.
+      if (status >= 500 && status !== 503 && isOwnFault(err)) logger.error({ ...where, err }, 'request failed');
+      else if (status >= 500 && status !== 503) logger.info({ ...where, ...errorFields(err) }, 'request failed');
+      else if (status === 403)
+        logger.warn({ ...where, remote: ctx.req.socket.remoteAddress, code: body.error.code, reason: body.error.message }, 'request refused');
+      else if (status >= 400 && status !== 404 && status !== 503)
+        logger.info({ ...where, code: body.error.code, reason: body.error.message }, 'request refused');
     }
     const ms = performance.now() - started;
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) }, 'request');
