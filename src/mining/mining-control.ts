@@ -60,7 +60,10 @@ export class MiningControl {
 
   /** Starts building the miner when mining is on, so its threads load while the node syncs. */
   prepare(): void {
-    if (this.#enabled) this.#minerFor(this.#workers);
+    if (!this.#enabled || this.#miner !== undefined) return;
+    const ready = this.#modules.createMiner(this.#workers);
+    ready.catch(() => {}); // start() awaits it and reports a failure; this only keeps it from going unhandled meanwhile
+    this.#miner = { workers: this.#workers, ready };
   }
 
   /** Mining may begin (the chain is synced and checked): the loop starts when mining is on. */
@@ -139,25 +142,22 @@ export class MiningControl {
 
   /**
    * The miner with `workers` threads: the one there is when it has that
-   * many, else a new one (which the caller then puts in place). A failed
-   * build is forgotten, so a later request tries again.
+   * many (or is being built with that many), else a new one, which becomes
+   * the miner once it runs (the caller puts it in place). A build that
+   * failed is forgotten once its failure is seen here, so the next request
+   * tries again.
    */
-  #minerFor(workers: number): Promise<BlockMiner> {
-    if (this.#miner !== undefined && this.#miner.workers === workers) return this.#miner.ready;
-    const ready = this.#modules.createMiner(workers);
+  async #minerFor(workers: number): Promise<BlockMiner> {
     const current = this.#miner;
-    const built = { workers, ready };
-    if (current === undefined) {
-      this.#miner = built;
-      ready.catch(() => {
-        if (this.#miner === built) this.#miner = undefined;
-      });
-      return ready;
-    }
-    // A replacement: it becomes the miner only once it runs.
-    return ready.then((miner) => {
+    const built = current !== undefined && current.workers === workers ? current : { workers, ready: this.#modules.createMiner(workers) };
+    if (current === undefined) this.#miner = built;
+    try {
+      const miner = await built.ready;
       this.#miner = built;
       return miner;
-    });
+    } catch (err) {
+      if (this.#miner === built) this.#miner = undefined;
+      throw err;
+    }
   }
 }

@@ -6,6 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkBlock, parseBlock } from '../../src/block.js';
+import { ErrorCode, JbcError } from '../../src/errors.js';
 import type { BlockMiner } from '../../src/mining/index.js';
 import { closeAll, http, postJson, startTestNode, waitFor } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
@@ -126,6 +127,34 @@ describe('POST /mining', () => {
     // Workers given while mining is off are used once it is turned on.
     await postJson(`${node.url}mining`, { enabled: false, workers: 3 });
     expect(built).toHaveLength(2);
+  });
+
+  it('a pool that cannot start leaves mining as it was, and the next request tries again', async () => {
+    const built: number[] = [];
+    const miners: ScriptedMiner[] = [];
+    let failing = true;
+    const createMiner = async ({ workers }: { workers: number }): Promise<BlockMiner> => {
+      built.push(workers);
+      if (workers === 7 && failing) throw new JbcError(ErrorCode.MINING_FAILED, 'cannot start 7 workers');
+      miners.push(new ScriptedMiner());
+      return miners.at(-1)!;
+    };
+    const node = await startTestNode({ mine: true, workers: 1 }, { createMiner });
+    const refused = await postJson(`${node.url}mining`, { enabled: true, workers: 7 });
+    expect(refused.status).toBe(500);
+    expect(refused.json.error.code).toBe('MINING_FAILED');
+    expect(node.status().mining.enabled).toBe(true);
+    // The first miner still mines: its search goes on and it was not closed.
+    expect(miners).toHaveLength(1);
+    expect(miners[0]!.closed).toBe(false);
+    await miners[0]!.searches(1);
+    await miners[0]!.solve();
+    await miners[0]!.searches(2);
+    failing = false;
+    expect((await postJson(`${node.url}mining`, { enabled: true, workers: 7 })).status).toBe(200);
+    expect(built).toEqual([1, 7, 7]);
+    expect(miners[0]!.closed).toBe(true);
+    await miners[1]!.searches(1);
   });
 
   it.each([[{ enabled: 'yes' }], [{ workers: 2 }], [{ enabled: true, workers: 0 }], [{ enabled: true, workers: 2000 }], [{ enabled: true, speed: 9 }]])(
