@@ -8,9 +8,10 @@ import type { BlockTemplate } from '../src/block.js';
 import { headerPrefix } from '../src/block.js';
 import { defaultChunkSize, loadEngine, MiningCoordinator, type EngineName } from '../src/mining/index.js';
 import type { Engine } from '../src/mining/index.js';
+import { zerosTarget } from '../src/target.js';
 
-/** Difficulty no search reaches: the workers hash until cancelled. */
-export const UNREACHABLE = 64;
+/** A target no search reaches (a digest of 0): the workers hash until cancelled. */
+export const UNREACHABLE = 0n;
 
 /** A block header of realistic size: a 64-hex parent and a short data payload. */
 export function benchTemplate(serial = 0): BlockTemplate {
@@ -62,7 +63,7 @@ async function runFor(miner: MiningCoordinator, seconds: number): Promise<number
   await sleep(seconds * 1000);
   await miner.cancel();
   const elapsed = (performance.now() - t0) / 1000;
-  if ((await mining) !== null) throw new Error('the bench found a block at difficulty 64');
+  if ((await mining) !== null) throw new Error('the bench found a block whose hash is 0');
   return elapsed;
 }
 
@@ -98,7 +99,7 @@ export async function measureCancelLatency(engine: EngineName, workers: number, 
       const t0 = performance.now();
       await miner.cancel();
       latencies.push(performance.now() - t0);
-      if ((await mining) !== null) throw new Error('the bench found a block at difficulty 64');
+      if ((await mining) !== null) throw new Error('the bench found a block whose hash is 0');
     }
     return { engine, workers, ...summarise(latencies) };
   } finally {
@@ -122,7 +123,7 @@ export async function measureHandover(
     const mines: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
-      const block = await miner.mine(benchTemplate(i), difficulty);
+      const block = await miner.mine(benchTemplate(i), zerosTarget(difficulty));
       mines.push(performance.now() - t0);
       if (block === null) throw new Error('a bench search was cancelled');
       handovers.push(miner.stats().lastFoundToHandoverMs ?? NaN);
@@ -167,7 +168,7 @@ export async function measureChunkCost(engine: EngineName, seconds: number, chun
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const rate = (side: Engine, start: bigint): number => {
     const t0 = performance.now();
-    const result = side.search({ prefix, start, count: runSize, difficulty: UNREACHABLE }, side === chunked ? stop : undefined);
+    const result = side.search({ prefix, start, count: runSize, target: UNREACHABLE }, side === chunked ? stop : undefined);
     return (result.hashes * 1000) / (performance.now() - t0);
   };
   rate(chunked, 0n);

@@ -14,7 +14,9 @@ import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock } from '../block.js';
 import { isEntryId } from '../entries.js';
-import { JsonNumber, isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
+import { JsonNumber, formatUint, isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
+import { roundDifficulty } from '../chain/index.js';
+import { targetDifficulty, targetHex, targetWork, workHex } from '../target.js';
 import { ErrorCode, JbcError, errorFields, isOwnFault } from '../errors.js';
 import { locateFork, MAX_LOCATOR_HASHES } from '../locator.js';
 import type { Logger } from '../log.js';
@@ -142,11 +144,18 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
   });
 
   router.get('/blocks/:index', (ctx) => {
-    const index = ctx.params.index ?? '';
-    if (!isCanonicalUint(index)) {
-      throw new JbcError(ErrorCode.BAD_REQUEST, `block index must be a canonical non-negative integer, got ${JSON.stringify(index.slice(0, 40))}`);
-    }
-    ctx.body = blockToJson(found(node.chain().at(BigInt(index)), `no block ${index}`));
+    ctx.body = blockToJson(found(node.chain().at(blockIndex(ctx.params.index)), `no block ${ctx.params.index}`));
+  });
+
+  router.get('/blocks/:index/target', (ctx) => {
+    const index = blockIndex(ctx.params.index);
+    const target = found(node.blockTarget(index), `no block ${index}`);
+    ctx.body = {
+      index: formatUint(index),
+      target: targetHex(target),
+      targetDifficulty: roundDifficulty(targetDifficulty(target)),
+      work: workHex(targetWork(target)),
+    };
   });
 
   router.get('/status', (ctx) => {
@@ -466,4 +475,13 @@ function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, bud
 
 function tooLarge(maxBytes: number): JbcError {
   return new JbcError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is larger than ${maxBytes} bytes`, { maxBytes });
+}
+
+/** A `:index` route parameter as a block height; BAD_REQUEST unless it is a canonical non-negative integer. */
+function blockIndex(text: string | undefined): bigint {
+  const index = text ?? '';
+  if (!isCanonicalUint(index)) {
+    throw new JbcError(ErrorCode.BAD_REQUEST, `block index must be a canonical non-negative integer, got ${JSON.stringify(index.slice(0, 40))}`);
+  }
+  return BigInt(index);
 }

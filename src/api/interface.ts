@@ -4,14 +4,14 @@ import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
 import type { MiningChange, MiningStatus } from '../mining/index.js';
 import type { PendingEntry } from '../store/index.js';
-import type { StoreFault } from '../chain/index.js';
+import type { ChainFigures, StoreFault } from '../chain/index.js';
 import type { EntryView, SubmitResult } from '../pool/index.js';
 import type { ReceiveResult, Sender } from '../network/index.js';
 import type { AddPeerAnswer } from '../network/index.js';
 import type { PeerState } from '../peer/index.js';
 import type { SyncStatus } from '../sync/index.js';
 
-export interface NodeStatus {
+export interface NodeStatus extends ChainFigures {
   /** Index of the tip; -1 for the empty chain. */
   readonly height: number;
   /** Number of blocks. */
@@ -40,6 +40,8 @@ export interface NodeApi {
   /** Every block's output-form JSON text, in order, from one consistent read. */
   chainJson(): Iterable<string>;
   status(): NodeStatus;
+  /** The target block `index` met; undefined past the tip. */
+  blockTarget(index: bigint): bigint | undefined;
   /** True once the startup sync is done. */
   ready(): boolean;
   /** The biggest download running now, or null (answers before the data dir is open too). */

@@ -8,11 +8,12 @@
  */
 import { sealBlock, headerPrefix, type Block, type BlockTemplate } from '../block.js';
 import { describeError, ErrorCode, isJbcError, JbcError } from '../errors.js';
-import { initHashing, meetsDifficulty } from '../hash.js';
+import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
+import { meetsTarget } from '../target.js';
 import { defaultEngineName, detectSimd } from './engine-loader.js';
 import type { BlockMiner, SearchRunner, MiningModules, MiningStats } from './interface.js';
-import { checkDifficulty, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
+import { checkTarget, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 import { PoolRunner } from './pool-runner.js';
 import { RangeQueue, type NonceRange } from './ranges.js';
 import { RateMeter } from './rate.js';
@@ -21,7 +22,7 @@ import { ThreadRunner } from './thread-runner.js';
 
 const encoder = new TextEncoder();
 
-/** One search: one template at one difficulty, until found, cancelled or failed. */
+/** One search: one template at one target, until found, cancelled or failed. */
 class Search {
   readonly stop = newStopFlag();
   /** Aborts this search's tasks by killing their threads; only when they ignore `stop`. */
@@ -40,7 +41,7 @@ class Search {
 
   constructor(
     readonly template: BlockTemplate,
-    readonly difficulty: number,
+    readonly target: bigint,
     rangeSize: number,
   ) {
     this.prefix = encoder.encode(headerPrefix(template));
@@ -103,7 +104,8 @@ export class MiningCoordinator implements BlockMiner {
   }
 
   /**
-   * Searches for a nonce for this template at this difficulty; resolves with
+   * Searches for a nonce for this template whose block hash, read as a
+   * 256-bit number, is at most `target`; resolves with
    * the sealed block, or null when cancelled by cancel(), a newer mine() or
    * close(). One search at a time: a new mine() stops the running one and
    * starts at once; its ranges queue behind the stopped ones, which end at
@@ -112,11 +114,11 @@ export class MiningCoordinator implements BlockMiner {
    * the first range began in a worker. Rejects with MINING_FAILED when a
    * worker crashes.
    */
-  async mine(template: BlockTemplate, difficulty: number, onStarted?: (startedAt: number) => void): Promise<Block | null> {
-    checkDifficulty(difficulty);
+  async mine(template: BlockTemplate, target: bigint, onStarted?: (startedAt: number) => void): Promise<Block | null> {
+    checkTarget(target);
     if (this.#closed) throw new JbcError(ErrorCode.MINING_FAILED, 'the miner is closed');
     this.#stopSearch();
-    const search = new Search(template, difficulty, this.#options.rangeSize);
+    const search = new Search(template, target, this.#options.rangeSize);
     search.onStarted = onStarted;
     this.#search = search;
     this.#fill(search);
@@ -193,7 +195,7 @@ export class MiningCoordinator implements BlockMiner {
       prefix: search.prefix,
       start: range.start,
       count: range.count,
-      difficulty: search.difficulty,
+      target: search.target,
       stop: search.stop,
     };
     search.inFlight++;
@@ -223,7 +225,7 @@ export class MiningCoordinator implements BlockMiner {
     search.done = true;
     try {
       const block = sealBlock(search.template, result.nonce);
-      if (!meetsDifficulty(block.hash, search.difficulty)) {
+      if (!meetsTarget(block.hash, search.target)) {
         throw new JbcError(ErrorCode.MINING_FAILED, `engine ${this.#runner.engine} reported nonce ${result.nonce}, whose hash lacks the work`, {
           engine: this.#runner.engine,
           nonce: result.nonce.toString(),

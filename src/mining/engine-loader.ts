@@ -20,8 +20,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSHA256, type IHasher } from 'hash-wasm';
 import { ErrorCode, JbcError } from '../errors.js';
-import { meetsDifficulty } from '../hash.js';
 import { distPath } from '../paths.js';
+import { MAX_TARGET, targetHex, targetWords } from '../target.js';
 import type { Engine, SearchRequest, SearchResult } from './engine.js';
 
 export const ENGINE_NAMES = ['wasm-simd', 'wasm-scalar', 'hash-wasm-baseline', 'node-crypto'] as const;
@@ -122,10 +122,12 @@ interface KernelExports {
   readonly memory: { readonly buffer: ArrayBuffer };
   /** Makes room for a header of `bytes`; returns where to write it, 0 when memory cannot grow. */
   reserve(bytes: number): number;
+  /** Sets the target (8 words, the most significant first) of the searches that follow. */
+  setTarget(t0: number, t1: number, t2: number, t3: number, t4: number, t5: number, t6: number, t7: number): void;
   /** Starts a search; the prefix and the start nonce's ASCII digits are at reserve()'s address. */
   begin(prefixLength: number, digitCount: number): void;
   /** Tries the next `count` nonces; the offset of the first hit, or -1. */
-  scan(count: number, difficulty: number): number;
+  scan(count: number): number;
 }
 
 const kernels = new Map<string, Promise<WasmModule>>();
@@ -164,11 +166,11 @@ async function instantiateKernel(file: string): Promise<KernelExports> {
 
 /** Throws on a request no caller should make (a bug, not input). */
 function checkRequest(request: SearchRequest): void {
-  const { prefix, start, count, difficulty } = request;
+  const { prefix, start, count, target } = request;
   if (!(prefix instanceof Uint8Array)) throw badRequest('prefix', 'must be a Uint8Array');
   if (typeof start !== 'bigint' || start < 0n) throw badRequest('start', 'must be a non-negative bigint');
   if (!Number.isSafeInteger(count) || count < 0) throw badRequest('count', 'must be a non-negative safe integer');
-  if (!Number.isInteger(difficulty) || difficulty < 0) throw badRequest('difficulty', 'must be a non-negative integer');
+  if (typeof target !== 'bigint' || target < 0n || target > MAX_TARGET) throw badRequest('target', 'must be a bigint from 0 to 2^256 - 1');
 }
 
 function badRequest(field: string, reason: string): JbcError {
@@ -209,8 +211,6 @@ class KernelEngine implements Engine {
     if (isStopped(stop)) return { status: 'stopped', hashes: 0 };
     if (request.count === 0) return { status: 'exhausted', hashes: 0 };
     const { prefix } = request;
-    // The kernel takes an i32; past 64 nibbles nothing can match anyway.
-    const difficulty = Math.min(request.difficulty, 65);
     const digits = request.start.toString(10);
     const at = this.kernel.reserve(prefix.length + digits.length);
     if (at === 0) {
@@ -222,8 +222,10 @@ class KernelEngine implements Engine {
     const memory = new Uint8Array(this.kernel.memory.buffer);
     memory.set(prefix, at);
     for (let i = 0; i < digits.length; i++) memory[at + prefix.length + i] = digits.charCodeAt(i);
+    const t = targetWords(request.target);
+    this.kernel.setTarget(t[0]!, t[1]!, t[2]!, t[3]!, t[4]!, t[5]!, t[6]!, t[7]!);
     this.kernel.begin(prefix.length, digits.length);
-    return searchInChunks(request, stop, this.chunkSize, (n) => this.kernel.scan(n, difficulty));
+    return searchInChunks(request, stop, this.chunkSize, (n) => this.kernel.scan(n));
   }
 }
 
@@ -232,18 +234,19 @@ class KernelEngine implements Engine {
  * below 2^53, `bigint` beyond.
  */
 function perNonce(request: SearchRequest, hashHex: (nonce: string) => string): (n: number) => number {
-  const { difficulty } = request;
+  // Two lowercase 64-digit hex strings compare as the numbers they encode.
+  const target = targetHex(request.target);
   const end = request.start + BigInt(request.count);
   if (end <= BigInt(Number.MAX_SAFE_INTEGER)) {
     let next = Number(request.start);
     return (n) => {
-      for (let i = 0; i < n; i++, next++) if (meetsDifficulty(hashHex(String(next)), difficulty)) return i;
+      for (let i = 0; i < n; i++, next++) if (hashHex(String(next)) <= target) return i;
       return -1;
     };
   }
   let next = request.start;
   return (n) => {
-    for (let i = 0; i < n; i++, next++) if (meetsDifficulty(hashHex(next.toString()), difficulty)) return i;
+    for (let i = 0; i < n; i++, next++) if (hashHex(next.toString()) <= target) return i;
     return -1;
   };
 }

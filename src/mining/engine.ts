@@ -13,8 +13,12 @@ export interface SearchRequest {
   readonly start: bigint;
   /** How many consecutive nonces to try, start .. start + count - 1. */
   readonly count: number;
-  /** Leading '0' hex characters required of the SHA-256 hex digest. */
-  readonly difficulty: number;
+  /**
+   * The proof-of-work target: a nonce is a hit when the SHA-256 digest of
+   * its header, read as a big-endian 256-bit number, is at most this.
+   * jbc's D leading '0' hex digits is zerosTarget(D) (src/target.ts).
+   */
+  readonly target: bigint;
 }
 
 export type SearchResult =
@@ -25,7 +29,7 @@ export type SearchResult =
 export interface Engine {
   readonly name: string;
   /**
-   * Searches the range and returns the first nonce that meets the difficulty.
+   * Searches the range and returns the first nonce that meets the target.
    * `stop`, when given, is an Int32Array over a SharedArrayBuffer; the engine
    * checks `Atomics.load(stop, 0) !== 0` between chunks of nonces and returns
    * `stopped` as soon as it sees it set, so cancellation never waits for the

@@ -23,11 +23,11 @@ export interface SearchRunner {
 /** What the node asks of a block miner (MiningCoordinator; tests pass fakes). */
 export interface BlockMiner {
   /**
-   * Resolves with a block, or null when cancelled (by cancel() or a newer
-   * mine()). `onStarted` is told, once, the wall-clock time (ms, fractional)
+   * Resolves with a block whose hash, read as a 256-bit number, is at most
+   * `target`, or null when cancelled (by cancel() or a newer mine()). `onStarted` is told, once, the wall-clock time (ms, fractional)
    * at which a worker began hashing this template.
    */
-  mine(template: BlockTemplate, difficulty: number, onStarted?: (startedAt: number) => void): Promise<Block | null>;
+  mine(template: BlockTemplate, target: bigint, onStarted?: (startedAt: number) => void): Promise<Block | null>;
   /** Cancels the running search; resolves when the workers are idle. */
   cancel(): Promise<void>;
   stats(): MiningStats;

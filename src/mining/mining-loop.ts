@@ -13,6 +13,7 @@ import type { Block, BlockTemplate } from '../block.js';
 import { packBlockData, type Entry } from '../entries.js';
 import { AbortedError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { miningTimestamp, type TargetTrail } from '../retarget.js';
 import { wait } from '../wait.js';
 import type { ChainState } from '../chain/index.js';
 import type { BlockActivity, NodeMetrics } from '../metrics/index.js';
@@ -24,7 +25,6 @@ import { wallClockMs } from './task.js';
 const RETRY_MS = { first: 1_000, max: 30_000 };
 
 export interface MiningLoopOptions {
-  readonly difficulty: number;
   /** How often the hash rate is logged; 0 turns it off. */
   readonly hashrateLogIntervalMs: number;
   /** The URL written into mined blocks' data (it also keeps two nodes from searching the same header). */
@@ -192,10 +192,13 @@ export class MiningLoop {
       }
       let block: Block | null;
       try {
-        const template = this.#template();
+        // The chain rule's next target, and the timestamps it allows, from the tip as it is now.
+        const trail = this.#chain.nextTrail();
+        const template = this.#template(this.#chain.view.tip, trail);
+        const target = trail.target;
         const changedAt = this.#tipChangedAt;
         this.#tipChangedAt = undefined;
-        block = await this.#miner.mine(template, this.#options.difficulty, (startedAt) => this.#started(template, changedAt, startedAt));
+        block = await this.#miner.mine(template, target, (startedAt) => this.#started(template, changedAt, startedAt));
         retryMs = RETRY_MS.first;
       } catch (err) {
         if (stopped.aborted) break;
@@ -248,15 +251,14 @@ export class MiningLoop {
     this.#logger.debug({ index: Number(template.index), switchMs: Math.round(switchMs * 1000) / 1000 }, 'search moved to new tip');
   }
 
-  #template(): BlockTemplate {
-    const tip = this.#chain.view.tip;
+  #template(tip: Block | undefined, trail: TargetTrail): BlockTemplate {
     const index = tip === undefined ? 0n : tip.index + 1n;
     const miner = this.#options.minerUrl();
     return {
       index,
       prevHash: tip?.hash ?? '',
       data: packBlockData(index, miner, this.#entries(miner)),
-      timestamp: BigInt(Math.floor(this.#now() / 1000)),
+      timestamp: miningTimestamp(trail, BigInt(Math.floor(this.#now() / 1000))),
     };
   }
 

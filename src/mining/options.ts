@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ErrorCode, JbcError } from '../errors.js';
+import { MAX_TARGET } from '../target.js';
 import { ENGINE_NAMES, isEngineName, type EngineName } from './engine-loader.js';
 
 export interface MinerOptions {
@@ -75,10 +76,10 @@ export function resolveMinerOptions(options: MinerOptions = {}): ResolvedMinerOp
   return Object.freeze(o);
 }
 
-/** Throws BAD_OPTION unless `difficulty` is an integer from 0 to 64 (hex digits in a SHA-256). */
-export function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 0 || difficulty > 64) {
-    throw new JbcError(ErrorCode.BAD_OPTION, 'difficulty must be an integer from 0 to 64', { option: 'difficulty' });
+/** Throws BAD_OPTION unless `target` is a bigint a SHA-256 digest can be compared with: 0 to 2^256 - 1. */
+export function checkTarget(target: bigint): void {
+  if (typeof target !== 'bigint' || target < 0n || target > MAX_TARGET) {
+    throw new JbcError(ErrorCode.BAD_OPTION, 'target must be a bigint from 0 to 2^256 - 1', { option: 'target' });
   }
 }
 

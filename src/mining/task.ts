@@ -17,7 +17,8 @@ export interface SearchTask {
   /** bigint survives structured clone, so nonces stay exact across threads. */
   readonly start: bigint;
   readonly count: number;
-  readonly difficulty: number;
+  /** A hit's digest, read as a big-endian number, is at most this. */
+  readonly target: bigint;
   /** One Int32 per search: non-zero means stop. A fresh buffer per search, so a late task of an old search cannot run on into a new one. */
   readonly stop: SharedArrayBuffer;
 }
@@ -70,7 +71,7 @@ export function runSearch(engine: Engine, task: SearchTask, threadId: number): S
   const result =
     Atomics.load(stop, 0) !== 0
       ? ({ status: 'stopped', hashes: 0 } as const)
-      : engine.search({ prefix: task.prefix, start: task.start, count: task.count, difficulty: task.difficulty }, stop);
+      : engine.search({ prefix: task.prefix, start: task.start, count: task.count, target: task.target }, stop);
   const elapsedMs = performance.now() - t0;
   return {
     kind: 'search',

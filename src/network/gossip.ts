@@ -277,13 +277,14 @@ export class Gossip {
 
   /**
    * Makes `branch` (held blocks, linked onto `parent`) the chain from its
-   * first block on when it is longer; relays its newest blocks. False when
-   * it is not longer (now).
+   * first block on when it has more work (at a fixed difficulty: is
+   * longer); relays its newest blocks. False when it has not (now).
    */
   async #adoptHeld(parent: Block | undefined, branch: readonly Block[], except: string | undefined): Promise<boolean> {
     const forkPoint = Number(branch[0]!.index);
-    if (forkPoint + branch.length <= this.#chain.view.length) return false;
+    if (forkPoint > this.#chain.view.length) return false;
     verifySegment(parent, branch, this.#chain.difficulty);
+    if (!this.#chain.outworks(forkPoint, branch)) return false;
     const result = await this.#chain.adopt({ peer: except ?? 'held blocks', forkPoint, blocks: branch });
     if (!result.adopted) return false;
     this.#held.delete(branch.map((b) => b.hash));

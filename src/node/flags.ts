@@ -64,6 +64,14 @@ export const NODE_FLAGS: readonly OptionSpec[] = [
     help: "seconds between background syncs: the node asks every peer's `/status` and catches up from any that is longer; a plain jbc peer (no `/status`) is asked for its whole chain only after it posted a block that did not fit this node's chain, or every 10th interval; `0` turns it off",
   },
   {
+    flag: 'target-block-time',
+    key: 'targetBlockTimeMs',
+    type: seconds(true, MAX_TIMER_S * 1000),
+    placeholder: 'S',
+    default: d.targetBlockTimeMs,
+    help: "aim the network at one block per `S` seconds: each block's target follows from the blocks before it (a network rule every node of the chain must share, recorded in the data dir), never easier than `--difficulty` zeros, so jbc nodes still accept every block; `0` keeps jbc's fixed difficulty",
+  },
+  {
     flag: 'block-time',
     key: 'blockTimeMs',
     type: seconds(true),

@@ -25,7 +25,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { BlockMiner, MiningChange } from '../mining/index.js';
 import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
-import { ChainState, describeTip, type StoreFault } from '../chain/index.js';
+import { ChainState, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
 import { EventStream } from '../api/index.js';
 import { DataPool, type EntryView, type SubmitResult } from '../pool/index.js';
 import { Gossip } from '../network/index.js';
@@ -131,6 +131,7 @@ export class JbcNode implements NodeApi {
       mining: () => this.#miningStatus(),
       peers: () => this.#peers.states(),
       pool: () => this.#pool?.size,
+      chain: () => (this.#chain === undefined ? undefined : chainFigures(this.#chain)),
     });
   }
 
@@ -155,6 +156,7 @@ export class JbcNode implements NodeApi {
       {
         dataDir: this.#dataDir,
         difficulty: config.difficulty,
+        targetBlockTimeMs: config.targetBlockTimeMs,
         jbcFiles: config.jbcFiles,
         pool: { maxEntries: config.maxPoolEntries, maxBytes: config.maxPoolBytes, maxEntryBytes: config.maxEntryBytes },
       },
@@ -261,7 +263,6 @@ export class JbcNode implements NodeApi {
         enabled: config.mine,
         workers: config.workers,
         loop: {
-          difficulty: config.difficulty,
           hashrateLogIntervalMs: config.hashrateLogIntervalMs,
           minerUrl: () => this.#selfUrl!,
           blockTimeMs: config.blockTimeMs,
@@ -345,6 +346,7 @@ export class JbcNode implements NodeApi {
       length: view.length,
       tip: describeTip(view),
       difficulty: this.config.difficulty,
+      ...chainFigures(this.#requireChain()),
       peers: this.#peers.list(),
       mining: this.#miningStatus(),
       syncing: !this.ready(),
@@ -354,6 +356,10 @@ export class JbcNode implements NodeApi {
       nodeId: this.#nodeId,
       url: this.#selfUrl ?? '',
     };
+  }
+
+  blockTarget(index: bigint): bigint | undefined {
+    return this.#requireChain().targetAt(index);
   }
 
   peers(): readonly string[] {

@@ -149,6 +149,13 @@ export interface NodeOptions {
    */
   blockTimeMs?: number;
   /**
+   * The chain rule's target block time, ms: each block's target follows
+   * from the blocks before it so that blocks come this often whatever the
+   * network's hash rate, never easier than `difficulty` zeros. Recorded in
+   * the data dir. Default 0: jbc's fixed difficulty (`--target-block-time S`).
+   */
+  targetBlockTimeMs?: number;
+  /**
    * Most pending data entries (POST /data); past it new ones are refused with
    * 503, none dropped (entries back from abandoned blocks past it are).
    * Default 10 000.
@@ -259,6 +266,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     dataDir,
     jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
     blockTimeMs: checkFlagged('blockTimeMs', options.blockTimeMs ?? defaultNodeOptions.blockTimeMs),
+    targetBlockTimeMs: checkFlagged('targetBlockTimeMs', options.targetBlockTimeMs ?? defaultNodeOptions.targetBlockTimeMs),
     maxPoolEntries: checkInt('maxPoolEntries', options.maxPoolEntries ?? defaultNodeOptions.maxPoolEntries, 0, 10_000_000),
     maxPoolBytes: checkInt('maxPoolBytes', options.maxPoolBytes ?? defaultNodeOptions.maxPoolBytes, 0, 2 ** 40),
     maxEntryBytes: checkInt('maxEntryBytes', options.maxEntryBytes ?? defaultNodeOptions.maxEntryBytes, 1, 512 * 1024),

@@ -4,6 +4,7 @@ import type { JbcError } from '../errors.js';
 import type { ChainView } from '../chain.js';
 import type { EntryStore } from './entry-index.js';
 import type { QuarantinedFile } from './jbc-files.js';
+import type { ChainRule, TargetTrail } from '../retarget.js';
 
 export type { ChainView };
 
@@ -13,6 +14,14 @@ export interface ChainStore extends ChainView, EntryStore {
   readonly dir: string;
   /** The chain's difficulty, as recorded in the directory. */
   readonly difficulty: number;
+  /** The chain rule recorded in the directory: its difficulty and target block time. */
+  readonly rule: ChainRule;
+  /** The target block `index` met; undefined past the tip. */
+  targetAt(index: bigint): bigint | undefined;
+  /** The chain's cumulative work: the sum over its blocks of 2^256 / (target + 1). */
+  readonly work: bigint;
+  /** What a block at `height` (at most the length) must meet, from the blocks below it. */
+  trailAt(height: bigint): TargetTrail;
   /**
    * One transaction: blocks at index >= forkPoint are dropped and `blocks`
    * (starting at index forkPoint, linked to block forkPoint - 1) take their

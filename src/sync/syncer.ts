@@ -444,7 +444,7 @@ export class Syncer {
             if (status?.nodeId === this.#nodeId) {
               this.#peers.markSelf(peer);
               this.#logger.info({ peer }, 'peer is this node under another name; removed');
-              return { length: 0n, tipHash: undefined, nodeId: status.nodeId };
+              return { length: 0n, tipHash: undefined, nodeId: status.nodeId, work: 0n };
             }
             return status;
           },

@@ -14,6 +14,7 @@ import { defaultEngineName, type EngineName } from '../../src/mining/engine-load
 import { MiningCoordinator } from '../../src/mining/index.js';
 import { PoolRunner, workerFile } from '../../src/mining/pool-runner.js';
 import { newStopFlag, requestStop, type SearchTask } from '../../src/mining/task.js';
+import { zerosTarget } from '../../src/target.js';
 
 const template: BlockTemplate = {
   index: 12n,
@@ -59,7 +60,7 @@ describe('engine choice', () => {
     open.push(c);
     expect(c.stats()).toMatchObject({ engine: 'wasm-scalar', simdSupported: false });
     expect(warnings).toEqual([expect.stringContaining('lacks WebAssembly SIMD')]);
-    const block = await c.mine(template, 3);
+    const block = await c.mine(template, zerosTarget(3));
     expect(block!.hash).toBe(independentSha256(template, block!.nonce));
   });
 
@@ -76,7 +77,7 @@ describe('engine choice', () => {
 describe('mining pool (2 workers)', () => {
   it('mines a block at difficulty 4 that an independent SHA-256 and checkBlock accept', async () => {
     const c = await coordinator({ rangeSize: 2 ** 14 });
-    const block = await c.mine(template, 4);
+    const block = await c.mine(template, zerosTarget(4));
     expect(block).not.toBeNull();
     expect(block).toMatchObject(template);
     expect(block!.hash).toBe(independentSha256(template, block!.nonce));
@@ -88,7 +89,7 @@ describe('mining pool (2 workers)', () => {
 
   it('cancel() stops every worker mid-range, quickly; the search resolves null; mining again works at once', async () => {
     const c = await coordinator({ rangeSize: HUGE_RANGE, tasksPerWorker: 1 });
-    const mining = c.mine(template, 64);
+    const mining = c.mine(template, zerosTarget(64));
     await letWorkersRun();
     const t0 = performance.now();
     await c.cancel();
@@ -102,16 +103,16 @@ describe('mining pool (2 workers)', () => {
     expect(hashes).toBeLessThan(2 * HUGE_RANGE);
     expect(cancelMs).toBeLessThan(1000);
 
-    const block = await c.mine(template, 3);
+    const block = await c.mine(template, zerosTarget(3));
     checkBlock(block!, 3);
   });
 
   it('a new mine() cancels the running one, which resolves null', async () => {
     const c = await coordinator({ rangeSize: 2 ** 14 });
-    const first = c.mine(template, 64);
+    const first = c.mine(template, zerosTarget(64));
     await letWorkersRun();
     const next = { ...template, index: 13n, data: 'the tip moved' };
-    const second = c.mine(next, 3);
+    const second = c.mine(next, zerosTarget(3));
     expect(await first).toBeNull();
     const block = await second;
     expect(block).toMatchObject(next);
@@ -122,7 +123,7 @@ describe('mining pool (2 workers)', () => {
   it('reports the hash rate per worker and in total after mining', async () => {
     const c = await coordinator({ rangeSize: 2 ** 14 });
     expect(c.stats()).toMatchObject({ hashrate: 0, perWorker: [0, 0], hashes: 0 });
-    const mining = c.mine(template, 64);
+    const mining = c.mine(template, zerosTarget(64));
     await letWorkersRun();
     await c.cancel();
     await mining;
@@ -135,35 +136,35 @@ describe('mining pool (2 workers)', () => {
 
   it('close() while ranges run resolves the search null and refuses later searches', async () => {
     const c = await coordinator({ rangeSize: HUGE_RANGE });
-    const mining = c.mine(template, 64);
+    const mining = c.mine(template, zerosTarget(64));
     await letWorkersRun();
     await c.close();
     expect(await mining).toBeNull();
-    await expect(c.mine(template, 1)).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
+    await expect(c.mine(template, zerosTarget(1))).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
   });
 
   it('a worker thread that dies under a range rejects mine() with MINING_FAILED; the pool replaces it', async () => {
     const miner = await PoolRunner.create({ engine, workers: 2 }, silentLogger);
     const c = await MiningCoordinator.create({ rangeSize: HUGE_RANGE }, { runner: miner });
     open.push(c);
-    const mining = c.mine(template, 64);
+    const mining = c.mine(template, zerosTarget(64));
     await letWorkersRun();
     await miner.threads[0]!.terminate();
     await expect(mining).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
     await c.cancel();
-    const block = await c.mine(template, 3);
+    const block = await c.mine(template, zerosTarget(3));
     checkBlock(block!, 3);
   });
 });
 
 describe('Piscina aborts (v5.3.2)', () => {
-  const search = (stop: SharedArrayBuffer, count = HUGE_RANGE, difficulty = 64): SearchTask => ({
+  const search = (stop: SharedArrayBuffer, count = HUGE_RANGE, target = 0n): SearchTask => ({
     kind: 'search',
     engine,
     prefix: new TextEncoder().encode(headerPrefix(template)),
     start: 0n,
     count,
-    difficulty,
+    target,
     stop,
   });
 
@@ -181,7 +182,7 @@ describe('Piscina aborts (v5.3.2)', () => {
     expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('rejected'));
     for (const o of outcomes) expect((o as PromiseRejectedResult).reason).toMatchObject({ name: 'AbortError' });
 
-    const result = await miner.search(search(newStopFlag(), 2 ** 16, 1), new AbortController().signal);
+    const result = await miner.search(search(newStopFlag(), 2 ** 16, zerosTarget(1)), new AbortController().signal);
     expect(result.status).toBe('found');
     // The aborted running tasks took their threads with them.
     expect(miner.threads.map((t) => t.threadId)).not.toEqual(before);

@@ -35,6 +35,23 @@ export function mineBlock(template: BlockTemplate, difficulty: number): Block {
   }
 }
 
+/** Mines a block whose hash, read as a number, is at most `target` (node:crypto, as mineBlock). */
+export function mineAtTarget(template: BlockTemplate, target: bigint): Block {
+  for (let nonce = 0n; ; nonce++) {
+    const hash = createHash('sha256').update(blockHeader(template, nonce)).digest('hex');
+    if (BigInt(`0x${hash}`) <= target) return Object.freeze({ ...template, nonce, hash });
+  }
+}
+
+/** Mines a block whose hash is above `target` but still has `difficulty` leading zeros. */
+export function mineAboveTarget(template: BlockTemplate, target: bigint, difficulty: number): Block {
+  const zeros = '0'.repeat(difficulty);
+  for (let nonce = 0n; ; nonce++) {
+    const hash = createHash('sha256').update(blockHeader(template, nonce)).digest('hex');
+    if (hash.startsWith(zeros) && BigInt(`0x${hash}`) > target) return Object.freeze({ ...template, nonce, hash });
+  }
+}
+
 /** A valid chain of `length` blocks at `difficulty`, continuing `after` when given. */
 export function mineChain(length: number, difficulty: number, options: { after?: Block; tag?: string } = {}): Block[] {
   const blocks: Block[] = [];

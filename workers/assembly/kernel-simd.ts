@@ -11,13 +11,13 @@
  */
 import {
   B_CONSTANT, B_NONE, B_VARIANT, OUT, STATE_A0, STATE_AJ, TAB_A, TAB_B, WORDS,
-  advance, advance4, blockA, blockB, digitCount, firstWord, firstWordMask, generation, hashCurrent, meets,
+  TARGET, advance, advance4, blockA, blockB, digitCount, firstWord, generation, hashCurrent, meets,
   onesShift, onesWord, tensShift, tensWord, windowStart,
 } from './search';
 import { PRECOMPUTE_SCHEDULE, SKIP_CONSTANT_ROUNDS } from './tuning';
 import { blockConstant, blockFrom, blockVariant, block0 } from './generated/blocks-v128';
 
-export { reserve, begin } from './search';
+export { reserve, begin, setTarget } from './search';
 
 // Lane copies of the scalar state: slot = 16 bytes, lane l at +4l.
 const WORDS_V: usize = memory.data(512, 16);
@@ -98,21 +98,22 @@ function hashGroup(): void {
   return digitCount >= 2 && (((tens << 1) + ones) & 3) == 0;
 }
 
-export function scan(count: i32, difficulty: i32): i32 {
-  const mask = firstWordMask(difficulty);
-  const maskV = i32x4.splat(mask);
+export function scan(count: i32): i32 {
+  const t0 = load<u32>(TARGET);
+  const t0v = i32x4.splat(t0);
   let i = 0;
   while (i < count) {
     if (count - i >= 4 && groupAligned()) {
       hashGroup();
-      if (v128.any_true(i32x4.eq(v128.and(v128.load(OUT_V), maskV), i32x4.splat(0)))) {
-        for (let l = 0; l < 4; l++) if (meets(OUT_V + <usize>(l << 2), 16, difficulty)) return i + l;
+      // Word 0 at most the target's word 0 is rare for any target worth mining; only then do the lanes get the exact test.
+      if (v128.any_true(i32x4.le_u(v128.load(OUT_V), t0v))) {
+        for (let l = 0; l < 4; l++) if (meets(OUT_V + <usize>(l << 2), 16)) return i + l;
       }
       advance4();
       i += 4;
     } else {
       hashCurrent();
-      if ((load<u32>(OUT) & mask) == 0 && meets(OUT, 4, difficulty)) return i;
+      if (load<u32>(OUT) <= t0 && meets(OUT, 4)) return i;
       advance();
       i++;
     }

@@ -239,25 +239,25 @@ function carryOutOfWindow(): void {
   prepare();
 }
 
-/**
- * True when the digest whose 8 words start at `out`, `stride` bytes apart,
- * begins with `difficulty` zero nibbles. Reads words only as far as needed.
- */
-export function meets(out: usize, stride: usize, difficulty: i32): bool {
-  if (difficulty > 64) return false;
-  for (let k = 0; k < 8; k++) {
-    const need = difficulty - (k << 3);
-    if (need <= 0) return true;
-    const w = load<u32>(out + <usize>k * stride);
-    if (need < 8) return w >>> (32 - (need << 2)) == 0;
-    if (w != 0) return false;
-  }
-  return true;
+/** The target as 8 words, word 0 the most significant: a digest read as a big-endian number must be at most this. */
+export const TARGET: usize = memory.data(32, 16);
+
+/** Sets the target of the searches that follow (word 0 the most significant). */
+export function setTarget(t0: u32, t1: u32, t2: u32, t3: u32, t4: u32, t5: u32, t6: u32, t7: u32): void {
+  store<u32>(TARGET, t0, 0); store<u32>(TARGET, t1, 4); store<u32>(TARGET, t2, 8); store<u32>(TARGET, t3, 12);
+  store<u32>(TARGET, t4, 16); store<u32>(TARGET, t5, 20); store<u32>(TARGET, t6, 24); store<u32>(TARGET, t7, 28);
 }
 
-/** Mask over digest word 0 that must be zero for `difficulty` (a first, cheap test). */
-export function firstWordMask(difficulty: i32): u32 {
-  if (difficulty <= 0) return 0;
-  if (difficulty >= 8) return 0xffffffff;
-  return <u32>0xffffffff << (32 - (difficulty << 2));
+/**
+ * True when the digest whose 8 words start at `out`, `stride` bytes apart,
+ * read as a big-endian number, is at most TARGET. Word 0 has usually decided
+ * it already (the callers test it first); later words are read only on a tie.
+ */
+export function meets(out: usize, stride: usize): bool {
+  for (let k = 0; k < 8; k++) {
+    const w = load<u32>(out + <usize>k * stride);
+    const t = load<u32>(TARGET + (<usize>k << 2));
+    if (w != t) return w < t;
+  }
+  return true;
 }

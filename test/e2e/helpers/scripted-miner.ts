@@ -1,29 +1,29 @@
 /**
  * A BlockMiner whose searches end only when the test says so: `solve()` finds
- * a nonce for the current template (by trying nonces from 0 at the test's low
- * difficulty) and hands the block over. It records every template and
+ * a nonce for the current template (by trying nonces from 0 against the
+ * test's easy target) and hands the block over. It records every template and
  * cancel, so a test can see exactly when the node restarted mining and on
  * which tip. The real coordinator is exercised in node-mining.test.ts.
  */
 import { sealBlock, type Block, type BlockTemplate } from '../../../src/block.js';
-import { meetsDifficulty } from '../../../src/hash.js';
+import { meetsTarget } from '../../../src/target.js';
 import type { MiningStats } from '../../../src/mining/index.js';
 import type { BlockMiner } from '../../../src/mining/index.js';
 
 export class ScriptedMiner implements BlockMiner {
   /** When set, cancel() is recorded but the search goes on (a miner that sees the stop too late). */
   ignoreCancel = false;
-  readonly templates: Array<{ template: BlockTemplate; at: number }> = [];
+  readonly templates: Array<{ template: BlockTemplate; target: bigint; at: number }> = [];
   cancels = 0;
   closed = false;
-  #current: { template: BlockTemplate; difficulty: number; resolve: (block: Block | null) => void } | undefined;
+  #current: { template: BlockTemplate; target: bigint; resolve: (block: Block | null) => void } | undefined;
   #waiters: Array<() => void> = [];
 
-  mine(template: BlockTemplate, difficulty: number): Promise<Block | null> {
+  mine(template: BlockTemplate, target: bigint): Promise<Block | null> {
     this.#current?.resolve(null);
     return new Promise((resolve) => {
-      this.#current = { template, difficulty, resolve };
-      this.templates.push({ template, at: performance.now() });
+      this.#current = { template, target, resolve };
+      this.templates.push({ template, target, at: performance.now() });
       for (const wake of this.#waiters.splice(0)) wake();
     });
   }
@@ -48,7 +48,7 @@ export class ScriptedMiner implements BlockMiner {
     if (current === undefined) throw new Error('no search is running');
     for (let nonce = 0n; ; nonce++) {
       const block = sealBlock(current.template, nonce);
-      if (meetsDifficulty(block.hash, current.difficulty)) {
+      if (meetsTarget(block.hash, current.target)) {
         this.#current = undefined;
         current.resolve(block);
         return block;

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { headerPrefix, parseBlock } from '../../../src/block.js';
 import { ErrorCode } from '../../../src/errors.js';
 import type { Engine, SearchRequest, SearchResult } from '../../../src/mining/engine.js';
+import { targetWords, zerosTarget } from '../../../src/target.js';
 import { ENGINE_NAMES, defaultChunkSize, defaultEngineName, detectSimd, loadEngine, type EngineName } from '../../../src/mining/engine-loader.js';
 
 const seed = JSON.parse(readFileSync(new URL('../../fixtures/seed-blocks.json', import.meta.url), 'utf8')) as {
@@ -60,36 +61,31 @@ function randomStart(rnd: () => number): bigint {
   }
 }
 
-function digestMeets(digest: Buffer, difficulty: number): boolean {
-  for (let i = 0; i < difficulty; i++) {
-    const byte = digest[i >> 1];
-    if (byte === undefined) return false;
-    if ((i & 1 ? byte & 0x0f : byte >> 4) !== 0) return false;
-  }
-  return true;
+function digest(prefix: Uint8Array, nonce: bigint): bigint {
+  return BigInt(`0x${createHash('sha256').update(prefix).update(nonce.toString()).digest('hex')}`);
 }
 
-function referenceMeets(prefix: Uint8Array, nonce: bigint, difficulty: number): boolean {
-  return digestMeets(createHash('sha256').update(prefix).update(nonce.toString()).digest(), difficulty);
+function referenceMeets(prefix: Uint8Array, nonce: bigint, target: bigint): boolean {
+  return digest(prefix, nonce) <= target;
 }
 
 /** What a correct engine returns, computed nonce by nonce with node:crypto. */
-function referenceSearch({ prefix, start, count, difficulty }: SearchRequest): SearchResult {
+function referenceSearch({ prefix, start, count, target }: SearchRequest): SearchResult {
   for (let i = 0; i < count; i++) {
     const nonce = start + BigInt(i);
-    if (referenceMeets(prefix, nonce, difficulty)) return { status: 'found', nonce, hashes: i + 1 };
+    if (referenceMeets(prefix, nonce, target)) return { status: 'found', nonce, hashes: i + 1 };
   }
   return { status: 'exhausted', hashes: count };
 }
 
-/** Every nonce in the range that meets the difficulty, found by searching on from each hit. */
-function allHits(engine: Engine, prefix: Uint8Array, start: bigint, count: number, difficulty: number): bigint[] {
+/** Every nonce in the range that meets the target, found by searching on from each hit. */
+function allHits(engine: Engine, prefix: Uint8Array, start: bigint, count: number, target: bigint): bigint[] {
   const hits: bigint[] = [];
   const end = start + BigInt(count);
   let from = start;
   while (from < end) {
     const left = Number(end - from);
-    const result = engine.search({ prefix, start: from, count: left, difficulty });
+    const result = engine.search({ prefix, start: from, count: left, target });
     if (result.status !== 'found') {
       expect(result).toEqual({ status: 'exhausted', hashes: left });
       break;
@@ -101,9 +97,9 @@ function allHits(engine: Engine, prefix: Uint8Array, start: bigint, count: numbe
   return hits;
 }
 
-function referenceHits(prefix: Uint8Array, start: bigint, count: number, difficulty: number): bigint[] {
+function referenceHits(prefix: Uint8Array, start: bigint, count: number, target: bigint): bigint[] {
   const hits: bigint[] = [];
-  for (let i = 0n; i < BigInt(count); i++) if (referenceMeets(prefix, start + i, difficulty)) hits.push(start + i);
+  for (let i = 0n; i < BigInt(count); i++) if (referenceMeets(prefix, start + i, target)) hits.push(start + i);
   return hits;
 }
 
@@ -138,7 +134,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
         prefix: asciiPrefix(rnd, length),
         start: randomStart(rnd),
         count: 150,
-        difficulty: 1 + (length % 2),
+        target: zerosTarget(1 + (length % 2)),
       };
       expect(engine(name).search(request), `prefix length ${length}, start ${request.start}`).toEqual(referenceSearch(request));
     }
@@ -150,10 +146,10 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
       const prefix = asciiPrefix(rnd, length);
       for (const boundary of DIGIT_BOUNDARIES) {
         const start = boundary > 40n ? boundary - 40n : 0n;
-        const want = referenceHits(prefix, start, 80, 1);
+        const want = referenceHits(prefix, start, 80, zerosTarget(1));
         const where = `length ${length} across ${boundary}`;
-        expect(allHits(engine(name), prefix, start, 80, 1), where).toEqual(want);
-        expect(allHits(engine(name, true), prefix, start, 80, 1), `${where}, chunks of 7`).toEqual(want);
+        expect(allHits(engine(name), prefix, start, 80, zerosTarget(1)), where).toEqual(want);
+        expect(allHits(engine(name, true), prefix, start, 80, zerosTarget(1)), `${where}, chunks of 7`).toEqual(want);
       }
     }
   });
@@ -163,17 +159,17 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
     for (const length of [85, 119, 126]) {
       const prefix = asciiPrefix(rnd, length);
       const start = 998_003n;
-      const want = referenceHits(prefix, start, 4000, 2);
-      expect(allHits(engine(name), prefix, start, 4000, 2)).toEqual(want);
-      expect(allHits(engine(name, true), prefix, start, 4000, 2)).toEqual(want);
+      const want = referenceHits(prefix, start, 4000, zerosTarget(2));
+      expect(allHits(engine(name), prefix, start, 4000, zerosTarget(2))).toEqual(want);
+      expect(allHits(engine(name, true), prefix, start, 4000, zerosTarget(2))).toEqual(want);
     }
   });
 
   it('searches nonces beyond 2^53 and 2^64 exactly', () => {
     const prefix = utf8.encode(`7${'ab'.repeat(32)}big nonces1700000000`);
     for (const start of [2n ** 53n - 60n, 2n ** 64n - 60n, 2n ** 64n + 123_456_789n, 10n ** 40n + 7n]) {
-      const want = referenceHits(prefix, start, 120, 1);
-      expect(allHits(engine(name), prefix, start, 120, 1), `from ${start}`).toEqual(want);
+      const want = referenceHits(prefix, start, 120, zerosTarget(1));
+      expect(allHits(engine(name), prefix, start, 120, zerosTarget(1)), `from ${start}`).toEqual(want);
     }
   });
 
@@ -183,7 +179,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
       const data = 'héllo wörld € 𝄞 '.repeat(repeat) + 'ñ'.repeat(repeat % 3);
       const template = { index: 7n, prevHash: 'ab'.repeat(32), data, timestamp: 1_700_000_000n };
       const prefix = utf8.encode(headerPrefix(template));
-      const request: SearchRequest = { prefix, start: randomStart(rnd), count: 300, difficulty: 2 };
+      const request: SearchRequest = { prefix, start: randomStart(rnd), count: 300, target: zerosTarget(2) };
       expect(engine(name).search(request), `data ${JSON.stringify(data)}`).toEqual(referenceSearch(request));
     }
   });
@@ -191,25 +187,55 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
   it('mines seed block 1: from nonce 1225000 at difficulty 5 the first hit is 1225518', () => {
     const block = parseBlock(seed.chain[1]);
     const prefix = utf8.encode(headerPrefix(block));
-    expect(engine(name).search({ prefix, start: 1_225_000n, count: 1000, difficulty: 5 })).toEqual({
+    expect(engine(name).search({ prefix, start: 1_225_000n, count: 1000, target: zerosTarget(5) })).toEqual({
       status: 'found',
       nonce: 1_225_518n,
       hashes: 519,
     });
   });
 
+  it('compares the whole 256-bit digest with the target when word 0 ties: the later words decide', () => {
+    const rnd = random(6);
+    for (const length of [0, 33, 55, 56, 63, 64, 119, 120, 150]) {
+      const prefix = asciiPrefix(rnd, length);
+      const start = randomStart(rnd);
+      const count = 200;
+      // The smallest digest of the range is the one hit of a target equal to it.
+      let best = 0;
+      let least = digest(prefix, start);
+      for (let i = 1; i < count; i++) {
+        const d = digest(prefix, start + BigInt(i));
+        if (d < least) [best, least] = [i, d];
+      }
+      const word0 = least >> 224n;
+      const rest = least & ((1n << 224n) - 1n);
+      const targets = [
+        least,
+        least - 1n, // differs only from word 7 on down: a word-0 test alone would take it
+        least + 1n,
+        least - (1n << 192n), // word 1 one lower
+        word0 << 224n, // word 0 equal, the rest zero
+        (word0 << 224n) | ((1n << 224n) - 1n), // word 0 equal, the rest all ones
+        ((word0 + 1n) << 224n) - 1n - rest, // word 0 equal, the rest mirrored
+        (zerosTarget(2) * 3n) / 2n, // not a power of 16
+      ];
+      for (const target of targets) {
+        const request: SearchRequest = { prefix, start, count, target };
+        const where = `length ${length}, start ${start}, target ${targetWords(target).join(',')}`;
+        expect(engine(name).search(request), where).toEqual(referenceSearch(request));
+        expect(allHits(engine(name, true), prefix, start, count, target), `${where}, chunks of 7`).toEqual(referenceHits(prefix, start, count, target));
+      }
+      expect(engine(name).search({ prefix, start, count, target: least })).toEqual({ status: 'found', nonce: start + BigInt(best), hashes: best + 1 });
+    }
+  });
+
   it('reports an exhausted range with hashes equal to its count', () => {
     const prefix = utf8.encode('no hit here');
-    expect(engine(name).search({ prefix, start: 5n, count: 1000, difficulty: 64 })).toEqual({
+    expect(engine(name).search({ prefix, start: 5n, count: 1000, target: 0n })).toEqual({
       status: 'exhausted',
       hashes: 1000,
     });
-    // More zeros than a digest has: nothing matches, however the difficulty is represented inside.
-    expect(engine(name).search({ prefix, start: 5n, count: 100, difficulty: 2 ** 32 })).toEqual({
-      status: 'exhausted',
-      hashes: 100,
-    });
-    expect(engine(name).search({ prefix, start: 5n, count: 0, difficulty: 1 })).toEqual({
+    expect(engine(name).search({ prefix, start: 5n, count: 0, target: zerosTarget(1) })).toEqual({
       status: 'exhausted',
       hashes: 0,
     });
@@ -219,7 +245,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
     const stop = new Int32Array(new SharedArrayBuffer(4));
     Atomics.store(stop, 0, 1);
     const prefix = utf8.encode('stopped');
-    expect(engine(name).search({ prefix, start: 0n, count: 1000, difficulty: 0 }, stop)).toEqual({
+    expect(engine(name).search({ prefix, start: 0n, count: 1000, target: zerosTarget(0) }, stop)).toEqual({
       status: 'stopped',
       hashes: 0,
     });
@@ -235,7 +261,7 @@ describe.each(ENGINE_NAMES)('engine %s', (name) => {
       { eval: true, workerData: stop },
     );
     await new Promise((resolve) => setter.once('online', resolve));
-    const result = engine(name).search({ prefix: utf8.encode('cancel me'), start: 0n, count: Number.MAX_SAFE_INTEGER, difficulty: 64 }, stop);
+    const result = engine(name).search({ prefix: utf8.encode('cancel me'), start: 0n, count: Number.MAX_SAFE_INTEGER, target: 0n }, stop);
     await setter.terminate();
     expect(result.status).toBe('stopped');
     expect(result.hashes).toBeGreaterThan(0);
@@ -253,7 +279,7 @@ describe('the SIMD kernel', () => {
         prefix: asciiPrefix(rnd, Math.floor(rnd() * 201)),
         start: randomStart(rnd),
         count: 64,
-        difficulty: 1 + (i % 2),
+        target: zerosTarget(1 + (i % 2)),
       };
       const where = `range ${i}: prefix length ${request.prefix.length}, start ${request.start}`;
       expect(simd.search(request), where).toEqual(scalar.search(request));
@@ -284,8 +310,10 @@ describe('engine selection', () => {
   it('rejects a malformed request, naming the field', () => {
     const prefix = utf8.encode('x');
     const search = (name: EngineName, request: Omit<SearchRequest, 'prefix'>) => () => engine(name).search({ prefix, ...request });
-    expect(search('wasm-simd', { start: -1n, count: 1, difficulty: 1 })).toThrow(/request\.start/);
-    expect(search('wasm-scalar', { start: 0n, count: -1, difficulty: 1 })).toThrow(/request\.count/);
-    expect(search('node-crypto', { start: 0n, count: 1, difficulty: 0.5 })).toThrow(/request\.difficulty/);
+    expect(search('wasm-simd', { start: -1n, count: 1, target: 1n })).toThrow(/request\.start/);
+    expect(search('wasm-scalar', { start: 0n, count: -1, target: 1n })).toThrow(/request\.count/);
+    expect(search('node-crypto', { start: 0n, count: 1, target: 2n ** 256n })).toThrow(/request\.target/);
+    expect(search('wasm-simd', { start: 0n, count: 1, target: -1n })).toThrow(/request\.target/);
+    expect(search('hash-wasm-baseline', { start: 0n, count: 1, target: 1 as unknown as bigint })).toThrow(/request\.target/);
   });
 });

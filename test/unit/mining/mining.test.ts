@@ -4,12 +4,13 @@ import { checkBlock, headerPrefix, type BlockTemplate } from '../../../src/block
 import { ErrorCode, isJbcError } from '../../../src/errors.js';
 import type { Engine, SearchRequest } from '../../../src/mining/engine.js';
 import { defaultMinerOptions, MiningCoordinator, resolveMinerOptions } from '../../../src/mining/index.js';
-import { checkDifficulty } from '../../../src/mining/options.js';
+import { checkTarget } from '../../../src/mining/options.js';
 import { RangeQueue } from '../../../src/mining/ranges.js';
 import { RateMeter } from '../../../src/mining/rate.js';
 import type { SearchRunner } from '../../../src/mining/interface.js';
 import { newStopFlag, requestStop, runSearch, runTask, wallClockMs, type SearchTask, type SearchTaskResult } from '../../../src/mining/task.js';
 import type { Logger } from '../../../src/log.js';
+import { zerosTarget } from '../../../src/target.js';
 
 const template: BlockTemplate = { index: 7n, timestamp: 1_700_000_000n, data: 'unit', prevHash: 'ab'.repeat(32) };
 
@@ -101,10 +102,10 @@ describe('miner options', () => {
     expectBadOption(() => resolveMinerOptions({ stopTimeoutMs: -5 }), 'stopTimeoutMs');
   });
 
-  it('accepts difficulties 0..64 only', () => {
-    expect(() => checkDifficulty(0)).not.toThrow();
-    expect(() => checkDifficulty(64)).not.toThrow();
-    for (const d of [-1, 65, 2.5, Number.NaN]) expect(() => checkDifficulty(d)).toThrow(/difficulty/);
+  it('accepts targets 0 .. 2^256 - 1 only', () => {
+    expect(() => checkTarget(0n)).not.toThrow();
+    expect(() => checkTarget(2n ** 256n - 1n)).not.toThrow();
+    for (const t of [-1n, 2n ** 256n, 5 as unknown as bigint]) expect(() => checkTarget(t)).toThrow(/target/);
   });
 });
 
@@ -122,14 +123,14 @@ function scriptedEngine(answer: (r: SearchRequest) => ReturnType<Engine['search'
 }
 
 function searchTask(stop = newStopFlag()): SearchTask {
-  return { kind: 'search', engine: 'node-crypto', prefix: new Uint8Array([49]), start: 10n, count: 5, difficulty: 1, stop };
+  return { kind: 'search', engine: 'node-crypto', prefix: new Uint8Array([49]), start: 10n, count: 5, target: zerosTarget(1), stop };
 }
 
 describe('worker task', () => {
   it('passes the range to the engine and reports a found nonce with its thread and hashes', () => {
     const engine = scriptedEngine((r) => ({ status: 'found', nonce: r.start + 2n, hashes: 3 }));
     const result = runSearch(engine, searchTask(), 42);
-    expect(engine.calls).toEqual([{ prefix: new Uint8Array([49]), start: 10n, count: 5, difficulty: 1 }]);
+    expect(engine.calls).toEqual([{ prefix: new Uint8Array([49]), start: 10n, count: 5, target: zerosTarget(1) }]);
     expect(result).toMatchObject({ kind: 'search', status: 'found', nonce: 12n, hashes: 3, threadId: 42 });
     expect(result.elapsedMs).toBeGreaterThanOrEqual(0);
   });
@@ -160,7 +161,7 @@ describe('in-thread miner (workers: 0)', () => {
   it('mines a block whose hash an independent SHA-256 accepts', async () => {
     const miner = await MiningCoordinator.create({ workers: 0, engine: 'node-crypto', rangeSize: 4096 });
     try {
-      const block = await miner.mine(template, 2);
+      const block = await miner.mine(template, zerosTarget(2));
       expect(block).not.toBeNull();
       const header = headerPrefix(template) + block!.nonce.toString();
       expect(block!.hash).toBe(createHash('sha256').update(header, 'utf8').digest('hex'));
@@ -262,10 +263,10 @@ describe('mining coordinator (scripted miner)', () => {
   it('keeps workers x tasksPerWorker adjacent ranges in flight and replaces each finished one', async () => {
     const miner = new ScriptedRunner();
     const c = await MiningCoordinator.create({ rangeSize: 100, tasksPerWorker: 2 }, { runner: miner });
-    void c.mine(template, 1);
+    void c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
     expect(miner.tasks.map((t) => t.task.start)).toEqual([0n, 100n, 200n, 300n]);
-    expect(miner.tasks.every((t) => t.task.count === 100 && t.task.difficulty === 1)).toBe(true);
+    expect(miner.tasks.every((t) => t.task.count === 100 && t.task.target === zerosTarget(1))).toBe(true);
     expect(new TextDecoder().decode(miner.tasks[0]!.task.prefix)).toBe(headerPrefix(template));
     miner.answer(1, 'exhausted', 100);
     await miner.tasksHandedOut(5);
@@ -282,7 +283,7 @@ describe('mining coordinator (scripted miner)', () => {
   it('the first nonce found wins: mine() resolves the sealed block and every other range is told to stop', async () => {
     const miner = new ScriptedRunner();
     const c = await MiningCoordinator.create({ rangeSize: 1000 }, { runner: miner });
-    const mining = c.mine(template, 1);
+    const mining = c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
     const nonce = nonceMeeting(template, 1, true);
     miner.answer(0, 'found', Number(nonce) + 1, nonce);
@@ -298,7 +299,7 @@ describe('mining coordinator (scripted miner)', () => {
   it('cancel() resolves null for the search, and only once every range has answered', async () => {
     const miner = new ScriptedRunner();
     const c = await MiningCoordinator.create({}, { runner: miner });
-    const mining = c.mine(template, 1);
+    const mining = c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
     let cancelled = false;
     const cancelling = c.cancel().then(() => (cancelled = true));
@@ -316,9 +317,9 @@ describe('mining coordinator (scripted miner)', () => {
   it('each search gets a fresh stop flag, so a late range of an old search cannot stop a new one', async () => {
     const miner = new ScriptedRunner();
     const c = await MiningCoordinator.create({}, { runner: miner });
-    const first = c.mine(template, 1);
+    const first = c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
-    const second = c.mine({ ...template, index: 8n }, 1);
+    const second = c.mine({ ...template, index: 8n }, zerosTarget(1));
     expect(await first).toBeNull();
     for (const i of [0, 1, 2, 3]) miner.answer(i, 'stopped', 1);
     await miner.tasksHandedOut(8);
@@ -335,10 +336,10 @@ describe('mining coordinator (scripted miner)', () => {
   it('a new mine() hands its ranges out at once, without waiting for the stopped search to answer, and says when a worker began on it', async () => {
     const miner = new ScriptedRunner();
     const c = await MiningCoordinator.create({}, { runner: miner });
-    void c.mine(template, 1);
+    void c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
     const started: number[] = [];
-    const second = c.mine({ ...template, index: 8n }, 1, (at) => started.push(at));
+    const second = c.mine({ ...template, index: 8n }, zerosTarget(1), (at) => started.push(at));
     // The old ranges have not answered yet; the new ones queue behind them.
     expect(miner.tasks).toHaveLength(8);
     expect(miner.tasks.slice(4).every((t) => t.task.prefix !== miner.tasks[0]!.task.prefix)).toBe(true);
@@ -360,7 +361,7 @@ describe('mining coordinator (scripted miner)', () => {
     const miner = new ScriptedRunner();
     const logger = recordingLogger();
     const c = await MiningCoordinator.create({}, { runner: miner, logger });
-    const mining = c.mine(template, 1);
+    const mining = c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
     // What Piscina does when a worker thread dies under a task.
     miner.fail(2, new Error('worker exited with code: 1'));
@@ -378,7 +379,7 @@ describe('mining coordinator (scripted miner)', () => {
   it('a reported nonce whose hash lacks the work is MINING_FAILED, not a block', async () => {
     const miner = new ScriptedRunner();
     const c = await MiningCoordinator.create({}, { runner: miner });
-    const mining = c.mine(template, 3);
+    const mining = c.mine(template, zerosTarget(3));
     await miner.tasksHandedOut(4);
     miner.answer(0, 'found', 1, nonceMeeting(template, 3, false));
     await expect(mining).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
@@ -390,7 +391,7 @@ describe('mining coordinator (scripted miner)', () => {
     const miner = new ScriptedRunner();
     const logger = recordingLogger();
     const c = await MiningCoordinator.create({ stopTimeoutMs: 30 }, { runner: miner, logger });
-    const mining = c.mine(template, 1);
+    const mining = c.mine(template, zerosTarget(1));
     await miner.tasksHandedOut(4);
     for (const i of [0, 1, 2]) miner.answer(i, 'stopped', 1);
     await c.cancel();
@@ -401,10 +402,11 @@ describe('mining coordinator (scripted miner)', () => {
     await c.close();
   });
 
-  it('mine() rejects a bad difficulty, and mine() after close() is refused', async () => {
+  it('mine() rejects a target outside 0 .. 2^256 - 1, and mine() after close() is refused', async () => {
     const c = await MiningCoordinator.create({}, { runner: new ScriptedRunner() });
-    await expect(c.mine(template, 65)).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION });
+    await expect(c.mine(template, -1n)).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION });
+    await expect(c.mine(template, 2n ** 256n)).rejects.toMatchObject({ code: ErrorCode.BAD_OPTION });
     await c.close();
-    await expect(c.mine(template, 1)).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
+    await expect(c.mine(template, zerosTarget(1))).rejects.toMatchObject({ code: ErrorCode.MINING_FAILED });
   });
 });

@@ -1,0 +1,56 @@
+/**
+ * What the chain says about the network that mines it: the target the next
+ * block must meet (also as a difficulty), the chain's work, the hash rate
+ * its recent blocks took and how far apart they came. Read from the chain
+ * state when asked (/status, /metrics, the event stream).
+ */
+import { targetDifficulty, targetHex, workHex } from '../target.js';
+import { UNIX_SECONDS_LIMIT } from '../retarget.js';
+import type { ChainState } from './chain-state.js';
+
+/** Blocks whose intervals the mean block time is taken over. */
+export const MEAN_BLOCK_TIME_BLOCKS = 100;
+
+export interface ChainFigures {
+  /** Seconds between blocks the rule aims at; null for jbc's fixed difficulty. */
+  readonly targetBlockTime: number | null;
+  /** The target the next block must meet, 64 hex digits. */
+  readonly target: string;
+  /** That target as leading hex zeros with a fraction: log16(2^256 / (target + 1)). */
+  readonly targetDifficulty: number;
+  /** The chain's cumulative work, hex. */
+  readonly work: string;
+  /** Hashes a second the last blocks took, by their work and timestamps; null before there are two blocks a second apart. */
+  readonly networkHashrate: number | null;
+  /** Mean seconds between the last MEAN_BLOCK_TIME_BLOCKS blocks (fewer on a shorter chain), by their timestamps; null below two blocks. */
+  readonly meanBlockTime: number | null;
+}
+
+export function chainFigures(chain: ChainState): ChainFigures {
+  const trail = chain.nextTrail();
+  const target = trail.target;
+  return {
+    targetBlockTime: chain.rule.targetBlockTimeMs > 0 ? chain.rule.targetBlockTimeMs / 1000 : null,
+    target: targetHex(target),
+    targetDifficulty: roundDifficulty(targetDifficulty(target)),
+    work: workHex(chain.work),
+    networkHashrate: trail.hashrate ?? null,
+    meanBlockTime: meanBlockTime(chain),
+  };
+}
+
+/** A difficulty to three decimals, as the API shows it. */
+export function roundDifficulty(difficulty: number): number {
+  return Math.round(difficulty * 1000) / 1000;
+}
+
+function meanBlockTime(chain: ChainState): number | null {
+  const view = chain.view;
+  const tip = view.tip;
+  if (tip === undefined || tip.index === 0n) return null;
+  const span = tip.index < BigInt(MEAN_BLOCK_TIME_BLOCKS) ? tip.index : BigInt(MEAN_BLOCK_TIME_BLOCKS);
+  const first = view.at(tip.index - span)!;
+  // Timestamps past Unix seconds (jbc's date-time form) do not subtract into seconds.
+  if (tip.timestamp >= UNIX_SECONDS_LIMIT || first.timestamp >= UNIX_SECONDS_LIMIT) return null;
+  return Math.round((Number(tip.timestamp - first.timestamp) / Number(span)) * 1000) / 1000;
+}
