@@ -121,12 +121,6 @@ export class TargetTrail {
     return stamps[Math.floor(stamps.length / 2)];
   }
 
-  /** Hashes a second the window's blocks took, by their timestamps; undefined with too few blocks or no time between them. */
-  get hashrate(): number | undefined {
-    if (this.#recent.length < 2 || this.#span === 0n) return undefined;
-    return Number((this.#work * 1000n) / this.#span);
-  }
-
   /**
    * Throws INVALID_BLOCK unless `block`, the next block of the branch, meets
    * the next target and (when the rule retargets) carries a timestamp the
