@@ -79,7 +79,8 @@ export async function status(node: NodeConnection, input: CommandInput): Promise
     ['node', `${node.base.href}${typeof raw.version === 'string' ? ` (jbc-ts ${printable(raw.version)})` : ''}`],
     ['height', height === -1n ? 'none (empty chain)' : formatUint(height)],
     ['tip', tip === null ? '-' : tip.hash],
-    ['difficulty', (raw.difficulty as JsonNumber).text],
+    ['difficulty', difficultyText(raw)],
+    ['blocks', blockFigures(raw)],
     ['syncing', raw.syncing === true ? 'yes' : 'no'],
     ['peers', peers.length === 0 ? 'none' : peers.map((p) => printable(String(p))).join(' ')],
     ['mining', miningText],
@@ -237,6 +238,22 @@ export const RUN: Readonly<Record<string, (node: NodeConnection, input: CommandI
   peers,
   mine,
 };
+
+/** The difficulty, and under a target block time the rule and the next block's difficulty. */
+function difficultyText(raw: Record<string, unknown>): string {
+  const floor = (raw.difficulty as JsonNumber).text;
+  const target = raw.targetBlockTime instanceof JsonNumber ? raw.targetBlockTime.text : undefined;
+  const next = raw.targetDifficulty instanceof JsonNumber ? raw.targetDifficulty.text : undefined;
+  if (target === undefined) return floor;
+  return `${next ?? floor} (target block time ${target} s, at least ${floor})`;
+}
+
+/** The chain's pace over its last blocks, when the node reports it. */
+function blockFigures(raw: Record<string, unknown>): string {
+  const mean = raw.meanBlockTime instanceof JsonNumber ? `one every ${raw.meanBlockTime.text} s` : 'pace not known yet';
+  const network = raw.networkHashrate instanceof JsonNumber ? `, network ${rate(Number(raw.networkHashrate.text))}` : '';
+  return `${mean}${network}`;
+}
 
 /** A block as the node sent it, parsed and checked as the node checks a peer's (INVALID_BLOCK, MALFORMED_*). */
 function checkedBlock(value: unknown, difficulty: number, what: string): Block {

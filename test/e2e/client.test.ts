@@ -65,6 +65,7 @@ describe('jbc-ts client against a node', () => {
     expect(empty.code).toBe(0);
     expect(empty.stdout).toMatch(/^height\s+none \(empty chain\)$/m);
     expect(empty.stdout).toMatch(/^mining\s+off$/m);
+    expect(empty.stdout).toMatch(/^blocks\s+pace not known yet$/m);
 
     const mined = await client(['mine', '3', ...at]);
     expect(mined.code).toBe(0);
@@ -72,6 +73,7 @@ describe('jbc-ts client against a node', () => {
     expect(lines.map((line) => line.split(/\s+/)[0])).toEqual(['0', '1', '2']);
     expect(lines[2]!.split(/\s+/)[1]).toBe(node.chain().tip!.hash);
 
+    expect((await client(['status', ...at])).stdout).toMatch(/^blocks\s+one every [0-9.]+ s/m);
     const status = await client(['--json', 'status', ...at]);
     const json = JSON.parse(status.stdout);
     expect(json).toMatchObject({ height: 2, tip: { index: '2', hash: node.chain().tip!.hash }, difficulty: node.config.difficulty });
