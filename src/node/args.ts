@@ -36,7 +36,7 @@ export type CommandLine =
   | { readonly kind: 'version' }
   | { readonly kind: 'run'; readonly options: NodeOptions; readonly log: LogSettings };
 
-export const USAGE = `Usage: npm start -- [options]    (or: npx jbc-ts [options], node dist/src/cli.js [options])
+export const USAGE = `Usage: npm start -s -- [options]    (or: npx jbc-ts [options], node dist/src/cli.js [options])
 
 Runs a jbc-ts node: loads its data dir, syncs from peers, serves the HTTP API
 and mines. With a command first (jbc-ts status, jbc-ts block 7, …) it is the
