@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
-import type { MiningStatus } from '../mining/index.js';
+import type { MiningChange, MiningStatus } from '../mining/index.js';
 import type { HashrateHistoryView, ReorgSummary } from '../metrics/index.js';
 import type { PendingEntry } from '../store/index.js';
 import type { ChainFigures, StoreFault } from '../chain/index.js';
@@ -83,6 +83,13 @@ export interface NodeApi {
   hashrateHistory(): HashrateHistoryView;
   chainStats(): ChainStats;
   pendingData(limit: number, after?: string): { entries: PendingEntry[]; pool: { entries: number; bytes: number } };
+  /**
+   * Mines `count` blocks on the tip and resolves with them once stored;
+   * rejects with AbortedError when `signal` aborts (the client left).
+   */
+  mineBlocks(count: number, signal: AbortSignal): Promise<Block[]>;
+  /** Turns mining on or off and resizes its worker pool at run time. */
+  setMining(change: MiningChange): Promise<MiningStatus>;
   /** Streams Server-Sent Events on `res` until the client leaves; false (nothing written) when the streams are full. */
   serveEvents(req: IncomingMessage, res: ServerResponse): boolean;
 }

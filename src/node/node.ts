@@ -24,7 +24,7 @@ import type { ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { BlockMiner } from '../mining/index.js';
+import type { BlockMiner, MiningChange } from '../mining/index.js';
 import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
 import { ChainState, MEAN_BLOCK_TIME_BLOCKS, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
@@ -41,7 +41,7 @@ import type { ChainStats, NodeApi, NodeStatus } from '../api/index.js';
 import type { ReceiveResult, Sender } from '../network/index.js';
 import type { NodeHandle, NodeModules } from './interface.js';
 import type { AddPeerAnswer } from '../network/index.js';
-import { MiningLoop } from '../mining/index.js';
+import { MiningControl } from '../mining/index.js';
 import { addressPolicy, dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
 import type { PeerAddressPolicy } from '../peer/index.js';
 import { PeerClient } from '../peer/index.js';
@@ -97,8 +97,7 @@ export class JbcNode implements NodeApi {
   #syncer: Syncer | undefined;
   #gossip: Gossip | undefined;
   #admission: PeerAdmission | undefined;
-  #miner: Promise<BlockMiner> | undefined;
-  #mining: MiningLoop | undefined;
+  #mining: MiningControl | undefined;
   #pool: DataPool | undefined;
   readonly #metrics: NodeMetrics;
   #activity: BlockActivity | undefined;
@@ -265,12 +264,32 @@ export class JbcNode implements NodeApi {
         signal: stopping,
       },
     );
+    const pool = this.#pool;
+    const create = this.#modules.createMiner ?? defaultCreateMiner;
+    const miningLogger = this.#child('mining');
+    this.#mining = new MiningControl(
+      {
+        enabled: config.mine,
+        workers: config.workers,
+        loop: {
+          hashrateLogIntervalMs: config.hashrateLogIntervalMs,
+          minerUrl: () => this.#selfUrl!,
+          blockTimeMs: config.blockTimeMs,
+        },
+      },
+      {
+        createMiner: (workers) => create({ workers }, { logger: miningLogger }),
+        chain: this.#chain,
+        gossip: this.#gossip,
+        entries: (minerUrl) => pool.forBlock(minerUrl),
+        activity,
+        logger: miningLogger,
+        now: this.#modules.now ?? Date.now,
+        metrics: this.#metrics,
+      },
+    );
     // The worker pool starts while the sync runs.
-    if (config.mine) {
-      const create = this.#modules.createMiner ?? defaultCreateMiner;
-      this.#miner = create({ workers: config.workers }, { logger: this.#child('mining') });
-      this.#miner.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    }
+    this.#mining.prepare();
 
     this.#logger.info(
       {
@@ -288,28 +307,8 @@ export class JbcNode implements NodeApi {
 
     await verified;
     if (stopping.aborted) return;
-    if (this.#miner !== undefined) {
-      const miner = await this.#miner;
-      if (stopping.aborted) return;
-      const pool = this.#pool!;
-      this.#mining = new MiningLoop(
-        {
-          hashrateLogIntervalMs: config.hashrateLogIntervalMs,
-          minerUrl: () => this.#selfUrl!,
-          blockTimeMs: config.blockTimeMs,
-        },
-        {
-          miner,
-          chain: this.#chain,
-          gossip: this.#gossip,
-          entries: (minerUrl) => pool.forBlock(minerUrl),
-          activity,
-          logger: this.#child('mining'),
-          now: this.#modules.now ?? Date.now,
-          metrics: this.#metrics,
-        },
-      );
-    }
+    await this.#mining.start();
+    if (stopping.aborted) return;
     this.#logger.info({ url: this.#selfUrl, height: Number(this.#chain.view.height), mining: config.mine }, 'node ready');
   }
 
@@ -436,6 +435,19 @@ export class JbcNode implements NodeApi {
     return { entries: pool.pending(limit, after), pool: pool.size };
   }
 
+  mineBlocks(count: number, signal: AbortSignal): Promise<Block[]> {
+    return this.#requireMining().mine(count, signal);
+  }
+
+  setMining(change: MiningChange): Promise<MiningStatus> {
+    return this.#requireMining().change(change);
+  }
+
+  #requireMining(): MiningControl {
+    if (this.#mining === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    return this.#mining;
+  }
+
   #requirePool(): DataPool {
     if (this.#pool === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
     return this.#pool;
@@ -454,8 +466,7 @@ export class JbcNode implements NodeApi {
     // Open event streams would otherwise hold the HTTP server's close() up.
     this.#events?.close();
     await this.#started?.catch(() => {}); // start() sees the signal and returns early
-    if (this.#mining !== undefined) await this.#mining.close();
-    else await (await this.#miner?.catch(() => undefined))?.close();
+    await this.#mining?.close();
     await this.#syncer?.close();
     await this.#gossip?.close();
     await this.#pool?.close();
@@ -475,7 +486,7 @@ export class JbcNode implements NodeApi {
   async #listen(): Promise<void> {
     const { host, port, maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
     const logger = this.#child('http');
-    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger, metrics: this.#metrics });
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger, metrics: this.#metrics, adminToken: this.config.adminToken });
     const server = await listen(app.callback(), { host, port, bodyTimeoutMs, maxConnections }, logger);
     this.#server = server;
     this.#port = (server.address() as AddressInfo).port;
@@ -485,7 +496,7 @@ export class JbcNode implements NodeApi {
 
   #miningStatus(): MiningStatus {
     if (this.#mining !== undefined) return this.#mining.status();
-    return { enabled: this.config.mine, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, simdSupported: null, hashes: 0 };
+    return { enabled: this.config.mine, requested: 0, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, simdSupported: null, hashes: 0 };
   }
 
   #isSelf(url: string, port: number): boolean {
