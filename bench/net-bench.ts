@@ -34,7 +34,14 @@
  * - tip-switch latency: `switchMs` of `search moved to new tip` debug lines:
  *   from a new tip until a worker began on a template on it.
  *
+ * - mean block time: the window's length per final-chain block mined in it.
+ *
+ * With `--target-block-time S` every node runs the target rule, and the
+ * window opens after `--warmup` seconds of mining (default 60 then), so the
+ * target has followed the network's hash rate from its starting point.
+ *
  *   npm run bench:net                                  # 4 nodes, 60 s, difficulty 5
+ *   npm run bench:net -- --nodes 4 --target-block-time 2
  *   npm run bench:net -- --nodes 8 --latency 50 --seconds 30
  *   npm run -s bench:net -- --json
  */
@@ -66,11 +73,15 @@ export interface NetBenchOptions {
   readonly workers: number;
   /** One-way delay on every link between nodes, in ms. Default 0: no proxies. */
   readonly latencyMs: number;
+  /** The nodes' target block time, seconds; 0 (the default) for jbc's fixed difficulty. */
+  readonly targetBlockTime: number;
+  /** Seconds of mining before the window opens. Default 0, or 60 with a target block time. */
+  readonly warmupSeconds: number;
   readonly json: boolean;
   readonly help: boolean;
 }
 
-export const defaultNetBenchOptions = { nodes: 4, seconds: 60, difficulty: 5, workers: 1, latencyMs: 0 } as const;
+export const defaultNetBenchOptions = { nodes: 4, seconds: 60, difficulty: 5, workers: 1, latencyMs: 0, targetBlockTime: 0, warmupWithTarget: 60 } as const;
 
 export const NET_USAGE = `usage: npm run bench:net -- [options]
 
@@ -86,6 +97,11 @@ and tip-switch latency. Table on stdout (or JSON), progress on stderr.
   --workers W      mining worker threads per node (default ${defaultNetBenchOptions.workers})
   --latency MS     one-way delay on every link between nodes, through a delaying
                    TCP proxy in front of each node (default ${defaultNetBenchOptions.latencyMs}: no proxies)
+  --target-block-time S
+                   every node runs the target rule at S seconds a block (default 0:
+                   jbc's fixed difficulty)
+  --warmup S       seconds of mining before the window opens (default 0, or
+                   ${defaultNetBenchOptions.warmupWithTarget} with a target block time)
   --json           print one JSON object instead of the table
   --help           print this and exit
 `;
@@ -101,12 +117,17 @@ export function parseNetBenchArgs(argv: readonly string[]): NetBenchOptions {
       difficulty: { type: 'string' },
       workers: { type: 'string' },
       latency: { type: 'string' },
+      'target-block-time': { type: 'string' },
+      warmup: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   const d = defaultNetBenchOptions;
+  const targetBlockTime = values['target-block-time'] === undefined ? d.targetBlockTime : nonNegative('--target-block-time', values['target-block-time'], 3600);
   return {
+    targetBlockTime,
+    warmupSeconds: values.warmup === undefined ? (targetBlockTime > 0 ? d.warmupWithTarget : 0) : nonNegative('--warmup', values.warmup, 3600),
     nodes: values.nodes === undefined ? d.nodes : integer('--nodes', values.nodes, 2, 16),
     seconds: values.seconds === undefined ? d.seconds : positive('--seconds', values.seconds, 3600),
     difficulty: values.difficulty === undefined ? d.difficulty : integer('--difficulty', values.difficulty, 1, 64),
@@ -122,6 +143,10 @@ function integer(flag: string, text: string, min: number, max: number): number {
   if (!/^[0-9]+$/.test(text) || value < min || value > max)
     throw bad(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`);
   return value;
+}
+
+function nonNegative(flag: string, text: string, max: number): number {
+  return text.trim() === '0' ? 0 : positive(flag, text, max);
 }
 
 function positive(flag: string, text: string, max: number): number {
@@ -376,6 +401,8 @@ function spawnNode(node: RunningNode, peers: readonly string[], options: NetBenc
     String(options.workers),
     '--difficulty',
     String(options.difficulty),
+    '--target-block-time',
+    String(options.targetBlockTime),
     '--log-format',
     'json',
     // Per-block lines drop to debug above a block a second, and so does the tip-switch line.
@@ -526,13 +553,23 @@ export interface NetReport {
   readonly machine: MachineInfo;
   readonly loadAverageAtEnd: number;
   readonly loadWarning: string | null;
-  readonly options: { readonly nodes: number; readonly seconds: number; readonly difficulty: number; readonly workers: number; readonly latencyMs: number };
+  readonly options: {
+    readonly nodes: number;
+    readonly seconds: number;
+    readonly difficulty: number;
+    readonly workers: number;
+    readonly latencyMs: number;
+    readonly targetBlockTime: number;
+    readonly warmupSeconds: number;
+  };
   readonly windowSeconds: number;
   readonly settleSeconds: number;
   readonly blocks: {
     readonly mined: number;
     readonly orphaned: number;
     readonly orphanedPercent: number | null;
+    /** Seconds of window per final-chain block mined in it. */
+    readonly meanBlockTimeSeconds: number | null;
     readonly finalHeight: number;
     /** How many nodes held exactly the final chain when the chains were read. */
     readonly finalChainHeldBy: number;
@@ -565,6 +602,7 @@ export const DEFINITIONS = {
   window:
     'from when every node is ready and streaming events, for --seconds; the nodes keep mining through the settle period after it, then every chain is read and the longest is the final chain',
   orphaned: 'blocks mined in the window (mined block lines) that are not in the final chain',
+  meanBlockTime: "the window's length per final-chain block mined in it (after --warmup, when given)",
   reorg: 'a log line with abandoned > 0: the node gave up that many blocks of its chain; per minute of window per node, averaged over nodes',
   agreement:
     'each second, h = the lowest /status height of all nodes; agreement at depth d: every node holds the same block at height h-d+1 (GET /blocks); percent of samples',
@@ -630,6 +668,10 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
     ),
   );
   await Promise.all(nodes.map((node) => follow(node, signal)));
+  if (options.warmupSeconds > 0) {
+    progress(`all ${nodes.length} nodes mining; warming up for ${options.warmupSeconds} s before measuring`);
+    await sleep(options.warmupSeconds * 1000, undefined, { signal });
+  }
   const before = await Promise.all(nodes.map((n) => scrape(n, signal)));
 
   const start = performance.now();
@@ -671,6 +713,7 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
 
   const mined = nodes.flatMap((n) => n.mined.filter(within).map((m) => ({ node: n, ...m })));
   const orphaned = mined.filter((m) => !finalSet.has(m.value.hash)).length;
+  const kept = mined.length - orphaned;
 
   const minutes = (window.end - window.start) / 60_000;
   const reorgCounts = nodes.map((n) => n.reorgs.filter(within).length);
@@ -698,13 +741,22 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
     machine,
     loadAverageAtEnd: loadAtEnd,
     loadWarning: loadWarning(machine.cores, [machine.loadAverage, loadAtEnd]) ?? null,
-    options: { nodes: options.nodes, seconds: options.seconds, difficulty: options.difficulty, workers: options.workers, latencyMs: options.latencyMs },
+    options: {
+      nodes: options.nodes,
+      seconds: options.seconds,
+      difficulty: options.difficulty,
+      workers: options.workers,
+      latencyMs: options.latencyMs,
+      targetBlockTime: options.targetBlockTime,
+      warmupSeconds: options.warmupSeconds,
+    },
     windowSeconds: round((window.end - window.start) / 1000, 2),
     settleSeconds: settleMs / 1000,
     blocks: {
       mined: mined.length,
       orphaned,
       orphanedPercent: mined.length === 0 ? null : round((100 * orphaned) / mined.length),
+      meanBlockTimeSeconds: kept === 0 ? null : round((window.end - window.start) / 1000 / kept, 3),
       finalHeight: final.length - 1,
       finalChainHeldBy,
       commonHeight: commonHeight(chains),
@@ -745,6 +797,7 @@ export function renderNetTable(r: NetReport): string {
   const lines: string[] = [];
   lines.push(
     `jbc-ts network bench: ${o.nodes} nodes, ${o.workers} worker(s) each, difficulty ${o.difficulty}, ` +
+      (o.targetBlockTime > 0 ? `target block time ${o.targetBlockTime} s after ${o.warmupSeconds} s warm-up, ` : '') +
       `one-way latency ${o.latencyMs} ms${o.latencyMs === 0 ? ' (no proxies)' : ' per link'}, ${r.windowSeconds} s measured (+${r.settleSeconds} s settle)`,
   );
   lines.push(`machine: ${describeMachineLine(r.machine)}, ${r.loadAverageAtEnd} at end`);
@@ -754,6 +807,7 @@ export function renderNetTable(r: NetReport): string {
   const b = r.blocks;
   rows.push(['blocks mined (all nodes)', String(b.mined)]);
   rows.push(['orphaned', `${b.orphaned} (${pct(b.orphanedPercent)})`]);
+  rows.push(['mean block time', b.meanBlockTimeSeconds === null ? 'n/a' : `${b.meanBlockTimeSeconds} s`]);
   rows.push(['final chain', `height ${b.finalHeight}, held by ${b.finalChainHeldBy} of ${o.nodes} nodes when read; all alike up to height ${b.commonHeight}`]);
   rows.push(['reorgs per minute, per node', `${r.reorgs.perMinutePerNode} (each: ${r.reorgs.perNode.join(', ')})`]);
   rows.push(['deepest reorg', `${r.reorgs.deepest} block(s) abandoned`]);

@@ -16,6 +16,7 @@
  *
  *   npm run bench:node                              # 100k blocks
  *   npm run bench:node -- --sizes 100000,1000000
+ *   npm run bench:node -- --target-block-time 2     # both nodes on the target rule
  *   npm run -s bench:node -- --json
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -53,8 +54,12 @@ interface Row {
 
 const TARGETS = { readyMs: 2000, rssMiB: 250, queryMs: 50, sync100kSeconds: 15, sync1mSeconds: 180 };
 
+/** The chain rule's target block time of both nodes, seconds (0: jbc's fixed difficulty); set by --target-block-time. */
+let targetBlockTime = 0;
+
 function startNode(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [distPath('src', 'cli.js'), '--no-mine', '--difficulty', '1', '--log-level', 'warn', ...args], {
+  const rule = ['--difficulty', '1', '--target-block-time', String(targetBlockTime)];
+  const child = spawn(process.execPath, [distPath('src', 'cli.js'), '--no-mine', ...rule, '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
@@ -122,8 +127,8 @@ async function measure(size: number, progress: (line: string) => void): Promise<
   try {
     progress(`${size} blocks: generating the chain`);
     const dir = join(root, 'main');
-    const db = await openChainDb({ dir, difficulty: 1 });
-    for (const batch of inBatches(generateChain(size), 10_000)) await db.commit(BigInt(db.length), batch);
+    const db = await openChainDb({ dir, difficulty: 1, targetBlockTimeMs: targetBlockTime * 1000 });
+    for (const batch of inBatches(generateChain(size, { secondsApart: Math.max(1, targetBlockTime) }), 10_000)) await db.commit(BigInt(db.length), batch);
     await db.close();
 
     progress(`${size} blocks: starting a node on it`);
@@ -224,7 +229,14 @@ function verdicts(row: Row): string[] {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgsOrExit('bench:node', { options: { sizes: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgsOrExit('bench:node', {
+    options: { sizes: { type: 'string', default: '100000' }, 'target-block-time': { type: 'string', default: '0' }, json: { type: 'boolean', default: false } },
+  });
+  targetBlockTime = Number(values['target-block-time']);
+  if (!Number.isInteger(targetBlockTime) || targetBlockTime < 0) {
+    process.stderr.write('bench:node: --target-block-time takes whole seconds\n');
+    return 2;
+  }
   const sizes = values.sizes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
     process.stderr.write('bench:node: --sizes takes whole numbers of blocks, comma-separated\n');
@@ -239,7 +251,11 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify({ machine, targets: TARGETS, rows, loadWarning: warning ?? null })}\n`);
     return 0;
   }
-  const out: string[] = [describeMachineLine(machine), ''];
+  const out: string[] = [
+    describeMachineLine(machine),
+    targetBlockTime > 0 ? `both nodes on a ${targetBlockTime} s target block time` : "both nodes on jbc's fixed difficulty",
+    '',
+  ];
   if (warning !== undefined) out.push(`WARNING: ${warning}`, '');
   out.push(
     '| blocks | start → ready | RSS after start | serve /blockchain.json | /status, /blocks/:index max during serve | serving peak RSS (own) | fresh follower sync | follower peak RSS (own) | serving node peak RSS, sync included |',

@@ -6,6 +6,7 @@
 import { checkBlock, blocksEqual, type Block } from './block.js';
 import { formatUint } from './codec.js';
 import { ErrorCode, JbcError } from './errors.js';
+import { TargetTrail, type ChainRule } from './retarget.js';
 
 /**
  * The read side of a chain: what the HTTP routes, the sync and the miner ask
@@ -217,14 +218,18 @@ export interface PrefixResult {
   readonly rejected?: { readonly block: Block; readonly error: JbcError };
 }
 
-/** The longest valid prefix of `blocks` (already in index order). */
-export function longestValidPrefix(blocks: readonly Block[], difficulty: number): PrefixResult {
+/** The longest prefix of `blocks` (already in index order) that is a valid chain by `rule`, timestamps checked without a clock. */
+export function longestValidPrefix(blocks: readonly Block[], rule: ChainRule): PrefixResult {
   const valid: Block[] = [];
+  const trail = TargetTrail.from(rule, [], 0n);
   for (const block of blocks) {
     try {
-      verifySegment(valid.at(-1), [block], difficulty);
+      verifySegment(valid.at(-1), [block], rule.difficulty);
+      trail.push(block);
     } catch (err) {
-      if (err instanceof JbcError && err.code === ErrorCode.INVALID_CHAIN) return { valid, rejected: { block, error: err } };
+      if (err instanceof JbcError && (err.code === ErrorCode.INVALID_CHAIN || err.code === ErrorCode.INVALID_BLOCK)) {
+        return { valid, rejected: { block, error: err } };
+      }
       throw err;
     }
     valid.push(block);

@@ -66,3 +66,15 @@ export function targetWords(target: bigint): Uint32Array {
   for (let i = 7, t = target; i >= 0; i--, t >>= 32n) words[i] = Number(t & 0xffffffffn);
   return words;
 }
+
+/** The work of blocks that met `targets`: the sum of each one's. */
+export function chainWork(targets: Iterable<bigint>): bigint {
+  let work = 0n;
+  for (const target of targets) work += targetWork(target);
+  return work;
+}
+
+/** Work as lowercase hex without leading zeros ('0' for none): how /status and the metadata carry it. */
+export function workHex(work: bigint): string {
+  return work.toString(16);
+}

@@ -10,7 +10,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkBlock, type Block } from '../block.js';
 import { extendsTip, snapshotOf, type ChainView } from '../chain.js';
 import { formatUint } from '../codec.js';
-import { isJbcError } from '../errors.js';
+import { ErrorCode, JbcError, isJbcError } from '../errors.js';
+import { type TargetTrail, nowSeconds, retargets, type ChainRule } from '../retarget.js';
+import { targetWork } from '../target.js';
 import type { Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
 import { CUT_BACK_MESSAGE, damagedHeight, openChainDb, type ChainStore, type EntryStore, type PoolLimits } from '../store/index.js';
@@ -52,7 +54,7 @@ export type AdoptResult =
       readonly abandoned: number;
       readonly previousLength: number;
     }
-  /** not-longer: the chain is as long or longer now; diverged: the chain no longer holds the block the adoption links to. */
+  /** not-longer: the chain has as much work or more now (at a fixed difficulty: is as long); diverged: the chain no longer holds the block the adoption links to. */
   | { readonly adopted: false; readonly reason: 'not-longer' | 'diverged' };
 
 /** Why the last write to the data dir failed; cleared by the next write that succeeds. */
@@ -77,6 +79,8 @@ const VERIFY_SLICE = 2048;
 export interface ChainStateOptions {
   readonly dataDir: string;
   readonly difficulty: number;
+  /** The rule's target block time, ms; 0 for jbc's fixed difficulty. Recorded in the data dir like the difficulty; undefined: the recorded one (0 for a new dir). */
+  readonly targetBlockTimeMs?: number;
   /** Also keep the article's one-file-per-block layout beside the database. */
   readonly jbcFiles: boolean;
   /** The data pool's rules, for entries that come back from abandoned blocks. */
@@ -86,6 +90,8 @@ export interface ChainStateOptions {
 export class ChainState {
   readonly #store: ChainStore;
   readonly #difficulty: number;
+  /** The trail of the chain at its tip, while the tip is the one it was built for. */
+  #tipTrail: { tip: string; trail: TargetTrail } | undefined;
   readonly #logger: Logger;
   readonly #queue = new SerialQueue();
   readonly #events = new EventEmitter();
@@ -110,12 +116,71 @@ export class ChainState {
    * chain of another difficulty.
    */
   static async open(options: ChainStateOptions, modules: { logger: Logger }): Promise<ChainState> {
-    const store = await openChainDb({ dir: options.dataDir, difficulty: options.difficulty, jbcFiles: options.jbcFiles, pool: options.pool }, modules);
+    const store = await openChainDb(
+      { dir: options.dataDir, difficulty: options.difficulty, targetBlockTimeMs: options.targetBlockTimeMs, jbcFiles: options.jbcFiles, pool: options.pool },
+      modules,
+    );
     return new ChainState(store, options.difficulty, modules.logger);
   }
 
   get difficulty(): number {
     return this.#difficulty;
+  }
+
+  /** The chain rule: difficulty and target block time. */
+  get rule(): ChainRule {
+    return this.#store.rule;
+  }
+
+  /** The chain's cumulative work. */
+  get work(): bigint {
+    return this.#store.work;
+  }
+
+  /** The target block `index` met; undefined past the tip. */
+  targetAt(index: bigint): bigint | undefined {
+    return this.#store.targetAt(index);
+  }
+
+  /** What the next block on the tip must meet (a copy: extend it freely). */
+  nextTrail(): TargetTrail {
+    const tip = this.#store.tip?.hash ?? '';
+    if (this.#tipTrail?.tip !== tip) this.#tipTrail = { tip, trail: this.#store.trailAt(BigInt(this.#store.length)) };
+    return this.#tipTrail.trail.clone();
+  }
+
+  /**
+   * True when `blocks` (linked, starting at `forkPoint`, linked to the
+   * block below it) would give the chain more work than it has now: at a
+   * fixed difficulty, make it longer. Checks the blocks' targets and
+   * timestamps against the rule on the way, and throws INVALID_CHAIN naming
+   * the block that breaks it.
+   */
+  outworks(forkPoint: number, blocks: readonly Block[]): boolean {
+    // A branch above the chain's end cannot be weighed here: adopt() finds it diverged.
+    return forkPoint > this.#store.length || this.#weigh(forkPoint, blocks).outworks;
+  }
+
+  /** What `outworks` says, and the blocks' targets (under jbc's rule, none: the store knows them). */
+  #weigh(forkPoint: number, blocks: readonly Block[]): { outworks: boolean; targets: bigint[] | undefined } {
+    const store = this.#store;
+    if (!retargets(store.rule)) return { outworks: forkPoint + blocks.length > store.length, targets: undefined };
+    const trail = store.trailAt(BigInt(forkPoint));
+    const now = nowSeconds();
+    const targets: bigint[] = [];
+    let added = 0n;
+    for (const block of blocks) {
+      try {
+        targets.push(trail.push(block, now));
+      } catch (err) {
+        if (isJbcError(err, ErrorCode.INVALID_BLOCK)) throw new JbcError(ErrorCode.INVALID_CHAIN, err.message, err.data, { cause: err });
+        throw err;
+      }
+      added += targetWork(targets.at(-1)!);
+    }
+    let replaced = 0n;
+    for (let height = BigInt(forkPoint); height < BigInt(store.length); height++) replaced += targetWork(store.targetAt(height)!);
+    return { outworks: added > replaced, targets };
   }
 
   /** The chain now. Read it synchronously; after an await, ask again. */
@@ -149,7 +214,11 @@ export class ChainState {
     return () => this.#events.off('tip', listener);
   }
 
-  /** A peer's block. Throws INVALID_BLOCK when it lacks its proof of work; stores it when it extends the tip. */
+  /**
+   * A peer's block. Throws INVALID_BLOCK when it lacks its proof of work
+   * (or, extending the tip, misses its target or carries a timestamp the
+   * rule refuses); stores it when it extends the tip.
+   */
   receive(block: Block): Promise<BlockDecision> {
     checkBlock(block, this.#difficulty);
     // Most posts at mining speed are blocks the chain has (every peer relays each block): answered without waiting for the queue.
@@ -157,7 +226,7 @@ export class ChainState {
     return this.#queue.run(async (): Promise<BlockDecision> => {
       const chain = this.#store;
       if (extendsTip(chain, block)) {
-        await this.#append(block, 'peer');
+        await this.#append(block, this.nextTrail().push(block, nowSeconds()), 'peer');
         return { kind: 'accepted' };
       }
       const ours = chain.at(block.index);
@@ -171,7 +240,7 @@ export class ChainState {
   appendOwn(block: Block): Promise<boolean> {
     return this.#queue.run(async () => {
       if (!extendsTip(this.#store, block)) return false;
-      await this.#append(block, 'mined');
+      await this.#append(block, this.nextTrail().push(block), 'mined');
       return true;
     });
   }
@@ -189,13 +258,14 @@ export class ChainState {
       if (forkPoint > 0 && blocks.length > 0 && current.at(BigInt(forkPoint - 1))!.hash !== blocks[0]!.prevHash) {
         return { adopted: false, reason: 'diverged' };
       }
-      if (forkPoint + blocks.length <= current.length) return { adopted: false, reason: 'not-longer' };
+      const weighed = this.#weigh(forkPoint, blocks);
+      if (!weighed.outworks) return { adopted: false, reason: 'not-longer' };
       let same = 0;
       while (same < blocks.length && current.at(BigInt(forkPoint + same))?.hash === blocks[same]!.hash) same++;
       const from = forkPoint + same;
       const fresh = blocks.slice(same);
       const previousLength = current.length;
-      await this.#write(() => this.#store.commit(BigInt(from), fresh));
+      await this.#write(() => this.#store.commit(BigInt(from), fresh, weighed.targets?.slice(same)));
       this.#emit('sync', previousLength - from);
       return { adopted: true, forkPoint: from, written: fresh.length, abandoned: previousLength - from, previousLength };
     });
@@ -271,8 +341,8 @@ export class ChainState {
     });
   }
 
-  async #append(block: Block, source: TipSource): Promise<void> {
-    await this.#write(() => this.#store.append(block));
+  async #append(block: Block, target: bigint, source: TipSource): Promise<void> {
+    await this.#write(() => this.#store.append(block, target));
     this.#emit(source, 0);
   }
 

@@ -6,7 +6,7 @@
  * (`--port`, `--peers`, `--data-dir`, `--public-url`) are refused.
  */
 import { join, resolve } from 'node:path';
-import { badFlag, integer, on, optionsHelp, parseOptions, text, type OptionSpec } from '../option-table.js';
+import { MAX_TIMER_MS, badFlag, integer, on, optionsHelp, parseOptions, seconds, text, type OptionSpec } from '../option-table.js';
 import { DEFAULT_PORT, MAX_DIFFICULTY } from '../node/index.js';
 
 export interface DevnetOptions {
@@ -18,9 +18,11 @@ export interface DevnetOptions {
   readonly workers: number;
   /** Passed to every node (they must agree). Default: the node's own default. */
   readonly difficulty: number | undefined;
+  /** The network's target block time, ms, passed to every node; 0 for jbc's fixed difficulty. Default 5 000. */
+  readonly targetBlockTimeMs: number;
   /** Port of the first node; the others follow it. Default 5000. */
   readonly basePort: number;
-  /** Each node's data dir is `<dataRoot>/<port>`. Default `chaindata` (relative to the working directory). */
+  /** Each node's data dir is `<dataRoot>/<port>`. Default `chaindata/devnet` (relative to the working directory), apart from the dirs of nodes started alone, whose rule may differ. */
   readonly dataRoot: string;
   /** Address the nodes listen on. Default 127.0.0.1. */
   readonly host: string;
@@ -31,8 +33,9 @@ export interface DevnetOptions {
 export const defaultDevnetOptions = {
   nodes: 4,
   workers: 1,
+  targetBlockTimeMs: 5_000,
   basePort: DEFAULT_PORT,
-  dataRoot: 'chaindata',
+  dataRoot: 'chaindata/devnet',
   host: '127.0.0.1',
 } as const;
 
@@ -55,6 +58,14 @@ export const DEVNET_FLAGS: readonly OptionSpec[] = [
     placeholder: 'D',
     defaultText: "the node's (`5`)",
     help: 'passed to every node: a network needs one difficulty',
+  },
+  {
+    flag: 'target-block-time',
+    key: 'targetBlockTimeMs',
+    type: seconds(true, MAX_TIMER_MS),
+    placeholder: 'S',
+    default: defaultDevnetOptions.targetBlockTimeMs,
+    help: "passed to every node: the network's target block time, so blocks come every few seconds whatever the machine; `0` for jbc's fixed difficulty",
   },
   {
     flag: 'base-port',
@@ -122,6 +133,7 @@ export function parseDevnetArgs(argv: readonly string[]): DevnetCommand {
       miners,
       workers: (values.workers as number | undefined) ?? defaultDevnetOptions.workers,
       difficulty: values.difficulty as number | undefined,
+      targetBlockTimeMs: (values.targetBlockTimeMs as number | undefined) ?? defaultDevnetOptions.targetBlockTimeMs,
       basePort,
       dataRoot: (values.dataRoot as string | undefined) ?? defaultDevnetOptions.dataRoot,
       host: (values.host as string | undefined) ?? defaultDevnetOptions.host,
@@ -154,6 +166,8 @@ export function planDevnet(options: DevnetOptions, cwd: string): DevnetNode[] {
       '--workers',
       String(options.workers),
       ...(options.difficulty !== undefined ? ['--difficulty', String(options.difficulty)] : []),
+      '--target-block-time',
+      String(options.targetBlockTimeMs / 1000),
       ...(i >= options.miners ? ['--no-mine'] : []),
       ...(explicitFormat ? [] : ['--log-format', 'pretty']),
       ...options.passThrough,

@@ -28,6 +28,16 @@ export interface MetricsSources {
   readonly mining: () => MiningFigures;
   readonly peers: () => readonly PeerFigures[];
   readonly pool: () => { readonly entries: number; readonly bytes: number } | undefined;
+  /** The chain's figures (see chain/figures.ts); undefined until the chain is open. */
+  readonly chain: () => ChainGauges | undefined;
+}
+
+/** What the chain gauges read. */
+export interface ChainGauges {
+  readonly targetDifficulty: number;
+  readonly networkHashrate: number | null;
+  readonly meanBlockTime: number | null;
+  readonly targetBlockTime: number | null;
 }
 
 export class NodeMetrics {
@@ -99,6 +109,29 @@ export class NodeMetrics {
         this.set(Number(sources.height()));
       },
     });
+    const chainGauge = (name: string, help: string, read: (figures: ChainGauges) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const figures = sources.chain();
+          const value = figures === undefined ? null : read(figures);
+          this.set(value ?? 0);
+        },
+      });
+    chainGauge(
+      'jbc_target_difficulty',
+      "The next block's target as leading hex zeros with a fraction (log16 of 2^256 / (target + 1))",
+      (f) => f.targetDifficulty,
+    );
+    chainGauge(
+      'jbc_network_hashrate_hashes_per_second',
+      "The network's hash rate by the work and timestamps of the last 100 blocks (0 until known)",
+      (f) => f.networkHashrate,
+    );
+    chainGauge('jbc_mean_block_time_seconds', 'Mean seconds between the last 100 blocks, by their timestamps (0 until known)', (f) => f.meanBlockTime);
+    chainGauge('jbc_target_block_time_seconds', "Seconds between blocks the chain rule aims at (0: jbc's fixed difficulty)", (f) => f.targetBlockTime);
     new Gauge({
       name: 'jbc_peers',
       help: 'Peers by state: reachable, unreachable, or not asked yet',

@@ -18,3 +18,4 @@ export {
   type EngineName,
 } from './engine-loader.js';
 export { MiningLoop, formatRate } from './mining-loop.js';
+export { MiningControl, MAX_MINING_WORKERS, MAX_REQUESTED_BLOCKS, type MiningChange } from './mining-control.js';

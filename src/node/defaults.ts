@@ -18,6 +18,7 @@ export const defaultNodeOptions = {
   difficulty: 5,
   jbcFiles: false,
   blockTimeMs: 0,
+  targetBlockTimeMs: 0,
   maxPoolEntries: 10_000,
   maxPoolBytes: 32 * 1024 * 1024,
   maxEntryBytes: defaultEntryLimits.maxEntryBytes,

@@ -73,6 +73,14 @@ export const NODE_FLAGS: readonly OptionSpec[] = [
     help: "seconds between background syncs: the node asks every peer's `/status` and catches up from any that is longer; a plain jbc peer (no `/status`) is asked for its whole chain only after it posted a block that did not fit this node's chain, or every 10th interval; `0` turns it off",
   },
   {
+    flag: 'target-block-time',
+    key: 'targetBlockTimeMs',
+    type: seconds(true, MAX_TIMER_S * 1000),
+    placeholder: 'S',
+    default: d.targetBlockTimeMs,
+    help: "aim the network at one block per `S` seconds: each block's target follows from the blocks before it (a network rule every node of the chain must share, recorded in the data dir), never easier than `--difficulty` zeros, so jbc nodes still accept every block; `0` keeps jbc's fixed difficulty",
+  },
+  {
     flag: 'block-time',
     key: 'blockTimeMs',
     type: seconds(true),
@@ -193,8 +201,25 @@ export const NODE_FLAGS: readonly OptionSpec[] = [
     default: 'json',
     help: '`json` (one JSON object per line) or `pretty` (`HH:MM:SS.mmm LEVEL message key=value`)',
   },
-  { flag: 'version', key: 'version', type: on(), help: 'print the version (from `package.json`) and exit 0' },
-  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'print the usage and exit 0' },
+  {
+    flag: 'admin-token',
+    key: 'adminToken',
+    type: text(true),
+    placeholder: 'T',
+    defaultText: 'none: loopback clients only',
+    help: 'the control routes (`POST /mine`, `POST /mining`) answer requests with `Authorization: Bearer T` from anywhere, and no others; without it they answer loopback clients only. Give it as `JBC_ADMIN_TOKEN` or in the config file to keep it out of `ps`',
+  },
+  {
+    flag: 'config',
+    key: 'config',
+    type: text(true),
+    placeholder: 'FILE',
+    defaultText: 'none',
+    help: 'read options from this JSON file, keys named as the flags: `{"port": 5001, "no-mine": true, "peers": ["http://localhost:5000/"]}`. Flags win over `JBC_<NAME>` variables, which win over the file',
+    notInFile: true,
+  },
+  { flag: 'version', key: 'version', type: on(), help: 'print the version (from `package.json`) and exit 0', commandLineOnly: true },
+  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'print the usage and exit 0', commandLineOnly: true },
 ];
 
 /** The spec of the option that sets config field `key`, if one does. */

@@ -155,6 +155,13 @@ export interface NodeOptions {
    */
   blockTimeMs?: number;
   /**
+   * The chain rule's target block time, ms: each block's target follows
+   * from the blocks before it so that blocks come this often whatever the
+   * network's hash rate, never easier than `difficulty` zeros. Recorded in
+   * the data dir. Default 0: jbc's fixed difficulty (`--target-block-time S`).
+   */
+  targetBlockTimeMs?: number;
+  /**
    * Most pending data entries (POST /data); past it new ones are refused with
    * 503, none dropped (entries back from abandoned blocks past it are).
    * Default 10 000.
@@ -168,9 +175,16 @@ export interface NodeOptions {
   maxBlockDataBytes?: number;
   /** Working directory the default data dir is resolved against. Default process.cwd(). */
   cwd?: string;
+  /**
+   * The bearer token the control routes (POST /mine, POST /mining) take,
+   * from any address. Default none: they answer loopback clients only.
+   */
+  adminToken?: string;
 }
 
-export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd' | 'dataDir'>>> & {
+export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd' | 'dataDir' | 'adminToken'>>> & {
+  /** Undefined: the control routes answer loopback clients only. */
+  readonly adminToken: string | undefined;
   /** Undefined until the port is known; see `selfUrl` in the node. */
   readonly publicUrl: string | undefined;
   /** Absolute; undefined with port 0 and no data dir given (see `dataDirFor`). */
@@ -240,8 +254,14 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     const refusal = new PeerAddressPolicy().urlRefusal(publicUrl);
     if (refusal !== undefined) throw badOption('publicUrl', `names an address peers will not contact (${refusal})`, options.publicUrl);
   }
+  const adminToken = options.adminToken;
+  // Sent in a header: only visible ASCII, so a token cannot be one a client has no way to send.
+  if (adminToken !== undefined && (typeof adminToken !== 'string' || !/^[\x21-\x7e]+$/.test(adminToken))) {
+    throw badOption('adminToken', 'must be printable ASCII without spaces');
+  }
   return Object.freeze({
     port,
+    adminToken,
     host,
     workers,
     engine: checkFlagged('engine', options.engine ?? defaultNodeOptions.engine),
@@ -253,6 +273,7 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     dataDir,
     jbcFiles: options.jbcFiles ?? defaultNodeOptions.jbcFiles,
     blockTimeMs: checkFlagged('blockTimeMs', options.blockTimeMs ?? defaultNodeOptions.blockTimeMs),
+    targetBlockTimeMs: checkFlagged('targetBlockTimeMs', options.targetBlockTimeMs ?? defaultNodeOptions.targetBlockTimeMs),
     maxPoolEntries: checkInt('maxPoolEntries', options.maxPoolEntries ?? defaultNodeOptions.maxPoolEntries, 0, 10_000_000),
     maxPoolBytes: checkInt('maxPoolBytes', options.maxPoolBytes ?? defaultNodeOptions.maxPoolBytes, 0, 2 ** 40),
     maxEntryBytes: checkInt('maxEntryBytes', options.maxEntryBytes ?? defaultNodeOptions.maxEntryBytes, 1, 512 * 1024),

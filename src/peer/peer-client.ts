@@ -35,6 +35,8 @@ export const MAX_LEARNED_PER_PEER = 100;
 export interface PeerStatus {
   /** Number of blocks. */
   readonly length: bigint;
+  /** The chain's cumulative work, when the peer reports it (jbc-ts peers do). */
+  readonly work: bigint | undefined;
   readonly tipHash: string | undefined;
   /** The peer's random id, used to notice that a "peer" is this node. */
   readonly nodeId: string | undefined;
@@ -116,7 +118,8 @@ export class PeerClient {
       const tip = answer.tip;
       const tipHash = isJsonObject(tip) && typeof tip.hash === 'string' && isHash(tip.hash) ? tip.hash : undefined;
       const nodeId = typeof answer.nodeId === 'string' ? answer.nodeId.slice(0, 100) : undefined;
-      return { length, tipHash, nodeId };
+      const work = typeof answer.work === 'string' && /^[0-9a-f]{1,64}$/.test(answer.work) ? BigInt(`0x${answer.work}`) : undefined;
+      return { length, tipHash, nodeId, work };
     } catch (err) {
       throw badResponse(peer, 'status', `/status is not usable: ${describeError(err)}`);
     }

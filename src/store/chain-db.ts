@@ -32,6 +32,9 @@ import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SerialQueue } from '../serial-queue.js';
+import { TargetTrail, baseTarget, retargets, type ChainRule, type Stamp } from '../retarget.js';
+import { chainWork, targetWork, workHex } from '../target.js';
+import { TargetTable } from './targets.js';
 import { DirLock } from './dir-lock.js';
 import { decodeBlock, encodeBlock, isStorableHeight } from './encoding.js';
 import { damagedBlock, damagedHeight, readStoredBlock } from './stored-block.js';
@@ -90,11 +93,16 @@ export function openChainDb(options: ChainDbOptions, modules: ChainDbModules = {
 export class ChainDb implements ChainStore {
   readonly dir: string;
   readonly difficulty: number;
+  readonly rule: ChainRule;
   #report: OpenReport = { imported: 0, quarantined: [], mirrorRepaired: 0 };
   readonly #root: RootDatabase;
   readonly #chunks: Database<Buffer, Buffer>;
   readonly #hashes: HashIndex;
   readonly #meta: Database<unknown, string>;
+  /** Each block's target; kept only when the rule retargets (otherwise every block's is the rule's base target). */
+  readonly #targets: TargetTable;
+  /** With a target block time: the chain's cumulative work, as committed. */
+  #work: bigint;
   readonly #lock: DirLock;
   readonly #headroom: Headroom;
   readonly #log: BlockLog;
@@ -123,7 +131,7 @@ export class ChainDb implements ChainStore {
 
   private constructor(init: {
     dir: string;
-    difficulty: number;
+    rule: ChainRule;
     root: RootDatabase;
     headroom: Headroom;
     lock: DirLock;
@@ -135,9 +143,13 @@ export class ChainDb implements ChainStore {
     pool: PoolLimits;
   }) {
     this.dir = init.dir;
-    this.difficulty = init.difficulty;
+    this.rule = init.rule;
+    this.difficulty = init.rule.difficulty;
     this.#root = init.root;
-    ({ chunks: this.#chunks, meta: this.#meta } = tables(init.root));
+    const { chunks, meta: metaTable, targets } = tables(init.root);
+    this.#chunks = chunks;
+    this.#meta = metaTable;
+    this.#targets = new TargetTable(targets);
     this.#hashes = init.hashes;
     this.#headroom = init.headroom;
     this.#lock = init.lock;
@@ -152,6 +164,7 @@ export class ChainDb implements ChainStore {
     if (meta === undefined) throw corrupt(this.dir, 'its metadata is missing');
     this.#length = meta.length;
     this.#recordedTip = meta.tip;
+    this.#work = meta.work === '' ? 0n : BigInt(`0x${meta.work}`);
     if (lineCount(this.#chunkRuns(chunkOf(BigInt(meta.length)), this.#view)) !== slotOf(BigInt(meta.length))) {
       throw corrupt(this.dir, `it holds blocks beyond its recorded length ${meta.length}`);
     }
@@ -208,11 +221,22 @@ export class ChainDb implements ChainStore {
           { dir, recorded: recorded.difficulty, requested: options.difficulty },
         );
       }
+      if (options.targetBlockTimeMs !== undefined && options.targetBlockTimeMs !== recorded.targetBlockTimeMs) {
+        const flag = (ms: number) => `--target-block-time ${ms / 1000}`;
+        const holds =
+          recorded.targetBlockTimeMs === 0 ? "jbc's fixed difficulty (no target block time)" : `a target block time of ${recorded.targetBlockTimeMs / 1000} s`;
+        throw new JbcError(
+          ErrorCode.DIFFICULTY_MISMATCH,
+          `${dir} holds a chain with ${holds}; start with ${flag(recorded.targetBlockTimeMs)} or another --data-dir (not ${flag(options.targetBlockTimeMs)})`,
+          { dir, recordedTargetBlockTimeMs: recorded.targetBlockTimeMs, requestedTargetBlockTimeMs: options.targetBlockTimeMs },
+        );
+      }
     }
     const difficulty = recorded?.difficulty ?? options.difficulty;
     if (difficulty === undefined) {
       throw new JbcError(ErrorCode.BAD_OPTION, `${dir} holds no chain database yet; options.difficulty is needed to create one`, { dir });
     }
+    const rule: ChainRule = { difficulty, targetBlockTimeMs: recorded?.targetBlockTimeMs ?? options.targetBlockTimeMs ?? 0 };
     if (recorded === undefined) {
       // A jbc directory started at the wrong difficulty would otherwise be quarantined block by block.
       const zeros = await lowerGenesisDifficulty(dir, difficulty);
@@ -238,7 +262,7 @@ export class ChainDb implements ChainStore {
     try {
       headroom = Headroom.open(path);
       log = await BlockLog.open(dir, recorded?.logEnd ?? 0);
-      if (recorded === undefined) imported = await create(root, headroom, log, dir, difficulty, logger, quarantined);
+      if (recorded === undefined) imported = await create(root, headroom, log, dir, rule, logger, quarantined);
       else if (recorded.format === 1) {
         upgradeFormat1(root, headroom, log, dir, logger);
         // The whole index went into the database's table: out to a run before compacting, so the copy leaves it behind.
@@ -257,7 +281,7 @@ export class ChainDb implements ChainStore {
       const jbcFiles = options.jbcFiles ?? defaultChainDbOptions.jbcFiles;
       const mirror = jbcFiles ? new JbcMirror(dir) : undefined;
       const cacheBlocks = options.cacheBlocks ?? defaultChainDbOptions.cacheBlocks;
-      db = new ChainDb({ dir, difficulty, root, headroom, lock, log, hashes, logger, mirror, cacheBlocks, pool: options.pool ?? defaultPoolLimits });
+      db = new ChainDb({ dir, rule, root, headroom, lock, log, hashes, logger, mirror, cacheBlocks, pool: options.pool ?? defaultPoolLimits });
       cutBack = await db.#openTip();
       // An import puts every block in the database's table.
       await db.#maintainHashIndex();
@@ -274,7 +298,10 @@ export class ChainDb implements ChainStore {
       throw err;
     }
     db.#report = { imported, quarantined, mirrorRepaired, ...(cutBack === undefined ? {} : { cutBack }) };
-    logger.info({ dir, height: Number(db.height), difficulty, imported, quarantined: quarantined.length }, 'chain database opened');
+    logger.info(
+      { dir, height: Number(db.height), difficulty, targetBlockTime: rule.targetBlockTimeMs / 1000 || null, imported, quarantined: quarantined.length },
+      'chain database opened',
+    );
     return db;
   }
 
@@ -310,7 +337,7 @@ export class ChainDb implements ChainStore {
       const abandoned = this.#length - Number(height);
       this.#logger.warn({ dir: this.dir, kept: Number(height), abandoned }, CUT_BACK_MESSAGE);
       try {
-        await this.#writes.run(() => this.#commit(height, []));
+        await this.#writes.run(() => this.#commit(height, [], undefined));
       } catch (err) {
         // The cut read a damaged block below it (its new tip): the next round cuts below that.
         if (damagedHeight(err) === undefined) throw err;
@@ -327,6 +354,33 @@ export class ChainDb implements ChainStore {
 
   get length(): number {
     return this.#length;
+  }
+
+  /** The target block `index` met; undefined past the tip. */
+  targetAt(index: bigint): bigint | undefined {
+    if (index < 0n || index >= BigInt(this.#length)) return undefined;
+    if (!retargets(this.rule)) return baseTarget(this.rule);
+    const target = this.#targets.at(index, this.#view);
+    if (target === undefined) throw corrupt(this.dir, `it records no target for block ${index}`);
+    return target;
+  }
+
+  /** The chain's cumulative work: the sum over its blocks of 2^256 / (target + 1). */
+  get work(): bigint {
+    return retargets(this.rule) ? this.#work : BigInt(this.#length) * targetWork(baseTarget(this.rule));
+  }
+
+  /**
+   * The trail (retarget.ts) of the chain's first `height` blocks: what a
+   * block at `height` must meet. Reads the blocks of its window only.
+   */
+  trailAt(height: bigint): TargetTrail {
+    const from = height - BigInt(TargetTrail.depth) < 0n ? 0n : height - BigInt(TargetTrail.depth);
+    const stamps: Stamp[] = [];
+    if (retargets(this.rule)) {
+      for (let index = from; index < height; index++) stamps.push({ timestamp: this.#read(index).timestamp, target: this.targetAt(index)! });
+    }
+    return TargetTrail.from(this.rule, stamps, height);
   }
 
   get height(): bigint {
@@ -465,12 +519,12 @@ export class ChainDb implements ChainStore {
     return value === undefined ? [] : decodeRuns(value);
   }
 
-  append(block: Block): Promise<void> {
-    return this.#writes.run(() => this.#commit(BigInt(this.#length), [block]));
+  append(block: Block, target?: bigint): Promise<void> {
+    return this.#writes.run(() => this.#commit(BigInt(this.#length), [block], target === undefined ? undefined : [target]));
   }
 
-  commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void> {
-    return this.#writes.run(() => this.#commit(forkPoint, blocks));
+  commit(forkPoint: bigint, blocks: readonly Block[], targets?: readonly bigint[]): Promise<void> {
+    return this.#writes.run(() => this.#commit(forkPoint, blocks, targets));
   }
 
   /** Waits for queued commits, then closes the database and releases the directory. Idempotent. */
@@ -487,11 +541,23 @@ export class ChainDb implements ChainStore {
     return this.#closed;
   }
 
-  async #commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void> {
+  async #commit(forkPoint: bigint, blocks: readonly Block[], given: readonly bigint[] | undefined): Promise<void> {
     if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
     const oldLength = this.#length;
     this.#checkLinks(forkPoint, blocks);
     const newLength = Number(forkPoint) + blocks.length;
+    // Recorded with the blocks; a block that misses its target is refused before anything is written.
+    let targets: readonly bigint[] = [];
+    let work = this.#work;
+    if (retargets(this.rule)) {
+      if (given !== undefined && given.length === blocks.length) targets = given;
+      else {
+        const trail = this.trailAt(forkPoint);
+        targets = blocks.map((block) => trail.push(block));
+      }
+      for (let height = forkPoint; height < BigInt(oldLength); height++) work -= targetWork(this.targetAt(height)!);
+      work += chainWork(targets);
+    }
     this.#reserveForCommit(forkPoint, blocks);
     let written: { locations: Location[]; end: number };
     try {
@@ -500,12 +566,21 @@ export class ChainDb implements ChainStore {
       throw this.#writeError(err, LOG_FILE);
     }
     const tip = blocks.at(-1)?.hash ?? this.at(forkPoint - 1n)?.hash ?? '';
-    const meta: Meta = { format: STORE_FORMAT, difficulty: this.difficulty, length: newLength, tip, logEnd: written.end };
+    const meta: Meta = {
+      format: STORE_FORMAT,
+      difficulty: this.difficulty,
+      length: newLength,
+      tip,
+      logEnd: written.end,
+      targetBlockTimeMs: this.rule.targetBlockTimeMs,
+      work: retargets(this.rule) ? workHex(work) : '',
+    };
     let settled: SettleReport;
     try {
       settled = this.#root.transactionSync(() => {
         const head = this.#dropFrom(forkPoint, BigInt(oldLength));
         for (const { chunk, runs } of fillChunks(forkPoint, head, written.locations)) this.#chunks.putSync(chunkKey(chunk), encodeRuns(runs));
+        if (retargets(this.rule)) this.#targets.replace(forkPoint, BigInt(oldLength), targets);
         for (const block of blocks) {
           this.#hashes.add(block.hash, block.index);
           this.#entries.blockAdded(block);
@@ -527,6 +602,7 @@ export class ChainDb implements ChainStore {
     this.#cache.deleteWhere((height) => height >= forkPoint);
     if (this.#damagedAt !== undefined && this.#damagedAt >= forkPoint) this.#damagedAt = undefined;
     this.#length = newLength;
+    this.#work = work;
     this.#recordedTip = undefined;
     this.#tip = newLength === 0 ? undefined : (blocks.at(-1) ?? this.#read(BigInt(newLength - 1)));
     if (this.#mirror !== undefined) {

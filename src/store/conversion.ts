@@ -8,6 +8,9 @@ import { dirname } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { TargetTrail, retargets, type ChainRule } from '../retarget.js';
+import { chainWork, workHex } from '../target.js';
+import { TargetTable } from './targets.js';
 import type { BlockLog } from './block-log.js';
 import { CHUNK_HEIGHTS, chunkKey, encodeRuns, fillChunks } from './chunks.js';
 import { BLOCK_BYTES, BLOCK_PUTS, STORE_FORMAT, compactCopy, corrupt, fileSize, openRoot, readMeta, tables, writeMeta } from './database.js';
@@ -27,20 +30,31 @@ export async function create(
   headroom: Headroom,
   log: BlockLog,
   dir: string,
-  difficulty: number,
+  rule: ChainRule,
   logger: Logger,
   quarantined: QuarantinedFile[],
 ): Promise<number> {
-  const loaded = await loadJbcDir(dir, difficulty, logger);
+  const loaded = await loadJbcDir(dir, rule, logger);
   quarantined.push(...loaded.quarantined);
-  const { chunks, byHash, meta } = tables(root);
+  const { chunks, byHash, meta, targets } = tables(root);
+  const trail = TargetTrail.from(rule, [], 0n);
+  const blockTargets = loaded.blocks.map((block) => trail.push(block));
   headroom.reserve(loaded.blocks.length * BLOCK_PUTS, loaded.blocks.length * BLOCK_BYTES);
   const written = log.write(loaded.blocks.map(encodeBlock));
   root.transactionSync(() => {
     for (const { chunk, runs } of fillChunks(0n, [], written.locations)) chunks.putSync(chunkKey(chunk), encodeRuns(runs), { append: true });
     for (const block of loaded.blocks) putEntry(byHash, block.hash, block.index);
     const tip = loaded.blocks.at(-1)?.hash ?? '';
-    writeMeta(meta, { format: STORE_FORMAT, difficulty, length: loaded.blocks.length, tip, logEnd: written.end });
+    if (retargets(rule)) new TargetTable(targets).replace(0n, 0n, blockTargets);
+    writeMeta(meta, {
+      format: STORE_FORMAT,
+      difficulty: rule.difficulty,
+      length: loaded.blocks.length,
+      tip,
+      logEnd: written.end,
+      targetBlockTimeMs: rule.targetBlockTimeMs,
+      work: retargets(rule) ? workHex(chainWork(blockTargets)) : '',
+    });
   });
   log.committed(written.end);
   if (loaded.blocks.length > 0 || loaded.quarantined.length > 0) {

@@ -34,11 +34,15 @@ export interface Meta {
   readonly tip: string;
   /** Bytes of the block log that the chain points into (0 in version 1, which had no log). */
   readonly logEnd: number;
+  /** The chain rule's target block time, ms; 0 (and absent, before it was recorded) for jbc's fixed difficulty. */
+  readonly targetBlockTimeMs: number;
+  /** With a target block time: the chain's cumulative work, hex; '' otherwise (the work is then its length times a block's). */
+  readonly work: string;
 }
 
-/** Puts (and removes) of a block: its chunk and its hash index entry. */
-export const BLOCK_PUTS = 2;
-export const BLOCK_BYTES = 64;
+/** Puts (and removes) of a block: its chunk, its hash index entry and its target's chunk. */
+export const BLOCK_PUTS = 3;
+export const BLOCK_BYTES = 96;
 /** Puts of an entry moving between pending and confirmed: its record in each table, and its id. */
 export const ENTRY_PUTS = 3;
 /** Bytes of an entry's keys and values besides its data: its id as keys, a sequence number, a height, a time. */
@@ -49,20 +53,23 @@ export function tables(root: RootDatabase) {
     chunks: root.openDB<Buffer, Buffer>({ name: 'chunks', keyEncoding: 'binary', encoding: 'binary' }),
     byHash: root.openDB<Buffer, Buffer>({ name: 'byHash', keyEncoding: 'binary', encoding: 'binary' }),
     meta: root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }),
+    targets: root.openDB<Buffer, Buffer>({ name: 'targets', keyEncoding: 'binary', encoding: 'binary' }),
   };
 }
 
-export const META_KEYS = ['format', 'difficulty', 'length', 'tip', 'logEnd'] as const;
+export const META_KEYS = ['format', 'difficulty', 'length', 'tip', 'logEnd', 'targetBlockTimeMs', 'work'] as const;
 
 /** The metadata; undefined when none was ever committed. Throws STORE_CORRUPT when it is there but malformed. */
 export function readMeta(dir: string, meta: Database<unknown, string>, transaction?: Transaction): Meta | undefined {
   const values = META_KEYS.map((key) => meta.get(key, transaction === undefined ? undefined : { transaction }));
   if (values.every((v) => v === undefined)) return undefined;
-  const [format, difficulty, length, tip, logEnd = 0] = values;
+  const [format, difficulty, length, tip, logEnd = 0, targetBlockTimeMs = 0, work = ''] = values;
   const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!count(format) || !count(difficulty) || !count(length) || typeof tip !== 'string' || !count(logEnd)) throw corrupt(dir, 'its metadata is unreadable');
+  if (!count(targetBlockTimeMs) || typeof work !== 'string' || !/^[0-9a-f]*$/.test(work)) throw corrupt(dir, 'its metadata is unreadable');
+  if (targetBlockTimeMs > 0 && work === '' && length > 0) throw corrupt(dir, "its metadata does not record the chain's work");
   if (format >= 2 && values[4] === undefined) throw corrupt(dir, "its metadata does not record the block log's length");
-  return { format, difficulty, length, tip, logEnd };
+  return { format, difficulty, length, tip, logEnd, targetBlockTimeMs, work };
 }
 
 export function writeMeta(meta: Database<unknown, string>, values: Meta): void {
@@ -76,7 +83,7 @@ export const LMDB_DAMAGE = /MDB_INVALID|MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_VERS
 export async function peekMeta(dir: string, path: string): Promise<Meta | undefined> {
   let root: RootDatabase;
   try {
-    root = open({ path, noSubdir: true, readOnly: true, maxDbs: 8 });
+    root = open({ path, noSubdir: true, readOnly: true, maxDbs: 16 });
   } catch (err) {
     if (LMDB_DAMAGE.test(describeError(err))) throw damaged(dir, path, describeError(err), err);
     throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
@@ -117,7 +124,7 @@ export const compactCopy = (path: string) => `${path}.compact`;
 
 export function openRoot(path: string): RootDatabase {
   try {
-    return open({ path, noSubdir: true, overlappingSync: false, maxDbs: 8, mapSize: MAP_SIZE });
+    return open({ path, noSubdir: true, overlappingSync: false, maxDbs: 16, mapSize: MAP_SIZE });
   } catch (err) {
     throw new JbcError(ErrorCode.STORE_IO, `cannot open ${path}: ${describeError(err)}`, { path }, { cause: err });
   }

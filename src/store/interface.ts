@@ -4,6 +4,7 @@ import type { JbcError } from '../errors.js';
 import type { ChainView } from '../chain.js';
 import type { EntryStore } from './entry-index.js';
 import type { QuarantinedFile } from './jbc-files.js';
+import type { ChainRule, TargetTrail } from '../retarget.js';
 
 export type { ChainView };
 
@@ -13,16 +14,27 @@ export interface ChainStore extends ChainView, EntryStore {
   readonly dir: string;
   /** The chain's difficulty, as recorded in the directory. */
   readonly difficulty: number;
+  /** The chain rule recorded in the directory: its difficulty and target block time. */
+  readonly rule: ChainRule;
+  /** The target block `index` met; undefined past the tip. */
+  targetAt(index: bigint): bigint | undefined;
+  /** The chain's cumulative work: the sum over its blocks of 2^256 / (target + 1). */
+  readonly work: bigint;
+  /** What a block at `height` (at most the length) must meet, from the blocks below it. */
+  trailAt(height: bigint): TargetTrail;
   /**
    * One transaction: blocks at index >= forkPoint are dropped and `blocks`
    * (starting at index forkPoint, linked to block forkPoint - 1) take their
    * place. Resolves once durable. Checks linkage, not proof of work: verify
    * blocks from outside first. Throws NOT_EXTENDING_TIP when blocks[0] does
    * not fit, INVALID_CHAIN when the blocks do not link to each other.
+   * `targets`, when given, are the blocks' targets as the caller checked
+   * them by the store's rule; otherwise the store works them out (and
+   * refuses a block that misses its target).
    */
-  commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void>;
-  /** commit(length, [block]). */
-  append(block: Block): Promise<void>;
+  commit(forkPoint: bigint, blocks: readonly Block[], targets?: readonly bigint[]): Promise<void>;
+  /** commit(length, [block], target && [target]). */
+  append(block: Block, target?: bigint): Promise<void>;
   /**
    * Blocks from `from` (default 0) to the tip, in order, read from one
    * snapshot taken when iteration starts: later commits do not show, and

@@ -20,6 +20,7 @@ import { longestValidPrefix } from '../chain.js';
 import { formatUint, parseJsonBytes } from '../codec.js';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { ChainRule } from '../retarget.js';
 
 export interface QuarantinedFile {
   /** Where the file was. */
@@ -68,7 +69,7 @@ export function quarantiner(dir: string, logger: Logger, into: QuarantinedFile[]
  * chain. Never throws for bad files; throws STORE_IO only when the directory
  * itself cannot be used.
  */
-export async function loadJbcDir(dir: string, difficulty: number, logger: Logger): Promise<{ blocks: Block[]; quarantined: QuarantinedFile[] }> {
+export async function loadJbcDir(dir: string, rule: ChainRule, logger: Logger): Promise<{ blocks: Block[]; quarantined: QuarantinedFile[] }> {
   const quarantined: QuarantinedFile[] = [];
   const quarantine = quarantiner(dir, logger, quarantined);
   const main = await readBlockFiles(dir, quarantine);
@@ -76,7 +77,7 @@ export async function loadJbcDir(dir: string, difficulty: number, logger: Logger
   let files = main;
   if (pending.size > 0) {
     const overlay = new Map([...main, ...pending]);
-    const [old, fork] = [validPrefix(main, difficulty), validPrefix(overlay, difficulty)];
+    const [old, fork] = [validPrefix(main, rule), validPrefix(overlay, rule)];
     if (fork.length > old.length) {
       logger.warn({ dir, blocks: pending.size }, 'finishing a chain replacement interrupted by a crash');
       for (const [index, entry] of pending) {
@@ -92,7 +93,7 @@ export async function loadJbcDir(dir: string, difficulty: number, logger: Logger
   }
   await removeEmptyDir(join(dir, PENDING), logger);
 
-  const blocks = validPrefix(files, difficulty);
+  const blocks = validPrefix(files, rule);
   const rejected = blocks.rejected;
   for (const [index, entry] of [...files].sort(byIndex)) {
     if (index < BigInt(blocks.length)) continue;
@@ -204,9 +205,9 @@ function byIndex([a]: [bigint, FileEntry], [b]: [bigint, FileEntry]): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function validPrefix(files: Map<bigint, FileEntry>, difficulty: number) {
+function validPrefix(files: Map<bigint, FileEntry>, rule: ChainRule) {
   const ordered = [...files].sort(byIndex).map(([, entry]) => entry.block);
-  const { valid, rejected } = longestValidPrefix(ordered, difficulty);
+  const { valid, rejected } = longestValidPrefix(ordered, rule);
   return Object.assign(valid, { rejected });
 }
 

@@ -12,6 +12,12 @@ export interface ChainDbOptions {
    * error for a directory without a database).
    */
   readonly difficulty?: number;
+  /**
+   * The rule's target block time, ms (0: jbc's fixed difficulty), recorded
+   * like the difficulty; another one fails with DIFFICULTY_MISMATCH.
+   * Undefined: the recorded one, or 0 for a new directory.
+   */
+  readonly targetBlockTimeMs?: number;
   /** Keep the article's layout, one JSON file per block, beside the database, written after each commit. Default false. */
   readonly jbcFiles?: boolean;
   /** Decoded blocks kept in memory (most recently read), holding at most 8 Mi characters of data together. Default 1024. */
@@ -59,6 +65,10 @@ export function checkChainDbOptions(options: ChainDbOptions): void {
   const { difficulty, cacheBlocks, hashRunEntries, pool } = options;
   if (difficulty !== undefined && !(Number.isInteger(difficulty) && difficulty >= 0 && difficulty <= MAX_DIFFICULTY)) {
     throw badOption(`options.difficulty must be an integer from 0 to ${MAX_DIFFICULTY}`);
+  }
+  const { targetBlockTimeMs } = options;
+  if (targetBlockTimeMs !== undefined && !(Number.isSafeInteger(targetBlockTimeMs) && targetBlockTimeMs >= 0)) {
+    throw badOption('options.targetBlockTimeMs must be a non-negative integer');
   }
   if (cacheBlocks !== undefined && !(Number.isSafeInteger(cacheBlocks) && cacheBlocks >= 0)) {
     throw badOption('options.cacheBlocks must be a non-negative integer');

@@ -59,6 +59,14 @@ export interface SyncSource {
 /** What a sync needs of the chain. */
 export interface SyncTarget {
   snapshot(): ChainView;
+  /** The chain's cumulative work now. */
+  readonly work: bigint;
+  /**
+   * True when `blocks`, from `forkPoint` on, would give the chain more work
+   * than it has now (at a fixed difficulty: make it longer); throws
+   * INVALID_CHAIN for blocks that break the rule in context.
+   */
+  outworks(forkPoint: number, blocks: readonly Block[]): boolean;
   adopt(adoption: Adoption): Promise<AdoptResult>;
 }
 
@@ -171,7 +179,8 @@ async function attemptSync(source: SyncSource, target: SyncTarget, options: Sync
   // Taken after /status, so a sync that ran meanwhile is not downloaded again.
   const local = target.snapshot();
   if (status === undefined) return syncWholeChain(source, target, local, options, totals);
-  if (status.length <= BigInt(local.length)) {
+  // A peer that reports its work is ahead when it has more; one that does not, when it is longer.
+  if (status.work !== undefined ? status.work <= target.work : status.length <= BigInt(local.length)) {
     return { peerLength: status.length, status, via: 'status' };
   }
 
@@ -241,7 +250,7 @@ async function attemptSync(source: SyncSource, target: SyncTarget, options: Sync
 
   /** Hands `pending` to the target when it would make the chain longer. */
   async function commit(): Promise<undefined | typeof RESTART> {
-    if (pending.length === 0 || committedTo + pending.length <= target.snapshot().length) return undefined;
+    if (pending.length === 0 || !target.outworks(committedTo, pending)) return undefined;
     const result = await target.adopt({ peer, forkPoint: committedTo, blocks: pending });
     if (!result.adopted) return result.reason === 'diverged' ? RESTART : undefined;
     addAdopted(totals, result);
@@ -331,7 +340,7 @@ export async function fetchAncestors(
     verifySegment(base, branch, options.difficulty);
     blocks = fresh.slice(0, join + 1).concat(branch);
   }
-  if (forkPoint + blocks.length <= target.snapshot().length) return { kind: 'not-longer', downloaded };
+  if (!target.outworks(forkPoint, blocks)) return { kind: 'not-longer', downloaded };
   const result = await target.adopt({ peer: source.peer, forkPoint, blocks });
   if (!result.adopted) return { kind: 'not-longer', downloaded };
   return {
@@ -394,7 +403,7 @@ async function commitWholeChain(peer: string, chain: WholeChain, target: SyncTar
       chars += dataChars(blocks);
       next += blocks.length;
       const full = pending.length >= options.batchSize || chars >= maxChars || next === chain.length;
-      if (full && committedTo + pending.length > target.snapshot().length) {
+      if (full && target.outworks(committedTo, pending)) {
         const result = await target.adopt({ peer, forkPoint: committedTo, blocks: pending });
         if (result.adopted) {
           addAdopted(totals, result);

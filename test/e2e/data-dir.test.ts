@@ -84,6 +84,17 @@ describe('the data directory on the command line', () => {
     expect(await listing(dir)).toEqual(before);
   });
 
+  it('refuses another --target-block-time with exit 2, naming both rules, and changes nothing', async () => {
+    const dir = await chainDir(1, 20);
+    const before = await listing(dir);
+    const result = runCli(['--port', '0', '--difficulty', '1', '--target-block-time', '2', '--data-dir', dir]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      `${dir} holds a chain with jbc's fixed difficulty (no target block time); start with --target-block-time 0 or another --data-dir (not --target-block-time 2)`,
+    );
+    expect(await listing(dir)).toEqual(before);
+  });
+
   it('refuses a second node on a directory in use with exit 2, before reading or writing it', async () => {
     const dir = await chainDir(1, 20);
     const first = await startCli(['--port', '0', '--difficulty', '1', '--data-dir', dir]);
@@ -159,8 +170,17 @@ describe('the data directory on the command line', () => {
       const dir = join(await trackedTempDir(), 'never-created');
       const result = runCli(['--port', String(port), '--difficulty', '1', '--data-dir', dir]);
       expect(result.status).toBe(2);
-      expect(result.stderr).toContain('EADDRINUSE');
+      expect(result.stderr).toBe(`jbc-ts: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`);
       expect(existsSync(dir)).toBe(false);
+      // One log line with the reason, and no stack: the user's port, not the node, is at fault.
+      const logged = result.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const failures = logged.filter((record) => record.level === 'error');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ msg: 'node failed to start', code: 'BAD_OPTION', reason: `cannot listen on 127.0.0.1:${port}: EADDRINUSE` });
+      expect(failures[0]).not.toHaveProperty('err');
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

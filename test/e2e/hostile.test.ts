@@ -467,13 +467,13 @@ describe('JSON that costs far more to parse than it weighs', () => {
     for (const block of f.main.slice(2, 5)) await postJson(`${node.url}mined`, blockToJson(block));
     const failure = (peer: FakePeer) =>
       waitFor(`the post to ${peer.url} to fail`, () => lines.find((l) => l.msg === 'could not send block to peer' && l.fields.peer === peer.url));
-    expect((await failure(big)).fields.err).toMatchObject({
+    expect((await failure(big)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
-      message: expect.stringContaining('sent more than 16384 bytes'),
+      reason: expect.stringContaining('sent more than 16384 bytes'),
     });
-    expect((await failure(dense)).fields.err).toMatchObject({
+    expect((await failure(dense)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
-      message: expect.stringContaining('holds more numbers than the 64 it may'),
+      reason: expect.stringContaining('holds more numbers than the 64 it may'),
     });
     await waitFor('the healthy peer to get block 4', () => healthy.minedIndexes().includes('4'));
     expect((await http(`${node.url}status`)).json.height).toBe(4);

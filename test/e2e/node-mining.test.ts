@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockToJson, type Block } from '../../src/block.js';
+import { blockToJson, parseBlock, type Block } from '../../src/block.js';
 import { verifyChain } from '../../src/chain.js';
-import { blocksOf, hashesOf, mineBlock } from '../helpers/fixtures.js';
+import { blocksOf, hashesOf, mineAboveTarget, mineAtTarget, mineBlock } from '../helpers/fixtures.js';
 import { distPath } from '../../src/paths.js';
 import { packBlockData } from '../../src/entries.js';
 import { PEER_HEADER } from '../../src/node/index.js';
@@ -118,6 +118,7 @@ describe('mining loop (scripted miner)', () => {
     const { node } = await minerNode(f.main);
     expect((await http(`${node.url}status`)).json.mining).toEqual({
       enabled: true,
+      requested: 0,
       workers: 1,
       hashrate: 1234,
       perWorker: [1234],
@@ -286,5 +287,55 @@ describe('metrics', () => {
     expect(metric('jbc_blocks_rejected_total{reason="known"}')).toBe(1);
     expect(metric('jbc_http_requests_total{route="/status",method="GET",status="200"}')).toBeGreaterThanOrEqual(1);
     expect(metric('jbc_http_request_duration_seconds_count{route="/mined",method="POST"}')).toBe(2);
+  });
+});
+
+describe('a target block time', () => {
+  it("moves the target past --difficulty zeros, keeps every block valid by jbc's check, and reports the target, the work and the block times", async () => {
+    const rule = { difficulty: 3, targetBlockTimeMs: 1000 };
+    const miner = await startTestNode({ mine: true, ...rule }, {}, 'miner');
+    const follower = await startTestNode({ peers: [miner.url], ...rule }, {}, 'follower');
+    await waitFor('the follower to hold 12 blocks', () => follower.chain().length >= 12, 60_000);
+    const served = (await http(`${follower.url}blockchain.json`)).json as Array<Record<string, unknown>>;
+    const blocks = served.map((b) => parseBlock(b));
+    // What a jbc node of that difficulty checks: links, hashes and leading zeros.
+    verifyChain(blocks, rule.difficulty);
+    const targets = await Promise.all(blocks.map(async (b) => (await http(`${follower.url}blocks/${b.index}/target`)).json));
+    for (const [i, t] of targets.entries()) {
+      expect(BigInt(`0x${blocks[i]!.hash}`)).toBeLessThanOrEqual(BigInt(`0x${t.target}`));
+      expect(BigInt(`0x${t.target}`)).toBeLessThanOrEqual(zerosTarget(rule.difficulty));
+    }
+    // Blocks came faster than a second apart at first, so the targets got harder.
+    expect(targets.at(-1)!.targetDifficulty).toBeGreaterThan(rule.difficulty);
+    const status = (await http(`${follower.url}status`)).json;
+    expect(status).toMatchObject({ targetBlockTime: 1, difficulty: rule.difficulty, work: expect.stringMatching(/^[0-9a-f]+$/) });
+    expect(status.targetDifficulty).toBeGreaterThan(rule.difficulty);
+    expect(status.networkHashrate).toBeGreaterThan(0);
+    expect(status.meanBlockTime).toBeGreaterThanOrEqual(0);
+    const metrics = (await http(`${follower.url}metrics`)).text;
+    expect(metrics).toMatch(/^jbc_target_difficulty [0-9.]+$/m);
+    expect(metrics).toMatch(/^jbc_target_block_time_seconds 1$/m);
+  });
+
+  it('refuses a posted block that has the zeros but misses the target its ancestors imply, with the reason', async () => {
+    const rule = { difficulty: 1, targetBlockTimeMs: 60_000 };
+    const node = await startTestNode(rule);
+    // Blocks a second apart at a one-minute target: each next target is harder.
+    const start = BigInt(Math.floor(Date.now() / 1000)) - 100n;
+    for (let i = 0n; i < 6n; i++) {
+      const tip = node.chain().tip;
+      const { json } = await http(`${node.url}status`);
+      const block = mineAtTarget({ index: i, prevHash: tip?.hash ?? '', data: `block ${i}`, timestamp: start + i }, BigInt(`0x${json.target}`));
+      expect((await postJson(`${node.url}mined`, blockToJson(block))).json.accepted).toBe(true);
+    }
+    const { json } = await http(`${node.url}status`);
+    const target = BigInt(`0x${json.target}`);
+    expect(target).toBeLessThan(zerosTarget(rule.difficulty));
+    const tip = node.chain().tip!;
+    const above = mineAboveTarget({ index: 6n, prevHash: tip.hash, data: 'too easy', timestamp: start + 6n }, target, rule.difficulty);
+    const answer = await postJson(`${node.url}mined`, blockToJson(above));
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toMatchObject({ code: 'INVALID_BLOCK', message: `block 6 hash is above its target ${json.target}` });
+    expect(node.chain().length).toBe(6);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
 import { Chain, isValidChain, longestValidPrefix, shouldAdopt, verifyChain, verifySegment } from '../../src/chain.js';
 import { ErrorCode } from '../../src/errors.js';
+import { fixedRule } from '../../src/retarget.js';
 import { mineBlock, mineChain, seed } from '../helpers/fixtures.js';
 import { thrown } from '../helpers/thrown.js';
 
@@ -136,7 +137,7 @@ describe('chain validity, one rule at a time', () => {
   });
 
   it('the longest valid prefix stops before the first bad block and says why', async () => {
-    const { valid, rejected } = longestValidPrefix([zero, one, { ...two, data: 'tampered' }, three], D);
+    const { valid, rejected } = longestValidPrefix([zero, one, { ...two, data: 'tampered' }, three], fixedRule(D));
     expect(valid).toEqual([zero, one]);
     expect(rejected?.block.index).toBe(2n);
     expect(rejected?.error.data.reason).toBe('hash-mismatch');

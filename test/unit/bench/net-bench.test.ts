@@ -15,8 +15,23 @@ import {
 const line = (fields: Record<string, unknown>): string => JSON.stringify({ level: 'info', time: '2026-12-03T10:00:00.000Z', ...fields });
 
 describe('bench:net options', () => {
-  it('defaults to 4 nodes, 60 s, difficulty 5, 1 worker, no latency', () => {
-    expect(parseNetBenchArgs([])).toMatchObject({ nodes: 4, seconds: 60, difficulty: 5, workers: 1, latencyMs: 0, json: false });
+  it('a target block time warms the network up for 60 s unless --warmup says otherwise', () => {
+    expect(parseNetBenchArgs(['--target-block-time', '2'])).toMatchObject({ targetBlockTime: 2, warmupSeconds: 60 });
+    expect(parseNetBenchArgs(['--target-block-time', '2', '--warmup', '0'])).toMatchObject({ targetBlockTime: 2, warmupSeconds: 0 });
+    expect(() => parseNetBenchArgs(['--target-block-time', '-1'])).toThrow(/--target-block-time/);
+  });
+
+  it('defaults to 4 nodes, 60 s, difficulty 5, 1 worker, no latency, the fixed rule with no warm-up', () => {
+    expect(parseNetBenchArgs([])).toMatchObject({
+      nodes: 4,
+      seconds: 60,
+      difficulty: 5,
+      workers: 1,
+      latencyMs: 0,
+      targetBlockTime: 0,
+      warmupSeconds: 0,
+      json: false,
+    });
   });
 
   it('reads every option', () => {

@@ -15,11 +15,22 @@ function flagValue(args: readonly string[], flag: string): string | undefined {
 }
 
 describe('devnet options', () => {
-  it('default to four nodes on ports 5000-5003 with data dirs under chaindata/', () => {
+  it('default to four nodes on ports 5000-5003 with data dirs under chaindata/devnet/', () => {
     const plan = planDevnet(options([]), '/work');
     expect(plan.map((n) => n.port)).toEqual([5000, 5001, 5002, 5003]);
-    expect(plan.map((n) => n.dataDir)).toEqual(['/work/chaindata/5000', '/work/chaindata/5001', '/work/chaindata/5002', '/work/chaindata/5003']);
+    expect(plan.map((n) => n.dataDir)).toEqual([
+      '/work/chaindata/devnet/5000',
+      '/work/chaindata/devnet/5001',
+      '/work/chaindata/devnet/5002',
+      '/work/chaindata/devnet/5003',
+    ]);
     expect(plan.every((n) => flagValue(n.args, '--workers') === '1')).toBe(true);
+  });
+
+  it('give every node a target block time of 5 s by default, and pass --target-block-time 0 for the jbc rule', () => {
+    expect(planDevnet(options([]), '/w').map((n) => flagValue(n.args, '--target-block-time'))).toEqual(['5', '5', '5', '5']);
+    expect(planDevnet(options(['--target-block-time', '2.5']), '/w').every((n) => flagValue(n.args, '--target-block-time') === '2.5')).toBe(true);
+    expect(planDevnet(options(['--target-block-time', '0']), '/w').every((n) => flagValue(n.args, '--target-block-time') === '0')).toBe(true);
   });
 
   it('give each node the others, and only the others, as peers', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Block } from '../../../src/block.js';
 import { silentLogger } from '../../../src/log.js';
+import { fixedRule } from '../../../src/retarget.js';
 import { blockFileName, loadJbcDir, serializeBlock } from '../../../src/store/jbc-files.js';
 import { fixturePath, mineChain, seed } from '../../helpers/fixtures.js';
 
@@ -19,7 +20,7 @@ afterEach(async () => {
 });
 
 const load = async (difficulty = D) => {
-  const { blocks, quarantined } = await loadJbcDir(dir, difficulty, silentLogger);
+  const { blocks, quarantined } = await loadJbcDir(dir, fixedRule(difficulty), silentLogger);
   return { chain: blocks, quarantined };
 };
 const hashes = (blocks: Iterable<Block>) => [...blocks].map((b) => b.hash);

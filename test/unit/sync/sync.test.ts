@@ -8,7 +8,7 @@ import { ChainSpool } from '../../../src/peer/chain-spool.js';
 import type { PeerStatus } from '../../../src/peer/peer-client.js';
 import type { ChainView } from '../../../src/chain.js';
 import { locateFork } from '../../../src/locator.js';
-import { fetchAncestors, syncFrom, type SyncOptions, type SyncSource } from '../../../src/sync/sync.js';
+import { fetchAncestors, syncFrom, type SyncOptions, type SyncSource, type SyncTarget } from '../../../src/sync/sync.js';
 import { loadFixtures, removeDir, tampered, tempDir, type ChainFixtures } from '../../e2e/helpers/fixtures.js';
 import { hashesOf, mineChain } from '../../helpers/fixtures.js';
 
@@ -86,7 +86,7 @@ function peer(
     async status(): Promise<PeerStatus | undefined> {
       log.status++;
       if (opts.plainJbc) return undefined;
-      return { length: opts.claimLength ?? BigInt(chain.length), tipHash: chain.at(-1)?.hash, nodeId: 'peer' };
+      return { length: opts.claimLength ?? BigInt(chain.length), tipHash: chain.at(-1)?.hash, nodeId: 'peer', work: undefined };
     },
     async blocks(from, limit) {
       await opts.beforePage?.(from);
@@ -295,12 +295,16 @@ describe('syncing from a peer', () => {
 
 describe("a plain jbc peer's whole chain, read back from its spool file", () => {
   /** `local` as a sync target that records the size of each batch handed to it. */
-  function recording(local: ChainState): { target: { snapshot: () => ReturnType<ChainState['snapshot']>; adopt: ChainState['adopt'] }; batches: number[] } {
+  function recording(local: ChainState): { target: SyncTarget; batches: number[] } {
     const batches: number[] = [];
     return {
       batches,
       target: {
         snapshot: () => local.snapshot(),
+        get work() {
+          return local.work;
+        },
+        outworks: (forkPoint, blocks) => local.outworks(forkPoint, blocks),
         adopt: (adoption: Adoption) => {
           batches.push(adoption.blocks.length);
           return local.adopt(adoption);
@@ -354,8 +358,12 @@ describe("a plain jbc peer's whole chain, read back from its spool file", () => 
     const local = await localChain(f.main.slice(0, 3));
     const { source, log } = peer(shuffle(f.fork), { plainJbc: true });
     let moved = false;
-    const target = {
+    const target: SyncTarget = {
       snapshot: () => local.snapshot(),
+      get work() {
+        return local.work;
+      },
+      outworks: (forkPoint, blocks) => local.outworks(forkPoint, blocks),
       adopt: async (adoption: Adoption) => {
         if (!moved) {
           // Another peer's reorg lands first: our block 2 is now another one.
