@@ -76,7 +76,18 @@ export class MiningControl {
 
   status(): MiningStatus {
     if (this.#loop !== undefined) return this.#loop.status();
-    return { enabled: this.#enabled, requested: 0, workers: 0, hashrate: 0, perWorker: [], engine: null, kernel: null, simd: null, simdSupported: null, hashes: 0 };
+    return {
+      enabled: this.#enabled,
+      requested: 0,
+      workers: 0,
+      hashrate: 0,
+      perWorker: [],
+      engine: null,
+      kernel: null,
+      simd: null,
+      simdSupported: null,
+      hashes: 0,
+    };
   }
 
   /** Turns mining on or off and resizes its worker pool; resolves with the status once the change is in effect. */

@@ -496,7 +496,18 @@ export class JbcNode implements NodeApi {
 
   #miningStatus(): MiningStatus {
     if (this.#mining !== undefined) return this.#mining.status();
-    return { enabled: this.config.mine, requested: 0, workers: 0, hashrate: 0, perWorker: [], engine: null, kernel: null, simd: null, simdSupported: null, hashes: 0 };
+    return {
+      enabled: this.config.mine,
+      requested: 0,
+      workers: 0,
+      hashrate: 0,
+      perWorker: [],
+      engine: null,
+      kernel: null,
+      simd: null,
+      simdSupported: null,
+      hashes: 0,
+    };
   }
 
   #isSelf(url: string, port: number): boolean {
