@@ -40,7 +40,8 @@ interface AttackPlan {
   readonly mine: boolean;
   readonly syncIntervalMs: number;
   readonly figures: readonly Figure[];
-  readonly attacker: (seconds: number) => { peers: number; path: '/mined' | '/status' } | { client: true };
+  /** Peers that answer `path` with the body, or a client that posts it to `POST /data`. */
+  readonly attacker: { readonly peers: number; readonly path: '/mined' | '/status' } | { readonly client: true };
 }
 
 const PLANS: readonly AttackPlan[] = [
@@ -50,16 +51,16 @@ const PLANS: readonly AttackPlan[] = [
     mine: true,
     syncIntervalMs: 0,
     figures: ['statusP50Ms', 'statusP99Ms', 'blocksPerSecond'],
-    attacker: () => ({ peers: 10, path: '/mined' }),
+    attacker: { peers: 10, path: '/mined' },
   },
-  { target: 'data', name: 'data bodies', mine: false, syncIntervalMs: 0, figures: ['statusP50Ms', 'statusP99Ms'], attacker: () => ({ client: true }) },
+  { target: 'data', name: 'data bodies', mine: false, syncIntervalMs: 0, figures: ['statusP50Ms', 'statusP99Ms'], attacker: { client: true } },
   {
     target: 'status',
     name: 'status answers',
     mine: false,
     syncIntervalMs: 1000,
     figures: ['loopDelayMaxMs', 'statusMaxMs'],
-    attacker: () => ({ peers: 30, path: '/status' }),
+    attacker: { peers: 30, path: '/status' },
   },
 ];
 
@@ -89,7 +90,7 @@ export async function measureJsonAttacks(
 }
 
 function describeAttack(plan: AttackPlan, counts: AttackCounts | undefined): string {
-  const how = plan.attacker(0);
+  const how = plan.attacker;
   if (counts === undefined) return 'no attack';
   if ('client' in how) {
     const answers = Object.entries(counts.statuses).map(([status, n]) => `${n} x ${status}`);
@@ -110,7 +111,7 @@ async function run(
   const dataDir = await mkdtemp(join(tmpdir(), 'jbc-bench-hostile-json-'));
   const logPath = join(dataDir, 'node.log');
   const log = createWriteStream(logPath);
-  const how = plan.attacker(seconds);
+  const how = plan.attacker;
   const deadline = seconds + WARMUP_MS / 1000 + 30;
   let attacker: Attacker | undefined;
   let counts: AttackCounts | undefined;
