@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npm start -- [options]`: options → config → start. Nothing else lives
- * here; parsing is in node/args.ts, the node in node/.
+ * The `jbc-ts` command. `jbc-ts COMMAND …` (status, block 7, …) is the
+ * client of a running node (client/); anything else, `npm start --
+ * [options]` included, starts a node: options → config → start. Parsing is
+ * in node/args.ts, the node in node/, which only a node start loads.
  */
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
+import { isClientInvocation, runClient } from './client/index.js';
 import { describeError, isJbcError, ErrorCode } from './errors.js';
-import { createLogger, type Logger } from './log.js';
-import { createNode, parseCommandLine, type CommandLine, type JbcNode } from './node/index.js';
+import type { Logger } from './log.js';
+import type { CommandLine, JbcNode } from './node/index.js';
 import { packageVersion } from './paths.js';
 
 /** A repeat of a stop signal sooner than this is the same request delivered twice. */
@@ -25,9 +28,16 @@ const REPEAT_SIGNAL_MS = 500;
 const HEAP_GROWING_PERCENT = 50;
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (isClientInvocation(argv)) {
+    process.exitCode = await runClient(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+    return;
+  }
+  const { createNode, parseCommandLine } = await import('./node/index.js');
+  const { createLogger } = await import('./log.js');
   let commandLine: CommandLine;
   try {
-    commandLine = parseCommandLine(process.argv.slice(2), { cpus: availableParallelism(), cwd: process.cwd() });
+    commandLine = parseCommandLine(argv, { cpus: availableParallelism(), cwd: process.cwd(), environment: process.env });
   } catch (err) {
     process.stderr.write(`jbc-ts: ${err instanceof Error ? err.message : describeError(err)}\n`);
     process.exitCode = 2;
@@ -84,11 +94,15 @@ async function main(): Promise<void> {
 }
 
 function failedToStart(logger: Logger, err: unknown): void {
-  logger.error({ code: isJbcError(err) ? err.code : undefined, err }, 'node failed to start');
-  process.stderr.write(`jbc-ts: ${err instanceof Error ? err.message : describeError(err)}\n`);
   // Exit 2: the command line or the data dir given cannot work as asked (nothing was changed).
   const refused = [ErrorCode.BAD_OPTION, ErrorCode.DATA_DIR_LOCKED, ErrorCode.DIFFICULTY_MISMATCH, ErrorCode.STORE_CORRUPT] as const;
-  process.exitCode = refused.some((code) => isJbcError(err, code)) ? 2 : 1;
+  const known = refused.some((code) => isJbcError(err, code));
+  const reason = err instanceof Error ? err.message : describeError(err);
+  // A reason the user can act on is one line; a stack only helps with the node's own faults.
+  if (known) logger.error({ code: (err as { code: string }).code, reason }, 'node failed to start');
+  else logger.error({ code: isJbcError(err) ? err.code : undefined, err }, 'node failed to start');
+  process.stderr.write(`jbc-ts: ${reason}\n`);
+  process.exitCode = known ? 2 : 1;
 }
 
 await main();

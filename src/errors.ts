@@ -31,6 +31,8 @@ export const ErrorCode = {
   DIFFICULTY_MISMATCH: 'DIFFICULTY_MISMATCH',
   /** A bad command-line option or options-object field. */
   BAD_OPTION: 'BAD_OPTION',
+  /** A control route asked by a client that is not allowed to (not loopback, or without the admin token). */
+  FORBIDDEN: 'FORBIDDEN',
   /** A request that is malformed in a way not covered by a more specific code. */
   BAD_REQUEST: 'BAD_REQUEST',
   NOT_FOUND: 'NOT_FOUND',
@@ -111,6 +113,34 @@ export function isAborted(err: unknown): err is AbortedError {
 
 export function isJbcError(err: unknown, code?: ErrorCode): err is JbcError {
   return err instanceof JbcError && (code === undefined || err.code === code);
+}
+
+/**
+ * Codes of this node's own faults (its disk, its miner, a bug): logged with
+ * the error itself, whose stack says where. Every other code is a peer's or
+ * a client's doing, or a state such as shutdown, which a stack says nothing
+ * about.
+ */
+const OWN_FAULTS: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.STORE_IO,
+  ErrorCode.STORE_BAD_FILE,
+  ErrorCode.STORE_CORRUPT,
+  ErrorCode.MINING_FAILED,
+  ErrorCode.INTERNAL,
+]);
+
+/** True for a failure of this node itself (anything but a JbcError with a code of others' faults). */
+export function isOwnFault(err: unknown): boolean {
+  return !(err instanceof JbcError) || OWN_FAULTS.has(err.code);
+}
+
+/**
+ * The fields a log line carries for `err`: others' faults (a peer down or
+ * slow or lying, a client's bad request) as their code and a one-line
+ * reason; this node's own as the error itself, so pino keeps its stack.
+ */
+export function errorFields(err: unknown): { code: ErrorCode; reason: string } | { err: unknown } {
+  return isOwnFault(err) ? { err } : { code: (err as JbcError).code, reason: (err as JbcError).message };
 }
 
 /** A readable one-line description of anything thrown, for logs. */

@@ -151,8 +151,8 @@ function shorten(value: string): string {
 /**
  * A tiny formatter instead of pino-pretty (not a dependency): it reads the
  * JSON line pino writes and prints time, level, message, then the remaining
- * fields as key=value, with 64-hex hashes shortened (the JSON format keeps
- * them whole).
+ * fields as key=value, with 64-hex hashes shortened and an error as its
+ * message and code (the JSON format keeps them whole, stack included).
  */
 function prettyStream(out: DestinationStream, color: boolean): DestinationStream {
   return {
@@ -165,6 +165,12 @@ function prettyStream(out: DestinationStream, color: boolean): DestinationStream
         return;
       }
       const { time, level, msg, ...rest } = record;
+      // An error as its message (and code): a terminal reader wants the reason, not pino's object and stack.
+      if (typeof rest.err === 'object' && rest.err !== null && typeof (rest.err as { message?: unknown }).message === 'string') {
+        const { message, code } = rest.err as { message: string; code?: unknown };
+        rest.err = message;
+        if (typeof code === 'string' && rest.code === undefined) rest.code = code;
+      }
       const clock = typeof time === 'string' ? time.slice(11, 23) : '';
       const fields = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? shorten(v) : JSON.stringify(v, (_, x: unknown) => (typeof x === 'string' ? shorten(x) : x))}`)

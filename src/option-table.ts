@@ -5,6 +5,7 @@
  * README's options table are all made from it, so they cannot drift apart.
  */
 import { readCommandLine } from './command-line.js';
+import { JsonNumber, isJsonObject, parseJson } from './codec.js';
 import { ErrorCode, JbcError } from './errors.js';
 
 /** setTimeout's limit, in ms: the most any duration option can be. */
@@ -39,6 +40,10 @@ export interface OptionSpec {
   readonly defaultText?: string;
   /** One sentence or a few, without the default. */
   readonly help: string;
+  /** Only on the command line: no `JBC_<NAME>` variable, no key in a config file (`--help`, `--version`). */
+  readonly commandLineOnly?: boolean;
+  /** Not in a config file (`--config` itself), though it may come from its variable. */
+  readonly notInFile?: boolean;
 }
 
 export const integer = (min: number, max: number, extra: { scale?: number; unit?: string } = {}): OptionType => ({ kind: 'integer', min, max, ...extra });
@@ -59,7 +64,7 @@ export function parseOptions(
   table: readonly OptionSpec[],
   argv: readonly string[],
   options: { passThrough?: boolean; first?: readonly string[] } = {},
-): { values: Record<string, unknown>; rest: string[] } {
+): { values: Record<string, unknown>; rest: string[]; sources: LayeredOptions['sources'] } {
   const known = options.passThrough ? splitKnown(table, argv) : { args: [...argv], rest: [] };
   const parsed = readCommandLine({
     args: known.args,
@@ -72,9 +77,10 @@ export function parseOptions(
   // Switches such as --help answer whatever the other options say.
   for (const key of options.first ?? []) {
     const spec = table.find((s) => s.key === key && parsed[s.flag] !== undefined);
-    if (spec !== undefined) return { values: { [key]: fromText(spec, true) }, rest: known.rest };
+    if (spec !== undefined) return { values: { [key]: fromText(spec, true) }, rest: known.rest, sources: {} };
   }
   const values: Record<string, unknown> = {};
+  const sources: Record<string, { source: OptionSource; name: string }> = {};
   for (const spec of table) {
     const raw = parsed[spec.flag];
     if (raw === undefined) continue;
@@ -83,8 +89,9 @@ export function parseOptions(
       throw badFlag(spec.flag, `cannot be combined with --${other?.flag}`);
     }
     values[spec.key] = fromText(spec, raw);
+    sources[spec.key] = { source: 'flag', name: `--${spec.flag}` };
   }
-  return { values, rest: known.rest };
+  return { values, rest: known.rest, sources };
 }
 
 /** The arguments the table knows (with their values), and the rest in order. */
@@ -105,8 +112,116 @@ function splitKnown(table: readonly OptionSpec[], argv: readonly string[]): { ar
   return { args, rest };
 }
 
-function fromText(spec: OptionSpec, raw: string | boolean): unknown {
-  const flag = `--${spec.flag}`;
+/** Where an option's value came from, in precedence order: a flag beats a variable, which beats the file. */
+export type OptionSource = 'flag' | 'env' | 'file';
+
+/** The options each source gave, by key, and where each key's value came from (the source that won). */
+export interface LayeredOptions {
+  readonly values: Record<string, unknown>;
+  /** The source of each key in `values`, with the name to quote in an error (`--port`, `JBC_PORT`, `"port" in node.json`). */
+  readonly sources: Record<string, { readonly source: OptionSource; readonly name: string }>;
+}
+
+/** `--data-dir` is `JBC_DATA_DIR`. */
+export function envName(spec: OptionSpec): string {
+  return `JBC_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** A switch's value as a variable gives it: `1`/`true`/`yes` is the flag given, `0`/`false`/`no` its opposite. */
+const ENV_TRUE = ['1', 'true', 'yes'];
+const ENV_FALSE = ['0', 'false', 'no'];
+
+/**
+ * The options the `JBC_<NAME>` variables of `env` give, by key, checked as
+ * the flags are; BAD_OPTION naming the variable for a bad value, or for two
+ * variables that set one switch both ways.
+ */
+export function optionsFromEnv(table: readonly OptionSpec[], env: Readonly<Record<string, string | undefined>>): LayeredOptions {
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, { source: OptionSource; name: string }> = {};
+  for (const spec of table) {
+    if (spec.commandLineOnly) continue;
+    const name = envName(spec);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    let value: unknown;
+    if (spec.type.kind === 'switch') {
+      const word = raw.trim().toLowerCase();
+      if (!ENV_TRUE.includes(word) && !ENV_FALSE.includes(word)) throw badFlag(name, 'must be true or false (or 1 or 0)', raw);
+      value = ENV_TRUE.includes(word) ? spec.type.value : !spec.type.value;
+    } else {
+      value = fromText(spec, raw, name);
+    }
+    const earlier = sources[spec.key];
+    if (earlier !== undefined && values[spec.key] !== value) throw badFlag(name, `contradicts ${earlier.name}`, raw);
+    values[spec.key] = value;
+    sources[spec.key] = { source: 'env', name };
+  }
+  return { values, sources };
+}
+
+/**
+ * The options of a config file's JSON `text`: one object whose keys are the
+ * flags' names without dashes (`{"port": 5001, "no-mine": true}`), each
+ * value checked as the flag's would be (a number or a string where the
+ * flag takes a value, true or false for a switch, a list as an array of
+ * strings or one comma-separated string). BAD_OPTION naming the file and the
+ * key for anything else, unknown keys included.
+ */
+export function optionsFromFile(table: readonly OptionSpec[], text: string, file: string): LayeredOptions {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(text, file);
+  } catch (err) {
+    throw new JbcError(ErrorCode.BAD_OPTION, `--config ${file}: ${err instanceof Error ? firstLine(err.message) : String(err)}`, { option: '--config' });
+  }
+  if (!isJsonObject(parsed)) throw new JbcError(ErrorCode.BAD_OPTION, `--config ${file}: must hold one JSON object of options`, { option: '--config' });
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, { source: OptionSource; name: string }> = {};
+  for (const [key, raw] of Object.entries(parsed)) {
+    const name = `"${key}" in ${file}`;
+    const spec = table.find((s) => s.flag === key && !s.commandLineOnly && !s.notInFile);
+    if (spec === undefined) {
+      throw new JbcError(ErrorCode.BAD_OPTION, `--config ${file}: ${JSON.stringify(key.slice(0, 80))} is not an option (see --help)`, { option: '--config' });
+    }
+    let value: unknown;
+    if (spec.type.kind === 'switch') {
+      if (typeof raw !== 'boolean') throw badFlag(name, 'must be true or false');
+      value = raw ? spec.type.value : !spec.type.value;
+    } else if (raw instanceof JsonNumber) {
+      value = fromText(spec, raw.text, name);
+    } else if (typeof raw === 'string') {
+      value = fromText(spec, raw, name);
+    } else if (spec.type.kind === 'list' && Array.isArray(raw) && raw.every((item) => typeof item === 'string')) {
+      value = fromText(spec, raw.join(','), name);
+    } else {
+      throw badFlag(name, spec.type.kind === 'list' ? 'must be an array of strings' : 'must be a number or a string');
+    }
+    const earlier = sources[spec.key];
+    if (earlier !== undefined && values[spec.key] !== value) throw badFlag(name, `contradicts ${earlier.name}`);
+    values[spec.key] = value;
+    sources[spec.key] = { source: 'file', name };
+  }
+  return { values, sources };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+/** The sources merged, the later ones winning key by key (pass them file, env, flags). */
+export function mergeOptions(...layers: readonly LayeredOptions[]): LayeredOptions {
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, { source: OptionSource; name: string }> = {};
+  for (const layer of layers) {
+    Object.assign(values, layer.values);
+    Object.assign(sources, layer.sources);
+  }
+  return { values, sources };
+}
+
+function fromText(spec: OptionSpec, raw: string | boolean, name = `--${spec.flag}`): unknown {
+  const flag = name;
   const type = spec.type;
   if (type.kind === 'switch') return type.value;
   const value = raw as string;

@@ -28,7 +28,7 @@ export const MEDIAN_SPAN = 11;
 /** A timestamp may be at most this far ahead of the checking node's clock. */
 export const MAX_FUTURE_SECONDS = 15n;
 /** Unix seconds below this (the year 5138): larger values are milliseconds, or jbc's 20-digit date-times. */
-export const UNIX_SECONDS_LIMIT = 100_000_000_000n;
+const UNIX_SECONDS_LIMIT = 100_000_000_000n;
 
 /** jbc's rule: every block needs `difficulty` leading zeros, whenever it came. */
 export function fixedRule(difficulty: number): ChainRule {
@@ -62,8 +62,8 @@ export class TargetTrail {
   readonly rule: ChainRule;
   /** Height of the next block. */
   #height: bigint;
-  /** The newest blocks, oldest first: up to RETARGET_WINDOW + 1 of them. */
-  readonly #recent: Stamp[] = [];
+  /** The newest blocks, oldest first, with their targets' work: up to RETARGET_WINDOW + 1 of them. */
+  readonly #recent: Array<Stamp & { readonly work: bigint; readonly seconds: number }> = [];
   /** Sum of the clamped intervals between the blocks of #recent, ms. */
   #span = 0n;
   /** Sum of the work of #recent but the newest: the blocks whose mining those intervals timed. */
@@ -115,16 +115,16 @@ export class TargetTrail {
 
   /** The median timestamp of the last MEDIAN_SPAN blocks; undefined before block 0. */
   get medianTime(): bigint | undefined {
-    const stamps = this.#recent.slice(-MEDIAN_SPAN).map((s) => s.timestamp);
-    if (stamps.length === 0) return undefined;
-    stamps.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return stamps[Math.floor(stamps.length / 2)];
-  }
-
-  /** Hashes a second the window's blocks took, by their timestamps; undefined with too few blocks or no time between them. */
-  get hashrate(): number | undefined {
-    if (this.#recent.length < 2 || this.#span === 0n) return undefined;
-    return Number((this.#work * 1000n) / this.#span);
+    const recent = this.#recent.slice(-MEDIAN_SPAN);
+    if (recent.length === 0) return undefined;
+    // Unix seconds are exact as doubles; eleven of them sort fastest by insertion.
+    const stamps: number[] = [];
+    for (const { seconds } of recent) {
+      let at = stamps.length;
+      while (at > 0 && stamps[at - 1]! > seconds) at--;
+      stamps.splice(at, 0, seconds);
+    }
+    return BigInt(stamps[Math.floor(stamps.length / 2)]!);
   }
 
   /**
@@ -159,16 +159,18 @@ export class TargetTrail {
   }
 
   #add(stamp: Stamp): void {
+    // Under jbc's rule nothing here is asked for: the trail stays empty.
+    if (!retargets(this.rule)) return;
     const previous = this.#recent.at(-1);
     if (previous !== undefined) {
       this.#span += this.#interval(previous, stamp);
-      this.#work += targetWork(previous.target);
+      this.#work += previous.work;
     }
-    this.#recent.push(stamp);
+    this.#recent.push({ timestamp: stamp.timestamp, target: stamp.target, work: targetWork(stamp.target), seconds: Number(stamp.timestamp) });
     if (this.#recent.length > RETARGET_WINDOW + 1) {
       const [dropped, next] = this.#recent;
       this.#span -= this.#interval(dropped!, next!);
-      this.#work -= targetWork(dropped!.target);
+      this.#work -= dropped!.work;
       this.#recent.shift();
     }
   }

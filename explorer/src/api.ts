@@ -63,6 +63,60 @@ export interface SyncEvent {
   readonly sync: SyncStatus | null;
 }
 
+/** `GET /data/:id`. */
+export type EntryView =
+  | { readonly id: string; readonly data: string; readonly state: 'pending'; readonly submittedAt: number }
+  | {
+      readonly id: string;
+      readonly data: string;
+      readonly state: 'confirmed';
+      readonly block: { readonly index: string; readonly hash: string };
+      readonly confirmations: number;
+    };
+
+/** `GET /hashrate`: the node's samples of the last minutes, oldest first, shaped as `hashrate` events. */
+export interface HashrateHistory {
+  readonly intervalMs: number;
+  readonly windowMs: number;
+  readonly samples: readonly HashrateEvent[];
+}
+
+export interface Reorg {
+  readonly at: number;
+  readonly forkPoint: string;
+  readonly abandoned: number;
+  readonly added: number;
+  readonly height: string;
+  readonly source: string;
+}
+
+/** `GET /stats`. */
+export interface ChainStats {
+  readonly at: number;
+  readonly blockTime: { readonly from: string; readonly to: string; readonly meanSeconds: number } | null;
+  readonly lastMinute: { readonly blocks: number; readonly from: string | null; readonly capped: boolean };
+  readonly reorgs: { readonly windowMs: number; readonly count: number; readonly recent: readonly Reorg[] };
+  readonly chain: ChainFigures;
+}
+
+/** The chain rule's figures (`/status`, `/stats`). */
+export interface ChainFigures {
+  readonly targetBlockTime: number | null;
+  readonly target: string;
+  readonly targetDifficulty: number;
+  readonly work: string;
+  readonly networkHashrate: number | null;
+  readonly meanBlockTime: number | null;
+}
+
+/** `GET /blocks/:index/target`. */
+export interface BlockTarget {
+  readonly index: string;
+  readonly target: string;
+  readonly targetDifficulty: number;
+  readonly work: string;
+}
+
 export type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly status: number; readonly message: string };
 
 /** GET or POST JSON; a failed request or an error status is an answer, not a throw. */

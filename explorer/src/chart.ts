@@ -1,7 +1,9 @@
 /**
  * The hash-rate chart: total and per-worker lines over the last few minutes,
- * drawn as SVG polylines from the `hashrate` events. Time runs on the node's
- * clock (the events' `at`), so a skewed browser clock does not bend it.
+ * drawn as SVG polylines: the node's own samples of the last five minutes
+ * (`GET /hashrate`) when the page opens or reconnects, then the `hashrate`
+ * events. Time runs on the node's clock (the samples' `at`), so a skewed
+ * browser clock does not bend it.
  */
 import type { HashrateEvent } from './api.js';
 import { h, svg } from './dom.js';
@@ -28,9 +30,16 @@ export class HashrateChart {
   }
 
   add(point: HashrateEvent): void {
-    this.#points.push(point);
-    const from = point.at - WINDOW_MS;
-    while (this.#points.length > 0 && this.#points[0]!.at < from) this.#points.shift();
+    this.load([point]);
+  }
+
+  /** Samples from the node, merged with those already drawn by time (the same sample twice counts once). */
+  load(samples: readonly HashrateEvent[]): void {
+    const byTime = new Map(this.#points.map((p) => [p.at, p]));
+    for (const sample of samples) byTime.set(sample.at, sample);
+    const points = [...byTime.values()].sort((a, b) => a.at - b.at);
+    const from = (points.at(-1)?.at ?? 0) - WINDOW_MS;
+    this.#points = points.filter((p) => p.at >= from);
     this.#draw();
   }
 
@@ -50,6 +59,8 @@ export class HashrateChart {
     const lines = [line((p) => p.total, 'total', '#1d2330')];
     for (let w = 0; w < workers; w++) lines.push(line((p) => p.perWorker[w] ?? 0, 'worker', COLORS[w % COLORS.length]!));
     this.#svg.replaceChildren(...lines);
+    this.#svg.dataset.samples = String(points.length);
+    this.#svg.dataset.from = String(start);
     this.#max.textContent = formatRate(top);
     this.#span.textContent = span >= WINDOW_MS - 5_000 ? 'last 5 minutes' : `last ${Math.round(span / 1000)} s`;
     // Swatch colours come from classes: the page's policy allows no inline styles.

@@ -45,6 +45,11 @@ export function blockHref(key: string): string {
   return '#/';
 }
 
+/** `#/data/ID` for an entry id (64 hex, as a block hash); anything else links nowhere. */
+export function entryHref(id: string): string {
+  return HASH.test(id) ? `#/data/${id}` : '#/';
+}
+
 export function isIndex(text: string): boolean {
   return INDEX.test(text);
 }

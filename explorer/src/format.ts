@@ -50,3 +50,42 @@ export function preview(text: string, max = 60): string {
   const oneLine = text.replace(/\s+/g, ' ');
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
+
+/** `312 B`, `1.2 kB`, `64.0 kB`, `1.5 MB` (decimal units). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+/** A span of seconds: `0.21 s`, `12 s`, `3 min 4 s`, `2 h 5 min`. */
+export function formatSeconds(seconds: number): string {
+  const sign = seconds < 0 ? '−' : '';
+  const s = Math.abs(seconds);
+  if (s < 10) return `${sign}${s.toFixed(s < 1 && s > 0 ? 2 : s % 1 === 0 ? 0 : 1)} s`;
+  if (s < 60) return `${sign}${Math.round(s)} s`;
+  if (s < 3600) return `${sign}${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${sign}${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** The local time of day, `14:05:09`; with the date when it is not today. */
+export function clockTime(ms: number, now = Date.now()): string {
+  const at = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const time = `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
+  if (at.toDateString() === new Date(now).toDateString()) return time;
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${time}`;
+}
+
+/** Bytes of the block as the node serves it (its output form, UTF-8). */
+export function blockBytes(block: {
+  readonly index: string;
+  readonly timestamp: string;
+  readonly data: string;
+  readonly prev_hash: string;
+  readonly nonce: string;
+  readonly hash: string;
+}): number {
+  const { index, timestamp, data, prev_hash, nonce, hash } = block;
+  return new TextEncoder().encode(JSON.stringify({ index, timestamp, data, prev_hash, nonce, hash })).length;
+}

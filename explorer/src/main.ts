@@ -1,22 +1,33 @@
 /**
- * The explorer page: a node's chain, mining and peers, kept current by the
- * node's event stream (`GET /events`). Requests are made only on
- * navigation and when the stream (re)connects, never on a timer.
+ * The explorer page: a node's chain, mining, network figures, peers and data
+ * pool, kept current by the node's event stream (`GET /events`). Requests
+ * are made on navigation, when the stream (re)connects, and (throttled)
+ * after blocks arrive; on a timer only the network figures, which age.
+ *
+ * Views, by the address's hash: `#/` (the latest blocks), `#/from/N` (blocks
+ * N…N+19), `#/blocks/N` and `#/blocks/hash/H` (a block), `#/data/ID` (a
+ * data entry), `#/reorgs` (the recent reorgs).
  */
-import { request, type BlockJson, type HashrateEvent, type PeerState, type Status, type SyncEvent, type TipEvent } from './api.js';
+import { request, type BlockJson, type HashrateEvent, type HashrateHistory, type PeerState, type Status, type SyncEvent, type TipEvent } from './api.js';
 import { BlockPage } from './block-page.js';
 import { BlocksTable } from './blocks-table.js';
 import { HashrateChart } from './chart.js';
-import { blockHref, byId, h, isHash, isIndex } from './dom.js';
+import { blockHref, byId, entryHref, h, isHash, isIndex } from './dom.js';
+import { EntryPage } from './entry-page.js';
 import { formatRate, refreshAges, shortHash } from './format.js';
+import { IDLE_REFRESH_MS, NetworkFigures } from './network.js';
 import { renderPeers } from './peers.js';
 import { PoolSection } from './pool.js';
 
 /** How long to wait before opening a new stream when the node refused one (EventSource gives up on an error status). */
 const REOPEN_MS = 5_000;
 
-const home = byId('view-home');
-const blockView = byId('view-block');
+const views = {
+  home: byId('view-home'),
+  block: byId('view-block'),
+  entry: byId('view-entry'),
+  reorgs: byId('view-reorgs'),
+};
 const conn = byId('conn');
 const syncBadge = byId('sync');
 const message = byId('message');
@@ -25,9 +36,14 @@ const peerBody = byId<HTMLTableElement>('peer-table').tBodies[0]!;
 
 const table = new BlocksTable(byId<HTMLTableElement>('blocks'));
 const blockPage = new BlockPage();
+const entryPage = new EntryPage();
+const network = new NetworkFigures();
 const chart = new HashrateChart(document.getElementById('chart') as unknown as SVGElement, byId('chart-legend'), byId('chart-max'), byId('chart-span'));
-const pool = new PoolSection(byId('pool-body'));
+const pool = new PoolSection();
+let height = -1n;
+
 function setHeight(next: bigint, hash: string | null): void {
+  height = next;
   byId('height').textContent = String(next);
   const tip = byId('tip');
   tip.replaceChildren(hash === null ? '—' : h('a', { href: blockHref(hash), title: hash }, shortHash(hash)));
@@ -36,7 +52,9 @@ function setHeight(next: bigint, hash: string | null): void {
 }
 
 function showStatus(status: Status): void {
-  byId('node-url').textContent = status.url || location.origin;
+  const url = status.url || location.origin;
+  byId('node-url').textContent = url;
+  table.selfUrl = status.url;
   byId('difficulty').textContent = String(status.difficulty);
   setHeight(BigInt(status.height), status.tip?.hash ?? null);
   const m = status.mining;
@@ -66,30 +84,79 @@ function say(text: string | null): void {
 
 // ---- navigation ----
 
+type View = keyof typeof views;
+
+function showView(view: View): void {
+  for (const [name, el] of Object.entries(views)) el.hidden = name !== view;
+  if (view !== 'entry') entryPage.hide();
+}
+
+/** Shows the view the address names. */
 async function route(): Promise<void> {
   const path = location.hash.replace(/^#/, '') || '/';
   const byIndex = /^\/blocks\/([^/]+)$/.exec(path);
   const byHash = /^\/blocks\/hash\/([^/]+)$/.exec(path);
   const key = byHash?.[1] ?? byIndex?.[1];
-  const isBlock = key !== undefined && (byHash !== null ? isHash(key) : isIndex(key));
-  home.hidden = isBlock;
-  blockView.hidden = !isBlock;
-  if (isBlock) await blockPage.show(key, byHash !== null ? 'hash' : 'index');
+  if (key !== undefined && (byHash !== null ? isHash(key) : isIndex(key))) {
+    showView('block');
+    await blockPage.show(key, byHash !== null ? 'hash' : 'index');
+    return;
+  }
+  const entry = /^\/data\/([^/]+)$/.exec(path);
+  if (entry !== null) {
+    showView('entry');
+    await entryPage.show(entry[1]!.toLowerCase());
+    return;
+  }
+  if (path === '/reorgs') {
+    showView('reorgs');
+    await network.showReorgs();
+    return;
+  }
+  const from = /^\/from\/([^/]+)$/.exec(path);
+  showView('home');
+  await table.show(from !== null && isIndex(from[1]!) ? BigInt(from[1]!) : null);
 }
 
 byId<HTMLFormElement>('search').addEventListener('submit', (event) => {
   event.preventDefault();
-  const input = byId<HTMLInputElement>('search-input');
-  const query = input.value.trim().toLowerCase();
-  if (isIndex(query) || isHash(query)) {
-    say(null);
-    location.hash = blockHref(query);
-  } else {
-    say('Search for a block index (e.g. 42) or a block hash (64 hex characters).');
-  }
+  void search(byId<HTMLInputElement>('search-input').value.trim().toLowerCase());
 });
 
-window.addEventListener('hashchange', () => void route());
+/**
+ * A block index, a block hash or an entry id (both 64 hex). Asks the node
+ * first, so a search for what it does not have says so where the search
+ * was made, instead of opening an empty page.
+ */
+async function search(query: string): Promise<void> {
+  if (isIndex(query)) {
+    const answer = await request<BlockJson>(`/blocks/${query}`);
+    if (answer.ok) go(blockHref(query));
+    else if (answer.status === 404) say(`No block ${query}: this node's chain ${height < 0n ? 'is empty' : `ends at block ${height}`}.`);
+    else say(`The search failed: ${answer.message}`);
+    return;
+  }
+  if (isHash(query)) {
+    const [block, entry] = await Promise.all([request<BlockJson>(`/blocks/hash/${query}`), request<unknown>(`/data/${query}`)]);
+    if (block.ok) go(blockHref(query));
+    else if (entry.ok) go(entryHref(query));
+    else if (block.status === 404 && (entry.status === 404 || entry.status === 0)) say(`Nothing on this node has the hash ${query}: no block, no data entry.`);
+    else say(`The search failed: ${block.status === 404 ? entry.message : block.message}`);
+    return;
+  }
+  say('Search for a block index (e.g. 42), a block hash or a data entry id (64 hex characters).');
+}
+
+function go(href: string): void {
+  say(null);
+  if (location.hash === href) void route();
+  else location.hash = href;
+}
+
+window.addEventListener('hashchange', () => {
+  say(null);
+  void route();
+});
 
 // ---- the event stream ----
 
@@ -98,7 +165,14 @@ async function reload(): Promise<void> {
   const [status, peers] = await Promise.all([request<Status>('/status'), request<{ peers: PeerState[] }>('/peers?verbose=1')]);
   if (status.ok) showStatus(status.value);
   if (peers.ok) renderPeers(peerBody, peers.value.peers);
-  await Promise.all([table.showNewest(), route(), pool.refresh()]);
+  table.invalidate();
+  await Promise.all([route(), pool.refresh(), network.refresh(), loadHashrates()]);
+}
+
+/** The node's samples of the last minutes, so the chart is full from the start. */
+async function loadHashrates(): Promise<void> {
+  const answer = await request<HashrateHistory>('/hashrate');
+  if (answer.ok) chart.load(answer.value.samples);
 }
 
 function parse<T>(event: Event): T {
@@ -127,6 +201,8 @@ function connect(): void {
   events.addEventListener('block', (event) => {
     table.add(parse<BlockJson>(event));
     if (pool.available) pool.refreshSoon(); // confirmed entries leave the pool
+    entryPage.refreshSoon();
+    network.refreshSoon();
   });
   events.addEventListener('hashrate', (event) => {
     const rate = parse<HashrateEvent>(event);
@@ -139,5 +215,6 @@ function connect(): void {
 }
 
 setInterval(() => refreshAges(document), 5_000);
+setInterval(() => void network.refresh(), IDLE_REFRESH_MS);
 connect();
 void reload();

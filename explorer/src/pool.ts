@@ -1,13 +1,17 @@
 /**
  * The data pool: entries waiting for a block, and a form to submit one
- * (`GET /data?state=pending`, `POST /data`). A node without the pool answers
- * 404 and the section says so; nothing here pretends otherwise.
+ * (`GET /data?state=pending`, `POST /data`). The form and what it answered
+ * stay put while the list below is read again; each id links to its entry
+ * page, which follows the entry into a block. A node without the pool
+ * answers 404 and the section says so; nothing here pretends otherwise.
  */
 import { request } from './api.js';
-import { h } from './dom.js';
-import { preview } from './format.js';
+import { byId, entryHref, h } from './dom.js';
+import { preview, shortHash } from './format.js';
 
 const REFRESH_GAP_MS = 2_000;
+/** Pending entries listed; the count above the list says how many there are in all. */
+const LISTED = 20;
 
 interface PoolEntry {
   readonly id?: unknown;
@@ -15,12 +19,18 @@ interface PoolEntry {
 }
 
 export class PoolSection {
-  readonly #root: HTMLElement;
+  readonly #list = byId('pool-body');
+  readonly #form = byId<HTMLFormElement>('submit-form');
+  readonly #text = byId<HTMLTextAreaElement>('submit-text');
+  readonly #result = byId('submit-result');
   #available: boolean | undefined;
   #scheduled = false;
 
-  constructor(root: HTMLElement) {
-    this.#root = root;
+  constructor() {
+    this.#form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.#submit();
+    });
   }
 
   get available(): boolean {
@@ -41,10 +51,11 @@ export class PoolSection {
   }
 
   async refresh(): Promise<void> {
-    const answer = await request<unknown>('/data?state=pending');
+    const answer = await request<unknown>(`/data?state=pending&limit=${LISTED}`);
     if (!answer.ok) {
       this.#available = answer.status === 404 ? false : this.#available;
-      this.#root.replaceChildren(
+      this.#form.hidden = this.#available === false;
+      this.#list.replaceChildren(
         h(
           'p',
           { class: 'muted', id: 'pool-unavailable' },
@@ -54,41 +65,51 @@ export class PoolSection {
       return;
     }
     this.#available = true;
+    this.#form.hidden = false;
     const { list: entries, count } = pendingEntries(answer.value);
-    this.#root.replaceChildren(
-      h('p', {}, `${count} pending ${count === 1 ? 'entry' : 'entries'}`),
+    this.#list.replaceChildren(
+      h('p', { id: 'pool-count' }, `${count} pending ${count === 1 ? 'entry' : 'entries'}`),
       h(
         'ul',
         {},
-        ...entries
-          .slice(0, 20)
-          .map((entry) => h('li', {}, h('code', {}, String(entry.id ?? '')), ' ', typeof entry.data === 'string' ? preview(entry.data) : '')),
+        ...entries.slice(0, LISTED).map((entry) => {
+          const id = typeof entry.id === 'string' ? entry.id : '';
+          return h(
+            'li',
+            {},
+            h('a', { href: entryHref(id), class: 'mono', title: id }, shortHash(id)),
+            ' ',
+            typeof entry.data === 'string' ? preview(entry.data) : '',
+          );
+        }),
       ),
-      this.#form(),
     );
   }
 
-  #form(): HTMLFormElement {
-    const text = h('textarea', { name: 'data', placeholder: 'data for a future block', required: '' });
-    const result = h('p', { class: 'muted' });
-    const form = h('form', {}, text, h('button', { type: 'submit' }, 'Submit'), result);
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      void (async () => {
-        const answer = await request<{ id?: unknown }>('/data', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ data: text.value }),
-        });
-        result.textContent = answer.ok ? `Queued${answer.value.id === undefined ? '' : ` as ${String(answer.value.id)}`}.` : `Refused: ${answer.message}`;
-        if (answer.ok) await this.refresh();
-      })();
+  async #submit(): Promise<void> {
+    const answer = await request<{ id?: unknown; state?: unknown; added?: unknown }>('/data', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: this.#text.value }),
     });
-    return form;
+    if (!answer.ok) {
+      this.#result.className = 'bad';
+      this.#result.replaceChildren(`Refused: ${answer.message}`);
+      return;
+    }
+    const { id, state, added } = answer.value;
+    const text = typeof id === 'string' ? id : '';
+    this.#result.className = 'ok';
+    this.#result.replaceChildren(
+      added === false ? `Already known (${String(state)}) as ` : 'Queued as ',
+      h('a', { href: entryHref(text), class: 'id', id: 'submitted-id' }, text),
+      added === false ? '' : '. Its page shows the block that takes it.',
+    );
+    this.#text.value = '';
+    await this.refresh();
   }
 }
 
-/** The entries of a pool answer: a bare array, or the first array among its fields. */
 /** `GET /data` answers `{entries: [...], pool: {entries, bytes}}`: the first page, and the pool's size. */
 function pendingEntries(body: unknown): { list: PoolEntry[]; count: number } {
   const answer = (typeof body === 'object' && body !== null ? body : {}) as { entries?: unknown; pool?: { entries?: unknown } };

@@ -154,7 +154,7 @@ export class EventStream {
   #snapshot(): Array<[EventName, unknown]> {
     const events: Array<[EventName, unknown]> = [['tip', this.#tip(this.#modules.chain.view, null)]];
     const mining = this.#modules.mining();
-    if (mining.enabled && mining.workers > 0) events.push(['hashrate', this.#hashrate(mining)]);
+    if ((mining.enabled || mining.requested > 0) && mining.workers > 0) events.push(['hashrate', this.#hashrate(mining)]);
     const peers = { peers: this.#modules.peers() };
     const sync = this.#modules.sync();
     events.push(['peer', peers], ['sync', sync]);
@@ -225,7 +225,7 @@ export class EventStream {
     };
     every(hashrateIntervalMs, () => {
       const mining = this.#modules.mining();
-      if (mining.enabled && mining.workers > 0) this.#broadcast('hashrate', this.#hashrate(mining));
+      if ((mining.enabled || mining.requested > 0) && mining.workers > 0) this.#broadcast('hashrate', this.#hashrate(mining));
     });
     every(pollIntervalMs, () => {
       const peers = JSON.stringify({ peers: this.#modules.peers() });

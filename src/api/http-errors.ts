@@ -16,6 +16,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_EXTENDING_TIP: 409,
   BAD_OPTION: 400,
   BAD_REQUEST: 400,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   TOO_MANY_CLIENTS: 503,
   PAYLOAD_TOO_LARGE: 413,
@@ -58,6 +59,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
 /** The code for a bare status set by Koa or the router with no error object. */
 export function codeForStatus(status: number): string {
   switch (status) {
+    case 403:
+      return ErrorCode.FORBIDDEN;
     case 404:
       return ErrorCode.NOT_FOUND;
     case 405:

@@ -6,16 +6,18 @@
  * route takes (a block, a small object), and parsed losslessly so integers
  * beyond 2^53 in a posted block keep every digit.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock } from '../block.js';
 import { isEntryId } from '../entries.js';
-import { formatUint, isCanonicalUint, isJsonObject, JsonLimitsScan, parseJsonBytes, type JsonLimits } from '../codec.js';
+import { JsonLimitsScan, JsonNumber, formatUint, isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
 import { roundDifficulty } from '../chain/index.js';
 import { targetDifficulty, targetHex, targetWork, workHex } from '../target.js';
-import { ErrorCode, JbcError } from '../errors.js';
+import { ErrorCode, JbcError, errorFields, isOwnFault } from '../errors.js';
 import { locateFork, MAX_LOCATOR_HASHES } from '../locator.js';
 import type { Logger } from '../log.js';
 import { ExplorerFiles, type ExplorerFilesOptions } from './explorer.js';
@@ -37,6 +39,8 @@ export interface AppOptions {
   readonly explorer?: ExplorerFilesOptions;
   /** Where request counts and latencies go; none recorded when absent. */
   readonly metrics?: NodeMetrics | undefined;
+  /** The bearer token the control routes take from anywhere; without one they answer loopback clients only. */
+  readonly adminToken?: string | undefined;
 }
 
 /** A body of one small object: POST /data's `{"data": "…"}`, POST and DELETE /peers' `{"url": "…"}`. */
@@ -81,8 +85,16 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
       ctx.body = body;
       // The rest of a body that came too slowly, or that there was no room for, is not waited for: the connection goes.
       if (status === 408 || status === 503) ctx.set('Connection', 'close');
-      // 503s (starting, busy, pool full, too many streams) are states the client is told about, not faults.
-      if (status >= 500 && status !== 503) logger.error({ method: ctx.method, path: ctx.path, err }, 'request failed');
+      const where = { method: ctx.method, path: ctx.path, status };
+      // 503s (starting, busy, pool full, too many streams) are states the client is told about, and a 404 an
+      // answer, not faults. The client's own mistakes, and a peer it named being down (502, 504), are one
+      // line with the reason; only this node's own faults are worth a stack.
+      if (status >= 500 && status !== 503 && isOwnFault(err)) logger.error({ ...where, err }, 'request failed');
+      else if (status >= 500 && status !== 503) logger.info({ ...where, ...errorFields(err) }, 'request failed');
+      else if (status === 403)
+        logger.warn({ ...where, remote: ctx.req.socket.remoteAddress, code: body.error.code, reason: body.error.message }, 'request refused');
+      else if (status >= 400 && status !== 404 && status !== 503)
+        logger.info({ ...where, code: body.error.code, reason: body.error.message }, 'request refused');
     }
     const ms = performance.now() - started;
     logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) }, 'request');
@@ -148,6 +160,14 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
 
   router.get('/status', (ctx) => {
     ctx.body = node.status();
+  });
+
+  router.get('/hashrate', (ctx) => {
+    ctx.body = node.hashrateHistory();
+  });
+
+  router.get('/stats', (ctx) => {
+    ctx.body = node.chainStats();
   });
 
   router.get('/metrics', async (ctx) => {
@@ -222,6 +242,36 @@ export function createApp(node: NodeApi, options: AppOptions): Koa {
     ctx.body = found(node.dataEntry(id), `no entry ${id}`);
   });
 
+  // Control routes: they spend this node's CPU or stop its mining, so not every client may call them.
+  const control = controlGuard(options.adminToken);
+
+  router.post('/mine', control, async (ctx) => {
+    const body = await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS);
+    if (!isJsonObject(body) || !('blocks' in body)) throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"blocks": N}', { field: 'blocks' });
+    const count = bodyInteger(body.blocks, 'blocks');
+    // A client that hangs up is no longer waiting for blocks: the node stops mining them.
+    const gone = new AbortController();
+    const onClose = (): void => {
+      if (!ctx.res.writableFinished) gone.abort();
+    };
+    ctx.res.once('close', onClose);
+    try {
+      const blocks = await node.mineBlocks(count, gone.signal);
+      ctx.body = { blocks: blocks.map(blockToJson) };
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+  });
+
+  router.post('/mining', control, async (ctx) => {
+    const body = await readJsonBody(ctx, options, budget, SMALL_BODY_LIMITS);
+    if (!isJsonObject(body) || typeof body.enabled !== 'boolean' || Object.keys(body).some((key) => key !== 'enabled' && key !== 'workers')) {
+      throw new JbcError(ErrorCode.BAD_REQUEST, 'expected {"enabled": true|false, "workers": N} (workers may be left out)', { field: 'enabled' });
+    }
+    const workers = body.workers === undefined ? undefined : bodyInteger(body.workers, 'workers');
+    ctx.body = { mining: await node.setMining({ enabled: body.enabled, workers }) };
+  });
+
   router.post('/mined', async (ctx) => {
     const block = parseBlock(await readJsonBody(ctx, options, budget, BLOCK_JSON_LIMITS));
     // Integers sent as JSON numbers grow by their quotes in the output form: a
@@ -277,6 +327,44 @@ async function* streamBlocks(blocks: Iterable<string>): AsyncGenerator<string> {
     }
   }
   yield `${chunk}]`;
+}
+
+/**
+ * Lets a request through to a control route when it carries the admin
+ * token, or, with no token set, when it comes from a loopback address;
+ * FORBIDDEN otherwise. (Behind a proxy on this host every request looks
+ * like loopback: set a token there.)
+ */
+function controlGuard(adminToken: string | undefined): (ctx: Context, next: () => Promise<unknown>) => Promise<unknown> {
+  const expected = adminToken === undefined ? undefined : Buffer.from(adminToken);
+  return (ctx, next) => {
+    if (expected !== undefined) {
+      const given = /^Bearer (\S+)$/i.exec(ctx.get('authorization'))?.[1];
+      const bytes = given === undefined ? undefined : Buffer.from(given);
+      if (bytes === undefined || bytes.length !== expected.length || !timingSafeEqual(bytes, expected)) {
+        throw new JbcError(ErrorCode.FORBIDDEN, `${ctx.method} ${ctx.path} needs the node's admin token (Authorization: Bearer …)`);
+      }
+    } else if (!isLoopback(ctx.req.socket.remoteAddress)) {
+      throw new JbcError(ErrorCode.FORBIDDEN, `${ctx.method} ${ctx.path} answers only clients on this machine (the node has no --admin-token)`);
+    }
+    return next();
+  };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return address === '::1';
+}
+
+/** A whole number in a request body, as a JSON number or a canonical decimal string (what fits a number exactly). */
+function bodyInteger(value: unknown, field: string): number {
+  const text = value instanceof JsonNumber ? value.text : typeof value === 'string' ? value : undefined;
+  if (text === undefined || !isCanonicalUint(text) || text.length > 15) {
+    throw new JbcError(ErrorCode.BAD_REQUEST, `${field} must be a whole number`, { field });
+  }
+  return Number(text);
 }
 
 function peerUrlFromBody(body: unknown): string {

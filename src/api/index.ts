@@ -6,4 +6,4 @@
 export { EventStream } from './events.js';
 export { listen } from './http-server.js';
 export { createApp } from './http.js';
-export type { NodeApi, NodeStatus } from './interface.js';
+export type { ChainStats, NodeApi, NodeStatus } from './interface.js';

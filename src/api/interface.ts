@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Block } from '../block.js';
 import type { ChainView } from '../chain.js';
-import type { MiningStatus } from '../mining/index.js';
+import type { MiningChange, MiningStatus } from '../mining/index.js';
+import type { HashrateHistoryView, ReorgSummary } from '../metrics/index.js';
 import type { PendingEntry } from '../store/index.js';
 import type { ChainFigures, StoreFault } from '../chain/index.js';
 import type { EntryView, SubmitResult } from '../pool/index.js';
@@ -31,6 +32,20 @@ export interface NodeStatus extends ChainFigures {
   readonly nodeId: string;
   /** The URL this node announces (X-Jbc-Peer). */
   readonly url: string;
+}
+
+/** GET /stats: how fast the chain grows and how often it reorganised, for the explorer's network figures. */
+export interface ChainStats {
+  /** The node's clock when this was computed, ms since the epoch. */
+  readonly at: number;
+  /** Mean seconds between the last blocks, from their timestamps; null with fewer than two blocks. */
+  readonly blockTime: { readonly from: string; readonly to: string; readonly meanSeconds: number } | null;
+  /** Blocks whose timestamps are within the last minute; `from` is the oldest of them. */
+  readonly lastMinute: { readonly blocks: number; readonly from: string | null; readonly capped: boolean };
+  /** Reorgs this node made in the last hour (since it started, if that is less). */
+  readonly reorgs: ReorgSummary;
+  /** The chain rule's figures, as `/status` gives them: the next target, its difficulty, the work, the network hash rate. */
+  readonly chain: ChainFigures;
 }
 
 /** What the routes call. Routes parse, call one of these, serialise. */
@@ -64,7 +79,17 @@ export interface NodeApi {
   /** Adds a data entry (durable when it resolves); `from` is the peer that passed it on. */
   submitData(data: unknown, from: string | undefined): Promise<SubmitResult>;
   dataEntry(id: string): EntryView | undefined;
+  /** The hash-rate samples of the last minutes, oldest first. */
+  hashrateHistory(): HashrateHistoryView;
+  chainStats(): ChainStats;
   pendingData(limit: number, after?: string): { entries: PendingEntry[]; pool: { entries: number; bytes: number } };
+  /**
+   * Mines `count` blocks on the tip and resolves with them once stored;
+   * rejects with AbortedError when `signal` aborts (the client left).
+   */
+  mineBlocks(count: number, signal: AbortSignal): Promise<Block[]>;
+  /** Turns mining on or off and resizes its worker pool at run time. */
+  setMining(change: MiningChange): Promise<MiningStatus>;
   /** Streams Server-Sent Events on `res` until the client leaves; false (nothing written) when the streams are full. */
   serveEvents(req: IncomingMessage, res: ServerResponse): boolean;
 }

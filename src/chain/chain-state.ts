@@ -157,24 +157,30 @@ export class ChainState {
    * the block that breaks it.
    */
   outworks(forkPoint: number, blocks: readonly Block[]): boolean {
-    const store = this.#store;
     // A branch above the chain's end cannot be weighed here: adopt() finds it diverged.
-    if (forkPoint > store.length) return true;
-    if (!retargets(store.rule)) return forkPoint + blocks.length > store.length;
+    return forkPoint > this.#store.length || this.#weigh(forkPoint, blocks).outworks;
+  }
+
+  /** What `outworks` says, and the blocks' targets (under jbc's rule, none: the store knows them). */
+  #weigh(forkPoint: number, blocks: readonly Block[]): { outworks: boolean; targets: bigint[] | undefined } {
+    const store = this.#store;
+    if (!retargets(store.rule)) return { outworks: forkPoint + blocks.length > store.length, targets: undefined };
     const trail = store.trailAt(BigInt(forkPoint));
     const now = nowSeconds();
+    const targets: bigint[] = [];
     let added = 0n;
     for (const block of blocks) {
       try {
-        added += targetWork(trail.push(block, now));
+        targets.push(trail.push(block, now));
       } catch (err) {
         if (isJbcError(err, ErrorCode.INVALID_BLOCK)) throw new JbcError(ErrorCode.INVALID_CHAIN, err.message, err.data, { cause: err });
         throw err;
       }
+      added += targetWork(targets.at(-1)!);
     }
     let replaced = 0n;
     for (let height = BigInt(forkPoint); height < BigInt(store.length); height++) replaced += targetWork(store.targetAt(height)!);
-    return added > replaced;
+    return { outworks: added > replaced, targets };
   }
 
   /** The chain now. Read it synchronously; after an await, ask again. */
@@ -220,8 +226,7 @@ export class ChainState {
     return this.#queue.run(async (): Promise<BlockDecision> => {
       const chain = this.#store;
       if (extendsTip(chain, block)) {
-        this.nextTrail().push(block, nowSeconds());
-        await this.#append(block, 'peer');
+        await this.#append(block, this.nextTrail().push(block, nowSeconds()), 'peer');
         return { kind: 'accepted' };
       }
       const ours = chain.at(block.index);
@@ -235,7 +240,7 @@ export class ChainState {
   appendOwn(block: Block): Promise<boolean> {
     return this.#queue.run(async () => {
       if (!extendsTip(this.#store, block)) return false;
-      await this.#append(block, 'mined');
+      await this.#append(block, this.nextTrail().push(block), 'mined');
       return true;
     });
   }
@@ -253,13 +258,14 @@ export class ChainState {
       if (forkPoint > 0 && blocks.length > 0 && current.at(BigInt(forkPoint - 1))!.hash !== blocks[0]!.prevHash) {
         return { adopted: false, reason: 'diverged' };
       }
-      if (!this.outworks(forkPoint, blocks)) return { adopted: false, reason: 'not-longer' };
+      const weighed = this.#weigh(forkPoint, blocks);
+      if (!weighed.outworks) return { adopted: false, reason: 'not-longer' };
       let same = 0;
       while (same < blocks.length && current.at(BigInt(forkPoint + same))?.hash === blocks[same]!.hash) same++;
       const from = forkPoint + same;
       const fresh = blocks.slice(same);
       const previousLength = current.length;
-      await this.#write(() => this.#store.commit(BigInt(from), fresh));
+      await this.#write(() => this.#store.commit(BigInt(from), fresh, weighed.targets?.slice(same)));
       this.#emit('sync', previousLength - from);
       return { adopted: true, forkPoint: from, written: fresh.length, abandoned: previousLength - from, previousLength };
     });
@@ -335,8 +341,8 @@ export class ChainState {
     });
   }
 
-  async #append(block: Block, source: TipSource): Promise<void> {
-    await this.#write(() => this.#store.append(block));
+  async #append(block: Block, target: bigint, source: TipSource): Promise<void> {
+    await this.#write(() => this.#store.append(block, target));
     this.#emit(source, 0);
   }
 

@@ -4,8 +4,8 @@
  * its recent blocks took and how far apart they came. Read from the chain
  * state when asked (/status, /metrics, the event stream).
  */
-import { targetDifficulty, targetHex, workHex } from '../target.js';
-import { UNIX_SECONDS_LIMIT } from '../retarget.js';
+import { targetDifficulty, targetHex, targetWork, workHex } from '../target.js';
+import { meanBlockTime } from '../block-times.js';
 import type { ChainState } from './chain-state.js';
 
 /** Blocks whose intervals the mean block time is taken over. */
@@ -20,22 +20,22 @@ export interface ChainFigures {
   readonly targetDifficulty: number;
   /** The chain's cumulative work, hex. */
   readonly work: string;
-  /** Hashes a second the last blocks took, by their work and timestamps; null before there are two blocks a second apart. */
+  /** Hashes a second the last MEAN_BLOCK_TIME_BLOCKS blocks took, by their work and timestamps; null below two blocks or with no time between them. */
   readonly networkHashrate: number | null;
-  /** Mean seconds between the last MEAN_BLOCK_TIME_BLOCKS blocks (fewer on a shorter chain), by their timestamps; null below two blocks. */
+  /** Mean seconds between the last MEAN_BLOCK_TIME_BLOCKS blocks (fewer on a shorter chain), by their timestamps; null below two blocks or for timestamps in no known form. */
   readonly meanBlockTime: number | null;
 }
 
 export function chainFigures(chain: ChainState): ChainFigures {
-  const trail = chain.nextTrail();
-  const target = trail.target;
+  const target = chain.nextTrail().target;
+  const recent = recentBlocks(chain);
   return {
     targetBlockTime: chain.rule.targetBlockTimeMs > 0 ? chain.rule.targetBlockTimeMs / 1000 : null,
     target: targetHex(target),
     targetDifficulty: roundDifficulty(targetDifficulty(target)),
     work: workHex(chain.work),
-    networkHashrate: trail.hashrate ?? null,
-    meanBlockTime: meanBlockTime(chain),
+    networkHashrate: recent?.hashrate ?? null,
+    meanBlockTime: recent === undefined ? null : Math.round(recent.meanSeconds * 1000) / 1000,
   };
 }
 
@@ -44,13 +44,18 @@ export function roundDifficulty(difficulty: number): number {
   return Math.round(difficulty * 1000) / 1000;
 }
 
-function meanBlockTime(chain: ChainState): number | null {
-  const view = chain.view;
-  const tip = view.tip;
-  if (tip === undefined || tip.index === 0n) return null;
-  const span = tip.index < BigInt(MEAN_BLOCK_TIME_BLOCKS) ? tip.index : BigInt(MEAN_BLOCK_TIME_BLOCKS);
-  const first = view.at(tip.index - span)!;
-  // Timestamps past Unix seconds (jbc's date-time form) do not subtract into seconds.
-  if (tip.timestamp >= UNIX_SECONDS_LIMIT || first.timestamp >= UNIX_SECONDS_LIMIT) return null;
-  return Math.round((Number(tip.timestamp - first.timestamp) / Number(span)) * 1000) / 1000;
+/**
+ * The last MEAN_BLOCK_TIME_BLOCKS blocks: the mean time between them (as
+ * `GET /stats` gives it), and the hash rate their work took in that time (a
+ * timestamp is when mining of its block began, so the span times every block
+ * of it but the tip). Undefined below two blocks, or for timestamps in no
+ * known form.
+ */
+function recentBlocks(chain: ChainState): { meanSeconds: number; hashrate: number | null } | undefined {
+  const mean = meanBlockTime(chain.view, MEAN_BLOCK_TIME_BLOCKS);
+  if (mean === undefined) return undefined;
+  let work = 0n;
+  for (let height = mean.from; height < mean.to; height++) work += targetWork(chain.targetAt(height)!);
+  const seconds = mean.seconds * Number(mean.to - mean.from);
+  return { meanSeconds: mean.seconds, hashrate: seconds > 0 ? Math.round(Number(work) / seconds) : null };
 }

@@ -103,9 +103,7 @@ export class NodeMetrics {
         collect() {
           const figures = sources.chain();
           const value = figures === undefined ? null : read(figures);
-          // A figure that is not known yet is left out rather than shown as 0.
-          if (value === null) this.reset();
-          else this.set(value);
+          this.set(value ?? 0);
         },
       });
     chainGauge(
@@ -113,9 +111,13 @@ export class NodeMetrics {
       "The next block's target as leading hex zeros with a fraction (log16 of 2^256 / (target + 1))",
       (f) => f.targetDifficulty,
     );
-    chainGauge('jbc_network_hashrate_hashes_per_second', "The network's hash rate by the work and timestamps of the last blocks", (f) => f.networkHashrate);
-    chainGauge('jbc_mean_block_time_seconds', 'Mean seconds between the last 100 blocks, by their timestamps', (f) => f.meanBlockTime);
-    chainGauge('jbc_target_block_time_seconds', 'Seconds between blocks the chain rule aims at (absent: fixed difficulty)', (f) => f.targetBlockTime);
+    chainGauge(
+      'jbc_network_hashrate_hashes_per_second',
+      "The network's hash rate by the work and timestamps of the last 100 blocks (0 until known)",
+      (f) => f.networkHashrate,
+    );
+    chainGauge('jbc_mean_block_time_seconds', 'Mean seconds between the last 100 blocks, by their timestamps (0 until known)', (f) => f.meanBlockTime);
+    chainGauge('jbc_target_block_time_seconds', "Seconds between blocks the chain rule aims at (0: jbc's fixed difficulty)", (f) => f.targetBlockTime);
     new Gauge({
       name: 'jbc_peers',
       help: 'Peers by state: reachable, unreachable, or not asked yet',

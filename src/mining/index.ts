@@ -8,3 +8,4 @@ export { wallClockMs, type SearchTask, type SearchTaskResult } from './task.js';
 export { defaultMinerOptions, resolveMinerOptions, type MinerOptions, type ResolvedMinerOptions } from './options.js';
 export { ENGINE_NAMES, defaultChunkSize, defaultEngineName, detectSimd, loadEngine, type EngineName } from './engine-loader.js';
 export { MiningLoop, formatRate } from './mining-loop.js';
+export { MiningControl, MAX_MINING_WORKERS, MAX_REQUESTED_BLOCKS, type MiningChange } from './mining-control.js';

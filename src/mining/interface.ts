@@ -72,7 +72,10 @@ export interface MiningModules {
 
 /** What a node reports of its mining (`/status`, `/events`). */
 export interface MiningStatus {
+  /** Mining without being asked (`--no-mine`, `POST /mining`); blocks asked for with `POST /mine` are mined either way. */
   readonly enabled: boolean;
+  /** Blocks asked for (`POST /mine`) and not mined yet. */
+  readonly requested: number;
   readonly workers: number;
   /** Hashes per second, all workers. */
   readonly hashrate: number;

@@ -4,10 +4,14 @@
  * broadcast it, repeat. A tip change from anywhere else (a peer's block, a
  * sync) cancels the running search so the next one starts on the new tip. A
  * miner failure is logged and retried with a doubling back-off.
+ *
+ * It mines on its own while `auto` is on, and otherwise only for requests
+ * (`request(n)`: the next n blocks it stores go to the asker), idle between.
  */
 import { formatUint } from '../codec.js';
 import type { Block, BlockTemplate } from '../block.js';
 import { packBlockData, type Entry } from '../entries.js';
+import { AbortedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { miningTimestamp, type TargetTrail } from '../retarget.js';
 import { wait } from '../wait.js';
@@ -27,6 +31,16 @@ export interface MiningLoopOptions {
   readonly minerUrl: () => string;
   /** At most one block of this node's own per this many ms (a local policy; peers' blocks come as they come); 0: no limit. */
   readonly blockTimeMs: number;
+  /** Mine without being asked. Default true; false mines only for `request()`. */
+  readonly auto?: boolean;
+}
+
+/** A request for the next `remaining` blocks this node stores. */
+interface Demand {
+  remaining: number;
+  readonly blocks: Block[];
+  readonly resolve: (blocks: Block[]) => void;
+  readonly reject: (err: unknown) => void;
 }
 
 export interface MiningLoopModules {
@@ -44,7 +58,7 @@ export interface MiningLoopModules {
 
 export class MiningLoop {
   readonly #options: MiningLoopOptions;
-  readonly #miner: BlockMiner;
+  #miner: BlockMiner;
   readonly #chain: ChainState;
   readonly #gossip: Gossip;
   readonly #entries: (miner: string) => readonly Entry[];
@@ -58,6 +72,11 @@ export class MiningLoop {
   readonly #metrics: NodeMetrics | undefined;
   /** When the tip changed under a search (wall-clock ms), until a search on the new tip is made. */
   #tipChangedAt: number | undefined;
+  #auto: boolean;
+  /** Requests for blocks, oldest first: each block stored goes to the first. */
+  readonly #demands: Demand[] = [];
+  /** Aborted (and replaced) to wake the loop from idling or from a --block-time wait. */
+  #wakeup = new AbortController();
 
   /** Starts mining at once. */
   constructor(options: MiningLoopOptions, modules: MiningLoopModules) {
@@ -70,6 +89,7 @@ export class MiningLoop {
     this.#logger = modules.logger;
     this.#now = modules.now;
     this.#metrics = modules.metrics;
+    this.#auto = options.auto ?? true;
     this.#unsubscribe = this.#chain.onTip(({ source }) => {
       // Our own block: that search already ended.
       if (source === 'mined') return;
@@ -83,10 +103,55 @@ export class MiningLoop {
     }
   }
 
+  /** Turns mining without requests on or off; requests are served either way. */
+  setAuto(enabled: boolean): void {
+    this.#auto = enabled;
+    if (enabled) this.#wake();
+    else this.#cancelUnlessWanted();
+  }
+
+  /**
+   * Resolves with the next `count` blocks this node stores (mining for them
+   * when `auto` is off, and without the --block-time wait); rejects with
+   * AbortedError when `signal` aborts (the asker left) or the loop closes.
+   */
+  request(count: number, signal?: AbortSignal): Promise<Block[]> {
+    if (this.#stop.signal.aborted) return Promise.reject(new AbortedError('mining is stopped'));
+    if (signal?.aborted) return Promise.reject(new AbortedError('the request was given up'));
+    return new Promise((resolve, reject) => {
+      const demand: Demand = { remaining: count, blocks: [], resolve, reject };
+      this.#demands.push(demand);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.#demands.indexOf(demand);
+          if (at === -1) return;
+          this.#demands.splice(at, 1);
+          reject(new AbortedError('the request was given up'));
+          this.#cancelUnlessWanted();
+        },
+        { once: true },
+      );
+      this.#wake();
+    });
+  }
+
+  /**
+   * Mines with `miner` from its next search on, and closes the one it had
+   * (a resize: the caller built the new one first, so a failure changes nothing).
+   */
+  async useMiner(miner: BlockMiner): Promise<void> {
+    const old = this.#miner;
+    this.#miner = miner;
+    await old.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
+    await old.close().catch((err: unknown) => this.#logger.warn({ err }, 'miner close failed'));
+  }
+
   status(): MiningStatus {
     const stats = this.#miner.stats();
     return {
-      enabled: true,
+      enabled: this.#auto,
+      requested: this.#demands.reduce((sum, demand) => sum + demand.remaining, 0),
       workers: stats.workers,
       hashrate: Math.round(stats.hashrate),
       perWorker: stats.perWorker.map(Math.round),
@@ -102,6 +167,7 @@ export class MiningLoop {
     this.#stop.abort();
     this.#unsubscribe();
     clearInterval(this.#hashrateTimer);
+    for (const demand of this.#demands.splice(0)) demand.reject(new AbortedError('the node is shutting down'));
     await this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
     await this.#loop;
     await this.#miner.close().catch((err: unknown) => this.#logger.warn({ err }, 'miner close failed'));
@@ -112,10 +178,17 @@ export class MiningLoop {
     let retryMs = RETRY_MS.first;
     let lastMinedAt: number | undefined;
     while (!stopped.aborted) {
-      if (lastMinedAt !== undefined && this.#options.blockTimeMs > 0) {
+      const wakeup = AbortSignal.any([stopped, this.#wakeup.signal]);
+      if (!this.#auto && this.#demands.length === 0) {
+        await wait(2 ** 31 - 1, wakeup);
+        continue;
+      }
+      // Blocks someone asked for are not held back by the local pace.
+      if (lastMinedAt !== undefined && this.#options.blockTimeMs > 0 && this.#demands.length === 0) {
         const rest = lastMinedAt + this.#options.blockTimeMs - performance.now();
-        if (rest > 0) await wait(rest, stopped);
+        if (rest > 0) await wait(rest, wakeup);
         if (stopped.aborted) break;
+        if (rest > 0) continue;
       }
       let block: Block | null;
       try {
@@ -136,13 +209,38 @@ export class MiningLoop {
       }
       if (block === null || stopped.aborted) continue;
       const outcome = await this.#store(block);
-      if (outcome === 'stored') lastMinedAt = performance.now();
-      else if (outcome === 'failed') {
+      if (outcome === 'stored') {
+        lastMinedAt = performance.now();
+        this.#deliver(block);
+      } else if (outcome === 'failed') {
         // The disk refused the block: mining on would only fail again at once.
         await wait(retryMs, stopped);
         retryMs = Math.min(retryMs * 2, RETRY_MS.max);
       }
     }
+  }
+
+  /** The first request gets `block`; it is answered once it has all it asked for. */
+  #deliver(block: Block): void {
+    const demand = this.#demands[0];
+    if (demand === undefined) return;
+    demand.blocks.push(block);
+    if (--demand.remaining > 0) return;
+    this.#demands.shift();
+    demand.resolve(demand.blocks);
+  }
+
+  #wake(): void {
+    const wakeup = this.#wakeup;
+    this.#wakeup = new AbortController();
+    wakeup.abort();
+  }
+
+  /** Stops the running search when nothing wants it any more (mining off, no requests left). */
+  #cancelUnlessWanted(): void {
+    if (this.#auto || this.#demands.length > 0) return;
+    this.#wake();
+    void this.#miner.cancel().catch((err: unknown) => this.#logger.warn({ err }, 'miner cancel failed'));
   }
 
   /** A worker began on `template`: when the tip had moved under the search before it, that move took until now. */

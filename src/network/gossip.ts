@@ -6,7 +6,7 @@
  */
 import type { Block } from '../block.js';
 import { verifySegment } from '../chain.js';
-import { ErrorCode, JbcError, isAborted, isJbcError } from '../errors.js';
+import { ErrorCode, JbcError, errorFields, isAborted, isJbcError } from '../errors.js';
 import { wait, within } from '../wait.js';
 import type { Logger } from '../log.js';
 import type { BlockActivity } from '../metrics/index.js';
@@ -153,7 +153,7 @@ export class Gossip {
         onFailed: (peer, block, err, willRetry) => {
           if (isAborted(err)) return;
           const first = this.#peers.markFailed(peer);
-          const fields = { peer, index: Number(block.index), willRetry, err };
+          const fields = { peer, index: Number(block.index), willRetry, ...errorFields(err) };
           if (first) this.#logger.warn(fields, 'could not send block to peer');
           else this.#logger.debug(fields, 'could not send block to peer');
         },
@@ -197,7 +197,7 @@ export class Gossip {
     if (answer !== undefined) return answer;
     this.#track(
       settled.catch((err: unknown) => {
-        if (!isAborted(err)) this.#logger.warn({ index: Number(block.index), hash: block.hash, err }, 'queued block could not be processed');
+        if (!isAborted(err)) this.#logger.warn({ index: Number(block.index), hash: block.hash, ...errorFields(err) }, 'queued block could not be processed');
       }),
     );
     return { accepted: false, reason: `queued: the chain is busy (a sync or reorg is being written); block ${block.index} is processed when its turn comes` };
@@ -303,7 +303,7 @@ export class Gossip {
     try {
       await this.#adoptHeld(tip, after, undefined);
     } catch (err) {
-      if (!isAborted(err)) this.#logger.warn({ index: Number(after[0]!.index), err }, 'held blocks could not be connected');
+      if (!isAborted(err)) this.#logger.warn({ index: Number(after[0]!.index), ...errorFields(err) }, 'held blocks could not be connected');
     }
   }
 
@@ -374,7 +374,7 @@ export class Gossip {
       this.#track(
         this.#client.announce(peer, selfUrl).then(
           () => this.#logger.debug({ peer }, 'announced to peer'),
-          (err: unknown) => this.#logger.debug({ peer, err }, 'could not announce to peer'),
+          (err: unknown) => this.#logger.debug({ peer, ...errorFields(err) }, 'could not announce to peer'),
         ),
       );
     }

@@ -6,7 +6,7 @@
  * rules come first, checks run at most MAX_PEER_CHECKS at a time, and one
  * URL posted many times is checked once.
  */
-import { ErrorCode, JbcError, isAborted } from '../errors.js';
+import { ErrorCode, JbcError, errorFields, isAborted } from '../errors.js';
 import type { Logger } from '../log.js';
 import { within } from '../wait.js';
 import type { PeerAddressPolicy } from '../peer/index.js';
@@ -81,7 +81,7 @@ export class PeerAdmission {
         () => this.#checks.delete(key),
         (err: unknown) => {
           this.#checks.delete(key);
-          if (!isAborted(err)) this.#m.logger.info({ peer: url, err }, 'posted peer does not answer like a node; not added');
+          if (!isAborted(err)) this.#m.logger.info({ peer: url, ...errorFields(err) }, 'posted peer does not answer like a node; not added');
         },
       );
     }

@@ -192,8 +192,25 @@ export const NODE_FLAGS: readonly OptionSpec[] = [
     default: 'json',
     help: '`json` (one JSON object per line) or `pretty` (`HH:MM:SS.mmm LEVEL message key=value`)',
   },
-  { flag: 'version', key: 'version', type: on(), help: 'print the version (from `package.json`) and exit 0' },
-  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'print the usage and exit 0' },
+  {
+    flag: 'admin-token',
+    key: 'adminToken',
+    type: text(true),
+    placeholder: 'T',
+    defaultText: 'none: loopback clients only',
+    help: 'the control routes (`POST /mine`, `POST /mining`) answer requests with `Authorization: Bearer T` from anywhere, and no others; without it they answer loopback clients only. Give it as `JBC_ADMIN_TOKEN` or in the config file to keep it out of `ps`',
+  },
+  {
+    flag: 'config',
+    key: 'config',
+    type: text(true),
+    placeholder: 'FILE',
+    defaultText: 'none',
+    help: 'read options from this JSON file, keys named as the flags: `{"port": 5001, "no-mine": true, "peers": ["http://localhost:5000/"]}`. Flags win over `JBC_<NAME>` variables, which win over the file',
+    notInFile: true,
+  },
+  { flag: 'version', key: 'version', type: on(), help: 'print the version (from `package.json`) and exit 0', commandLineOnly: true },
+  { flag: 'help', key: 'help', short: 'h', type: on(), help: 'print the usage and exit 0', commandLineOnly: true },
 ];
 
 /** The spec of the option that sets config field `key`, if one does. */

@@ -8,6 +8,7 @@
  *   HTTP server  the routes (http.ts, http-server.ts), listening before the data dir is opened
  *   chain state  the chain in its database, the one queue for changes, tip events
  *   events       Server-Sent Events (tip, block, hashrate, peer, sync) for the explorer page
+ *   histories    the last minutes' hash rates and the recent reorgs (GET /hashrate, GET /stats)
  *   syncer       startup, catch-up and periodic sync from peers
  *   data pool    entries waiting for a block, shared with peers
  *   gossip       blocks from and to peers
@@ -18,27 +19,29 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Block } from '../block.js';
+import { blocksSince, meanBlockTime } from '../block-times.js';
 import type { ChainView } from '../chain.js';
 import { ErrorCode, JbcError } from '../errors.js';
 import { initHashing } from '../hash.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { BlockMiner } from '../mining/index.js';
+import type { BlockMiner, MiningChange } from '../mining/index.js';
 import { packageVersion } from '../paths.js';
 import type { PendingEntry } from '../store/index.js';
-import { ChainState, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
+import { ChainState, MEAN_BLOCK_TIME_BLOCKS, chainFigures, describeTip, type StoreFault } from '../chain/index.js';
 import { EventStream } from '../api/index.js';
 import { DataPool, type EntryView, type SubmitResult } from '../pool/index.js';
 import { Gossip } from '../network/index.js';
 import { BlockActivity } from '../metrics/index.js';
 import { NodeMetrics } from '../metrics/index.js';
+import { HashrateHistory, ReorgLog, type HashrateHistoryView } from '../metrics/index.js';
 import { createApp } from '../api/index.js';
 import { listen } from '../api/index.js';
 import type { MiningStatus } from '../mining/index.js';
-import type { NodeApi, NodeStatus } from '../api/index.js';
+import type { ChainStats, NodeApi, NodeStatus } from '../api/index.js';
 import type { ReceiveResult, Sender } from '../network/index.js';
 import type { NodeHandle, NodeModules } from './interface.js';
 import type { AddPeerAnswer } from '../network/index.js';
-import { MiningLoop } from '../mining/index.js';
+import { MiningControl } from '../mining/index.js';
 import { addressPolicy, dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
 import type { PeerAddressPolicy } from '../peer/index.js';
 import { PeerClient } from '../peer/index.js';
@@ -94,11 +97,12 @@ export class JbcNode implements NodeApi {
   #syncer: Syncer | undefined;
   #gossip: Gossip | undefined;
   #admission: PeerAdmission | undefined;
-  #miner: Promise<BlockMiner> | undefined;
-  #mining: MiningLoop | undefined;
+  #mining: MiningControl | undefined;
   #pool: DataPool | undefined;
   readonly #metrics: NodeMetrics;
   #activity: BlockActivity | undefined;
+  #hashrates: HashrateHistory | undefined;
+  #reorgs: ReorgLog | undefined;
   #dataDir: string | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
@@ -168,7 +172,11 @@ export class JbcNode implements NodeApi {
     // Checked while the sync runs; the miner waits for it.
     const verified = chain.verify();
     verified.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    chain.onTip(({ abandoned, source }) => {
+    const reorgs = new ReorgLog({}, { height: chain.view.height, now: this.#modules.now });
+    this.#reorgs = reorgs;
+    this.#hashrates = new HashrateHistory({}, { mining: () => this.#miningStatus(), now: this.#modules.now });
+    chain.onTip(({ tip, abandoned, source }) => {
+      reorgs.observe(tip?.index ?? -1n, abandoned, source);
       if (abandoned > 0 && source !== 'repair') this.#metrics.reorgDepth.observe(abandoned);
       if (source === 'repair') this.#syncer?.request(this.#peers.list(), 'blocks above a damaged one');
     });
@@ -256,12 +264,32 @@ export class JbcNode implements NodeApi {
         signal: stopping,
       },
     );
+    const pool = this.#pool;
+    const create = this.#modules.createMiner ?? defaultCreateMiner;
+    const miningLogger = this.#child('mining');
+    this.#mining = new MiningControl(
+      {
+        enabled: config.mine,
+        workers: config.workers,
+        loop: {
+          hashrateLogIntervalMs: config.hashrateLogIntervalMs,
+          minerUrl: () => this.#selfUrl!,
+          blockTimeMs: config.blockTimeMs,
+        },
+      },
+      {
+        createMiner: (workers) => create({ workers }, { logger: miningLogger }),
+        chain: this.#chain,
+        gossip: this.#gossip,
+        entries: (minerUrl) => pool.forBlock(minerUrl),
+        activity,
+        logger: miningLogger,
+        now: this.#modules.now ?? Date.now,
+        metrics: this.#metrics,
+      },
+    );
     // The worker pool starts while the sync runs.
-    if (config.mine) {
-      const create = this.#modules.createMiner ?? defaultCreateMiner;
-      this.#miner = create({ workers: config.workers }, { logger: this.#child('mining') });
-      this.#miner.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    }
+    this.#mining.prepare();
 
     this.#logger.info(
       {
@@ -279,28 +307,8 @@ export class JbcNode implements NodeApi {
 
     await verified;
     if (stopping.aborted) return;
-    if (this.#miner !== undefined) {
-      const miner = await this.#miner;
-      if (stopping.aborted) return;
-      const pool = this.#pool!;
-      this.#mining = new MiningLoop(
-        {
-          hashrateLogIntervalMs: config.hashrateLogIntervalMs,
-          minerUrl: () => this.#selfUrl!,
-          blockTimeMs: config.blockTimeMs,
-        },
-        {
-          miner,
-          chain: this.#chain,
-          gossip: this.#gossip,
-          entries: (minerUrl) => pool.forBlock(minerUrl),
-          activity,
-          logger: this.#child('mining'),
-          now: this.#modules.now ?? Date.now,
-          metrics: this.#metrics,
-        },
-      );
-    }
+    await this.#mining.start();
+    if (stopping.aborted) return;
     this.#logger.info({ url: this.#selfUrl, height: Number(this.#chain.view.height), mining: config.mine }, 'node ready');
   }
 
@@ -401,9 +409,43 @@ export class JbcNode implements NodeApi {
     return this.#requirePool().get(id);
   }
 
+  hashrateHistory(): HashrateHistoryView {
+    if (this.#hashrates === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    return this.#hashrates.view();
+  }
+
+  chainStats(): ChainStats {
+    const view = this.chain();
+    const reorgs = this.#reorgs;
+    if (reorgs === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    const now = (this.#modules.now ?? Date.now)();
+    const mean = meanBlockTime(view, MEAN_BLOCK_TIME_BLOCKS);
+    const lastMinute = blocksSince(view, now);
+    return {
+      at: now,
+      blockTime: mean === undefined ? null : { from: mean.from.toString(), to: mean.to.toString(), meanSeconds: mean.seconds },
+      lastMinute: { blocks: lastMinute.blocks, from: lastMinute.from?.toString() ?? null, capped: lastMinute.capped },
+      reorgs: reorgs.summary(),
+      chain: chainFigures(this.#requireChain()),
+    };
+  }
+
   pendingData(limit: number, after?: string): { entries: PendingEntry[]; pool: { entries: number; bytes: number } } {
     const pool = this.#requirePool();
     return { entries: pool.pending(limit, after), pool: pool.size };
+  }
+
+  mineBlocks(count: number, signal: AbortSignal): Promise<Block[]> {
+    return this.#requireMining().mine(count, signal);
+  }
+
+  setMining(change: MiningChange): Promise<MiningStatus> {
+    return this.#requireMining().change(change);
+  }
+
+  #requireMining(): MiningControl {
+    if (this.#mining === undefined) throw new JbcError(ErrorCode.NOT_READY, 'the node is still opening its data directory');
+    return this.#mining;
   }
 
   #requirePool(): DataPool {
@@ -424,12 +466,12 @@ export class JbcNode implements NodeApi {
     // Open event streams would otherwise hold the HTTP server's close() up.
     this.#events?.close();
     await this.#started?.catch(() => {}); // start() sees the signal and returns early
-    if (this.#mining !== undefined) await this.#mining.close();
-    else await (await this.#miner?.catch(() => undefined))?.close();
+    await this.#mining?.close();
     await this.#syncer?.close();
     await this.#gossip?.close();
     await this.#pool?.close();
     this.#activity?.close();
+    this.#hashrates?.close();
     const server = this.#server;
     if (server !== undefined) {
       await new Promise<void>((resolve) => {
@@ -444,7 +486,7 @@ export class JbcNode implements NodeApi {
   async #listen(): Promise<void> {
     const { host, port, maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, maxConnections } = this.config;
     const logger = this.#child('http');
-    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger, metrics: this.#metrics });
+    const app = createApp(this, { maxBodyBytes, bodyTimeoutMs, maxBodyBytesInFlight, logger, metrics: this.#metrics, adminToken: this.config.adminToken });
     const server = await listen(app.callback(), { host, port, bodyTimeoutMs, maxConnections }, logger);
     this.#server = server;
     this.#port = (server.address() as AddressInfo).port;
@@ -454,7 +496,7 @@ export class JbcNode implements NodeApi {
 
   #miningStatus(): MiningStatus {
     if (this.#mining !== undefined) return this.#mining.status();
-    return { enabled: this.config.mine, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, simdSupported: null, hashes: 0 };
+    return { enabled: this.config.mine, requested: 0, workers: 0, hashrate: 0, perWorker: [], engine: null, simd: null, simdSupported: null, hashes: 0 };
   }
 
   #isSelf(url: string, port: number): boolean {

@@ -169,9 +169,16 @@ export interface NodeOptions {
   maxBlockDataBytes?: number;
   /** Working directory the default data dir is resolved against. Default process.cwd(). */
   cwd?: string;
+  /**
+   * The bearer token the control routes (POST /mine, POST /mining) take,
+   * from any address. Default none: they answer loopback clients only.
+   */
+  adminToken?: string;
 }
 
-export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd' | 'dataDir'>>> & {
+export type NodeConfig = Readonly<Required<Omit<NodeOptions, 'publicUrl' | 'cwd' | 'dataDir' | 'adminToken'>>> & {
+  /** Undefined: the control routes answer loopback clients only. */
+  readonly adminToken: string | undefined;
   /** Undefined until the port is known; see `selfUrl` in the node. */
   readonly publicUrl: string | undefined;
   /** Absolute; undefined with port 0 and no data dir given (see `dataDirFor`). */
@@ -241,8 +248,14 @@ export function resolveNodeConfig(options: NodeOptions = {}): NodeConfig {
     const refusal = new PeerAddressPolicy().urlRefusal(publicUrl);
     if (refusal !== undefined) throw badOption('publicUrl', `names an address peers will not contact (${refusal})`, options.publicUrl);
   }
+  const adminToken = options.adminToken;
+  // Sent in a header: only visible ASCII, so a token cannot be one a client has no way to send.
+  if (adminToken !== undefined && (typeof adminToken !== 'string' || !/^[\x21-\x7e]+$/.test(adminToken))) {
+    throw badOption('adminToken', 'must be printable ASCII without spaces');
+  }
   return Object.freeze({
     port,
+    adminToken,
     host,
     workers,
     mine: options.mine ?? defaultNodeOptions.mine,

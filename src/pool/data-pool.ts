@@ -10,7 +10,7 @@
  * queries.
  */
 import { entriesForBlock, toEntry, type Entry, type EntryLimits } from '../entries.js';
-import { ErrorCode, isAborted, JbcError } from '../errors.js';
+import { ErrorCode, errorFields, isAborted, JbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EntryRecord, EntryStore, PendingEntry } from '../store/index.js';
 import type { ChainView } from '../chain.js';
@@ -91,7 +91,7 @@ export class DataPool {
         post: (peer, entry) => this.#client.postData(peer, entry.data),
         onSent: (peer, entry, accepted) => this.#logger.debug({ peer, id: entry.id, accepted }, 'data entry sent'),
         onFailed: (peer, entry, err) => {
-          if (!isAborted(err)) this.#logger.debug({ peer, id: entry.id, err }, 'could not send data entry to peer');
+          if (!isAborted(err)) this.#logger.debug({ peer, id: entry.id, ...errorFields(err) }, 'could not send data entry to peer');
         },
       },
     );

@@ -337,7 +337,7 @@ export class ChainDb implements ChainStore {
       const abandoned = this.#length - Number(height);
       this.#logger.warn({ dir: this.dir, kept: Number(height), abandoned }, CUT_BACK_MESSAGE);
       try {
-        await this.#writes.run(() => this.#commit(height, []));
+        await this.#writes.run(() => this.#commit(height, [], undefined));
       } catch (err) {
         // The cut read a damaged block below it (its new tip): the next round cuts below that.
         if (damagedHeight(err) === undefined) throw err;
@@ -519,12 +519,12 @@ export class ChainDb implements ChainStore {
     return value === undefined ? [] : decodeRuns(value);
   }
 
-  append(block: Block): Promise<void> {
-    return this.#writes.run(() => this.#commit(BigInt(this.#length), [block]));
+  append(block: Block, target?: bigint): Promise<void> {
+    return this.#writes.run(() => this.#commit(BigInt(this.#length), [block], target === undefined ? undefined : [target]));
   }
 
-  commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void> {
-    return this.#writes.run(() => this.#commit(forkPoint, blocks));
+  commit(forkPoint: bigint, blocks: readonly Block[], targets?: readonly bigint[]): Promise<void> {
+    return this.#writes.run(() => this.#commit(forkPoint, blocks, targets));
   }
 
   /** Waits for queued commits, then closes the database and releases the directory. Idempotent. */
@@ -541,17 +541,20 @@ export class ChainDb implements ChainStore {
     return this.#closed;
   }
 
-  async #commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void> {
+  async #commit(forkPoint: bigint, blocks: readonly Block[], given: readonly bigint[] | undefined): Promise<void> {
     if (this.#closed !== undefined) throw new JbcError(ErrorCode.STORE_IO, `the chain database of ${this.dir} is closed`);
     const oldLength = this.#length;
     this.#checkLinks(forkPoint, blocks);
     const newLength = Number(forkPoint) + blocks.length;
     // Recorded with the blocks; a block that misses its target is refused before anything is written.
-    let targets: bigint[] = [];
+    let targets: readonly bigint[] = [];
     let work = this.#work;
     if (retargets(this.rule)) {
-      const trail = this.trailAt(forkPoint);
-      targets = blocks.map((block) => trail.push(block));
+      if (given !== undefined && given.length === blocks.length) targets = given;
+      else {
+        const trail = this.trailAt(forkPoint);
+        targets = blocks.map((block) => trail.push(block));
+      }
       for (let height = forkPoint; height < BigInt(oldLength); height++) work -= targetWork(this.targetAt(height)!);
       work += chainWork(targets);
     }

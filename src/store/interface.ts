@@ -28,10 +28,13 @@ export interface ChainStore extends ChainView, EntryStore {
    * place. Resolves once durable. Checks linkage, not proof of work: verify
    * blocks from outside first. Throws NOT_EXTENDING_TIP when blocks[0] does
    * not fit, INVALID_CHAIN when the blocks do not link to each other.
+   * `targets`, when given, are the blocks' targets as the caller checked
+   * them by the store's rule; otherwise the store works them out (and
+   * refuses a block that misses its target).
    */
-  commit(forkPoint: bigint, blocks: readonly Block[]): Promise<void>;
-  /** commit(length, [block]). */
-  append(block: Block): Promise<void>;
+  commit(forkPoint: bigint, blocks: readonly Block[], targets?: readonly bigint[]): Promise<void>;
+  /** commit(length, [block], target && [target]). */
+  append(block: Block, target?: bigint): Promise<void>;
   /**
    * Blocks from `from` (default 0) to the tip, in order, read from one
    * snapshot taken when iteration starts: later commits do not show, and

@@ -17,7 +17,7 @@
  * list's health and progress figures and logs.
  */
 import type { Block } from '../block.js';
-import { ErrorCode, isAborted, isJbcError } from '../errors.js';
+import { ErrorCode, errorFields, isAborted, isJbcError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { wait } from '../wait.js';
 import type { ChainState } from '../chain/index.js';
@@ -102,6 +102,8 @@ export class Syncer {
   readonly #metrics: NodeMetrics | undefined;
   readonly #running = new Map<string, RunningSync>();
   readonly #plain = new Map<string, PlainPeer>();
+  /** Peers whose being down (unreachable, timing out) was logged, until they answer again. */
+  readonly #down = new Set<string>();
   #startupDone = false;
   #periodic: NodeJS.Timeout | undefined;
   readonly #progressTimer: NodeJS.Timeout;
@@ -225,7 +227,7 @@ export class Syncer {
     try {
       outcome = await fetchAncestors(this.#source(peer, this.#signal), this.#chain, branch, { difficulty: this.#options.difficulty, limit });
     } catch (err) {
-      if (!this.#signal.aborted) logPeerFailure(this.#logger, peer, err);
+      if (!this.#signal.aborted) this.#peerFailed(peer, err);
       return undefined;
     }
     this.#metrics?.blocksDownloaded.inc(outcome.downloaded);
@@ -310,7 +312,7 @@ export class Syncer {
         if (gained > 0) state.again = true;
         return;
       }
-      logPeerFailure(this.#logger, peer, err);
+      this.#peerFailed(peer, err);
       return;
     }
     timer?.({ outcome: outcome.kind });
@@ -379,7 +381,7 @@ export class Syncer {
           urls = await this.#client.peers(peer, this.#signal);
         } catch (err) {
           // Plain jbc peers have no /peers; unreachable ones were reported by the sync.
-          this.#logger.debug({ peer, err }, 'no peer list from peer');
+          this.#logger.debug({ peer, ...errorFields(err) }, 'no peer list from peer');
           return;
         }
         for (const url of urls) {
@@ -393,11 +395,19 @@ export class Syncer {
     return added;
   }
 
+  /** Logs a failed request to `peer`; one that was down already and still is only at debug. */
+  #peerFailed(peer: string, err: unknown): void {
+    const down = isJbcError(err, ErrorCode.PEER_UNREACHABLE) || isJbcError(err, ErrorCode.PEER_TIMEOUT);
+    logPeerFailure(this.#logger, peer, err, down && this.#down.has(peer));
+    if (down) this.#down.add(peer);
+  }
+
   /** Download functions for one peer, keeping its health and noticing when it is this node. */
   #source(peer: string, signal: AbortSignal): SyncSource {
     const call = async <T>(fn: () => Promise<T>, length?: (value: T) => bigint | undefined): Promise<T> => {
       try {
         const value = await fn();
+        this.#down.delete(peer);
         if (this.#peers.markOk(peer, length?.(value))) this.#logger.info({ peer }, 'peer is back');
         return value;
       } catch (err) {
@@ -457,10 +467,12 @@ function rate(running: RunningSync): number {
 }
 
 /** One log line per failed peer: a forged chain is a warning, an absent peer only worth info. */
-export function logPeerFailure(logger: Logger, peer: string, err: unknown): void {
+export function logPeerFailure(logger: Logger, peer: string, err: unknown, repeated = false): void {
   const code = isJbcError(err) ? err.code : 'UNKNOWN';
-  const fields = { peer, code, err };
+  const fields = { peer, code, ...errorFields(err) };
   if (isAborted(err)) logger.debug(fields, 'peer request dropped');
+  // A peer that stays down is reported when it goes down and when it is back ('peer is back'), not at every sync.
+  else if (repeated && (code === ErrorCode.PEER_UNREACHABLE || code === ErrorCode.PEER_TIMEOUT)) logger.debug(fields, 'peer still down, skipped');
   else if (code === ErrorCode.PEER_UNREACHABLE) logger.info(fields, 'peer unreachable, skipped');
   else if (code === ErrorCode.PEER_TIMEOUT) logger.warn(fields, 'peer timed out, skipped');
   else if (code === ErrorCode.INVALID_CHAIN) logger.warn(fields, 'peer sent an invalid chain, skipped');

@@ -170,8 +170,17 @@ describe('the data directory on the command line', () => {
       const dir = join(await trackedTempDir(), 'never-created');
       const result = runCli(['--port', String(port), '--difficulty', '1', '--data-dir', dir]);
       expect(result.status).toBe(2);
-      expect(result.stderr).toContain('EADDRINUSE');
+      expect(result.stderr).toBe(`jbc-ts: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`);
       expect(existsSync(dir)).toBe(false);
+      // One log line with the reason, and no stack: the user's port, not the node, is at fault.
+      const logged = result.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const failures = logged.filter((record) => record.level === 'error');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ msg: 'node failed to start', code: 'BAD_OPTION', reason: `cannot listen on 127.0.0.1:${port}: EADDRINUSE` });
+      expect(failures[0]).not.toHaveProperty('err');
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -77,6 +77,8 @@ describe('a block that does not extend the tip', () => {
     const node = await nodeWith([...common, ...ours], { syncIntervalMs: 0 });
     await postJson(`${node.url}mined`, blockToJson(theirs[3]!), { [PEER_HEADER]: sender.url });
     await waitFor('the longer fork', () => node.chain().tip?.hash === theirs[3]!.hash);
+    // The metrics are recorded just after the chain changes.
+    await waitFor('the fetch counted', async () => (await metric(node.url, 'jbc_sync_blocks_written_total')) >= 4);
     expect(await metric(node.url, 'jbc_sync_blocks_downloaded_total')).toBe(4);
     expect(await metric(node.url, 'jbc_sync_blocks_written_total')).toBe(4);
   });
@@ -173,7 +175,9 @@ describe('a network of four mining nodes', () => {
     for (const chain of chains) expect(chain).toEqual(chains[0]);
     expect(chains[0]).toHaveLength(1 + 8 * 2);
     for (const node of nodes) expect(await metric(node.url, 'jbc_sync_blocks_downloaded_total')).toBe(0);
-    // Each round, the three nodes that lost gave up their one block.
+    // Each round, the three nodes that lost gave up their one block (counted just after each chain changed).
+    const counted = async () => (await Promise.all(nodes.map((node) => metric(node.url, 'jbc_reorg_depth_blocks_count')))).reduce((a, b) => a + b);
+    await waitFor('every reorg counted', async () => (await counted()) >= 8 * 3);
     const reorgs = await Promise.all(nodes.map((node) => metric(node.url, 'jbc_reorg_depth_blocks_count')));
     const abandoned = await Promise.all(nodes.map((node) => metric(node.url, 'jbc_reorg_depth_blocks_sum')));
     expect(reorgs.reduce((a, b) => a + b)).toBe(8 * 3);

@@ -494,17 +494,17 @@ describe('JSON that costs far more to parse than it weighs', () => {
     const failure = (peer: FakePeer) =>
       waitFor(`the post to ${peer.url} to fail`, () => lines.find((l) => l.msg === 'could not send block to peer' && l.fields.peer === peer.url));
     // Refused for its numbers as they arrive, long before its size passes the reply cap.
-    expect((await failure(big)).fields.err).toMatchObject({
+    expect((await failure(big)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
-      message: expect.stringContaining('holds more numbers than the 64 it may'),
+      reason: expect.stringContaining('holds more numbers than the 64 it may'),
     });
-    expect((await failure(dense)).fields.err).toMatchObject({
+    expect((await failure(dense)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
-      message: expect.stringContaining('holds more numbers than the 64 it may'),
+      reason: expect.stringContaining('holds more numbers than the 64 it may'),
     });
-    expect((await failure(long)).fields.err).toMatchObject({
+    expect((await failure(long)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
-      message: expect.stringContaining('sent more than 16384 bytes'),
+      reason: expect.stringContaining('sent more than 16384 bytes'),
     });
     await waitFor('the healthy peer to get block 4', () => healthy.minedIndexes().includes('4'));
     expect((await http(`${node.url}status`)).json.height).toBe(4);

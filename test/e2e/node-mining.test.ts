@@ -117,6 +117,7 @@ describe('mining loop (scripted miner)', () => {
     const { node } = await minerNode(f.main);
     expect((await http(`${node.url}status`)).json.mining).toEqual({
       enabled: true,
+      requested: 0,
       workers: 1,
       hashrate: 1234,
       perWorker: [1234],

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Block } from '../../src/block.js';
 import { createNode } from '../../src/node/index.js';
 import { distPath, packageRoot } from '../../src/paths.js';
-import { hashesOf, mineChain } from '../helpers/fixtures.js';
+import { hashesOf, mineChain, workFork } from '../helpers/fixtures.js';
 import { apiPeer, emptyNodePeer, gatedApiPeer, hungPeer } from './helpers/fake-peers.js';
 import { freePorts } from './helpers/processes.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
@@ -92,6 +92,36 @@ describe('periodic sync', () => {
     const answer = await postJson(`${node.url}peers`, { url: peer.url });
     expect(answer.json).toMatchObject({ added: false, reason: 'known' });
     await waitFor('the re-announced peer to be synced from', () => node.chain().length === 12);
+  });
+});
+
+describe('sync with a target block time', () => {
+  const rule = { difficulty: 0, targetBlockTimeMs: 2000 };
+
+  async function nodeOn(blocks: readonly Block[], peers: string[] = []) {
+    const dataDir = await trackedTempDir();
+    await writeDataDir(dataDir, blocks);
+    return startTestNode({ dataDir, peers, ...rule });
+  }
+
+  it("adopts a peer's chain with fewer blocks and more work at startup, and asks /status for its work", async () => {
+    const { prefix, heavy, light } = workFork(rule);
+    const peer = await nodeOn([...prefix, ...heavy]);
+    const node = await nodeOn([...prefix, ...light], [peer.url]);
+    await waitFor('the node to switch to the heavier chain', () => node.chain().tip?.hash === heavy.at(-1)!.hash);
+    expect(hashesOf(node.chain())).toEqual(hashesOf([...prefix, ...heavy]));
+    expect((await http(`${node.url}status`)).json.work).toBe((await http(`${peer.url}status`)).json.work);
+  });
+
+  it("keeps its own chain when a peer's is longer with less work", async () => {
+    const { prefix, heavy, light } = workFork(rule);
+    const peer = await nodeOn([...prefix, ...light]);
+    const node = await nodeOn([...prefix, ...heavy], [peer.url]);
+    // The peer answered /status (it is listed reachable) and the sync is over.
+    await waitFor('the peer to be asked', async () => (await http(`${node.url}peers?verbose=1`)).json.peers?.[0]?.reachable === true);
+    await waitFor('the startup sync to end', async () => (await http(`${node.url}readyz`)).status === 200);
+    expect(light.length).toBeGreaterThan(heavy.length);
+    expect(hashesOf(node.chain())).toEqual(hashesOf([...prefix, ...heavy]));
   });
 });
 

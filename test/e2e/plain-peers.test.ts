@@ -100,7 +100,7 @@ describe("a plain jbc peer's whole chain", () => {
     expect(chainRequests(plain)).toBe(1);
     expect(hashesOf(node.chain())).toEqual(hashesOf(f.main));
     const refusal = lines.find((line) => line.fields.peer === plain.url && line.level === 'warn');
-    expect(refusal?.fields).toMatchObject({ code, err: expect.objectContaining({ message: expect.stringContaining(why) }) });
+    expect(refusal?.fields).toMatchObject({ code, reason: expect.stringContaining(why) });
     expect(await spoolFiles(node.dataDir)).toEqual([]);
   });
 });
@@ -123,7 +123,7 @@ describe('the block size limit', () => {
     const node = await startTestNode({ difficulty: 0, peers: [plain.url] }, { logger });
     expect(node.chain().length).toBe(0);
     const refused = lines.find((l) => l.msg === 'peer sent an invalid chain, skipped');
-    expect(String(refused?.fields.err)).toContain(`block 2 is over ${MAX_BLOCK_BYTES} bytes`);
+    expect(refused?.fields.reason).toContain(`block 2 is over ${MAX_BLOCK_BYTES} bytes`);
     const posted = await postJson(
       `${node.url}mined`,
       JSON.stringify({ index: '0', timestamp: '1', data: 'x'.repeat(MAX_BLOCK_BYTES), prev_hash: '', nonce: '0', hash: '0'.repeat(64) }),

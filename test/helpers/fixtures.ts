@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { blockHeader, parseBlock, sealBlock, type Block, type BlockTemplate } from '../../src/block.js';
 import type { ChainView } from '../../src/chain.js';
+import { TargetTrail, type ChainRule } from '../../src/retarget.js';
 
 export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -50,6 +51,41 @@ export function mineAboveTarget(template: BlockTemplate, target: bigint, difficu
     const hash = createHash('sha256').update(blockHeader(template, nonce)).digest('hex');
     if (hash.startsWith(zeros) && BigInt(`0x${hash}`) > target) return Object.freeze({ ...template, nonce, hash });
   }
+}
+
+/**
+ * Blocks mined at their targets on `trail` (which they extend), each
+ * `gaps[i]` seconds after the one before, the first after `from`: with a
+ * target block time, blocks close together get harder targets, blocks far
+ * apart easier ones.
+ */
+export function mineOnTrail(trail: TargetTrail, parent: Block | undefined, from: bigint, gaps: readonly number[], tag: string): Block[] {
+  const blocks: Block[] = [];
+  let timestamp = from;
+  let prev = parent;
+  for (const gap of gaps) {
+    timestamp += BigInt(gap);
+    const template = { index: prev === undefined ? 0n : prev.index + 1n, prevHash: prev?.hash ?? '', data: `${tag} ${blocks.length}`, timestamp };
+    prev = mineAtTarget(template, trail.target);
+    trail.push(prev);
+    blocks.push(prev);
+  }
+  return blocks;
+}
+
+/**
+ * A chain on a target rule that forks after 10 blocks a second apart: `heavy`
+ * (2 blocks a second apart) has more work than `light` (3 blocks 12 s
+ * apart). Timestamps end in the past, so any node's clock takes them.
+ */
+export function workFork(rule: ChainRule): { trail: TargetTrail; prefix: Block[]; heavy: Block[]; light: Block[] } {
+  const start = BigInt(Math.floor(Date.now() / 1000)) - 1000n;
+  const trail = TargetTrail.from(rule, [], 0n);
+  const prefix = mineOnTrail(trail, undefined, start, Array(10).fill(1), 'prefix');
+  const last = prefix.at(-1)!;
+  const heavy = mineOnTrail(trail.clone(), last, last.timestamp, [1, 1], 'heavy');
+  const light = mineOnTrail(trail.clone(), last, last.timestamp, [12, 12, 12], 'light');
+  return { trail, prefix, heavy, light };
 }
 
 /** A valid chain of `length` blocks at `difficulty`, continuing `after` when given. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { ErrorCode, JbcError } from '../../src/errors.js';
 import { colorWanted, createLogger, type LogDestination } from '../../src/log.js';
 
 /** A destination that records lines, and can fail like a pipe whose reader went away. */
@@ -52,6 +53,14 @@ describe('pretty logs', () => {
     expect(out.lines[0]).toContain('seen=["0000a4e95de6…"]');
     expect(out.lines[0]).toContain('peer=http://x/ height=7');
     expect(out.lines[0]).not.toContain(HASH);
+  });
+
+  it('print an error as its message and code, without its stack', () => {
+    const out = new FakeStream();
+    const err = new JbcError(ErrorCode.PEER_UNREACHABLE, 'http://x/status: ECONNREFUSED');
+    createLogger({ pretty: true, color: false, destination: out }).error({ err }, 'peer down');
+    expect(out.lines[0]).toMatch(/ ERROR peer down err=http:\/\/x\/status: ECONNREFUSED code=PEER_UNREACHABLE\n$/);
+    expect(out.lines).toHaveLength(1);
   });
 
   it('leave JSON lines unshortened', () => {

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isValidBlock, type Block } from '../../../src/block.js';
-import { TargetTrail, nowSeconds, type ChainRule } from '../../../src/retarget.js';
+import { TargetTrail, type ChainRule } from '../../../src/retarget.js';
 import { targetWork } from '../../../src/target.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { ChainState, type TipChange } from '../../../src/chain/chain-state.js';
 import { removeDir, tempDir } from '../../e2e/helpers/fixtures.js';
-import { hashesOf, mineAboveTarget, mineAtTarget, mineChain, seed } from '../../helpers/fixtures.js';
+import { hashesOf, mineAboveTarget, mineChain, mineOnTrail, seed, workFork } from '../../helpers/fixtures.js';
 
 const states: ChainState[] = [];
 const dirs: string[] = [];
@@ -102,37 +102,13 @@ describe('a chain with a target block time', () => {
     return state;
   }
 
-  /** Blocks mined at their targets on `trail`, each `gaps[i]` seconds after the one before (the first after `from`). */
-  function branch(trail: TargetTrail, parent: Block | undefined, from: bigint, gaps: number[], tag: string): Block[] {
-    const blocks: Block[] = [];
-    let timestamp = from;
-    let prev = parent;
-    for (const gap of gaps) {
-      timestamp += BigInt(gap);
-      const template = { index: prev === undefined ? 0n : prev.index + 1n, prevHash: prev?.hash ?? '', data: `${tag} ${blocks.length}`, timestamp };
-      prev = mineAtTarget(template, trail.target);
-      trail.push(prev, nowSeconds());
-      blocks.push(prev);
-    }
-    return blocks;
-  }
-
   /** The work of `blocks` on top of `trail`. */
   function workOf(trail: TargetTrail, blocks: readonly Block[]): bigint {
     const copy = trail.clone();
     return blocks.reduce((sum, block) => sum + targetWork(copy.push(block)), 0n);
   }
 
-  function fork() {
-    const start = nowSeconds() - 1000n;
-    const trail = TargetTrail.from(rule, [], 0n);
-    const prefix = branch(trail, undefined, start, Array(10).fill(1), 'prefix');
-    const last = prefix.at(-1)!;
-    // Blocks a second apart get harder targets; blocks far apart, easier ones.
-    const heavy = branch(trail.clone(), last, last.timestamp, [1, 1], 'heavy');
-    const light = branch(trail.clone(), last, last.timestamp, [12, 12, 12], 'light');
-    return { trail, prefix, heavy, light };
-  }
+  const fork = () => workFork(rule);
 
   it('a chain with more work and fewer blocks wins', async () => {
     const { trail, prefix, heavy, light } = fork();
@@ -152,7 +128,7 @@ describe('a chain with a target block time', () => {
 
   it('a tie in work keeps the chain the node has', async () => {
     const { trail, prefix, heavy } = fork();
-    const twin = branch(trail.clone(), prefix.at(-1), prefix.at(-1)!.timestamp, [1, 1], 'twin');
+    const twin = mineOnTrail(trail.clone(), prefix.at(-1), prefix.at(-1)!.timestamp, [1, 1], 'twin');
     expect(workOf(trail, twin)).toBe(workOf(trail, heavy));
     const state = await retargetState([...prefix, ...heavy]);
     expect(await state.adopt({ peer: 'p', forkPoint: 10, blocks: twin })).toEqual({ adopted: false, reason: 'not-longer' });
