@@ -121,6 +121,26 @@ function parseSeconds(text: string): number {
   return seconds;
 }
 
+/** An integer option's value from `min` to `max`; BAD_OPTION naming `flag` otherwise. */
+export function integerOption(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || value < min || value > max)
+    throw bad(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`);
+  return value;
+}
+
+/** A number option's value above 0 and up to `max`; BAD_OPTION naming `flag` otherwise. */
+export function positiveOption(flag: string, text: string, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) throw bad(flag, `must be a positive number up to ${max}`);
+  return value;
+}
+
+/** As positiveOption, and 0 too. */
+export function nonNegativeOption(flag: string, text: string, max: number): number {
+  return text.trim() === '0' ? 0 : positiveOption(flag, text, max);
+}
+
 function bad(option: string, reason: string): JbcError {
   return new JbcError(ErrorCode.BAD_OPTION, `${option} ${reason}`, { option });
 }

@@ -1,13 +1,20 @@
 /**
- * `npm run bench:hostile`: how long `GET /status` takes on a node while a
- * hostile peer answers its syncs with a huge body. Prints latency figures
- * (and the machine); it is a measurement, not a pass/fail test.
+ * `npm run bench:hostile`: how a node holds up against hostile input. Prints
+ * figures (and the machine); it is a measurement, not a pass/fail test.
  *
- *   --mode zeros|empties|blocks   body: [0,0,…], [{},{},…], or copies of a real block (default: all three)
- *   --mib N                       body size (default 64)
- *   --seconds S                   measuring time per mode (default 10)
- *   --peer api|jbc                the peer speaks the jbc-ts API (/status, /blocks) or is a plain jbc
+ * `--attack sync`: how long `GET /status` takes while a hostile peer answers
+ * the node's syncs with a huge body. `--attack json`: number-heavy JSON where
+ * the JSON limits guard the node, against an idle node (hostile-json.ts).
+ * Default: both.
+ *
+ *   --attack sync|json|all        (default all)
+ *   --seconds S                   measuring time per row (default 10)
+ *   --mode zeros|empties|blocks   sync: body [0,0,…], [{},{},…], or copies of a real block (default: all three)
+ *   --mib N                       sync: body size (default 64)
+ *   --peer api|jbc                sync: the peer speaks the jbc-ts API (/status, /blocks) or is a plain jbc
  *                                 node (/blockchain.json only) (default jbc)
+ *   --json-attack mined|data|status  json: one attack only (default: all three)
+ *   --difficulty D                json: the mining node's difficulty (default 3)
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,10 +25,14 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { blockToJson, sealBlock } from '../src/block.js';
 import { initHashing } from '../src/hash.js';
 import { startNode } from '../src/node/index.js';
-import { describeMachine } from './machine.js';
-import { parseArgsOrExit } from './args.js';
+import { describeMachine, loadNow, loadWarning } from './machine.js';
+import { measureJsonAttacks } from './hostile-json.js';
+import { parseHostileArgs, type HostileOptions, type SyncBody } from './hostile-options.js';
+import { renderComparisons } from './hostile-report.js';
+import { percentile } from './stats.js';
+import { probeStatus } from './status-probe.js';
 
-type Mode = 'zeros' | 'empties' | 'blocks';
+type Mode = SyncBody;
 
 function hostileBody(mode: Mode, bytes: number): Buffer {
   const element =
@@ -69,10 +80,6 @@ async function serveHostile(body: Buffer, api: boolean): Promise<{ server: Serve
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, answers: () => answers };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 async function measure(mode: Mode, mib: number, seconds: number, api: boolean): Promise<string> {
   const peer = await hostilePeer(mode, mib * 1024 * 1024, api);
   const dataDir = await mkdtemp(join(tmpdir(), 'jbc-bench-hostile-'));
@@ -86,39 +93,48 @@ async function measure(mode: Mode, mib: number, seconds: number, api: boolean): 
     syncIntervalMs: 1000,
     peerTimeoutMs: 30_000,
   });
-  const latencies: number[] = [];
-  const end = performance.now() + seconds * 1000;
+  let latencies: number[];
   try {
-    while (performance.now() < end) {
-      const started = performance.now();
-      await (await fetch(`${node.url}status`)).json();
-      latencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    latencies = await probeStatus(node.url, seconds);
   } finally {
     await node.close();
     await rm(dataDir, { recursive: true, force: true });
   }
   const answers = await peer.answers();
   await peer.close();
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const ms = (value: number): string => value.toFixed(1).padStart(8);
-  return `${mode.padEnd(8)} ${String(mib).padStart(5)} MiB ${api ? 'api' : 'jbc'}  ${String(answers).padStart(7)} ${String(sorted.length).padStart(8)} ${ms(percentile(sorted, 50))} ${ms(percentile(sorted, 99))} ${ms(sorted.at(-1) ?? 0)}`;
+  const ms = (q: number): string => (percentile(latencies, q) ?? 0).toFixed(1).padStart(8);
+  return `${mode.padEnd(8)} ${String(mib).padStart(5)} MiB ${api ? 'api' : 'jbc'}  ${String(answers).padStart(7)} ${String(latencies.length).padStart(8)} ${ms(0.5)} ${ms(0.99)} ${ms(1)}`;
+}
+
+function parseOrExit(argv: readonly string[]): HostileOptions {
+  try {
+    return parseHostileArgs(argv);
+  } catch (err) {
+    process.stderr.write(`bench:hostile: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgsOrExit('bench:hostile', {
-    options: { mode: { type: 'string' }, mib: { type: 'string' }, seconds: { type: 'string' }, peer: { type: 'string' } },
-  });
-  const modes: Mode[] = values.mode === undefined ? ['zeros', 'empties', 'blocks'] : [values.mode as Mode];
-  const mib = Number(values.mib ?? 64);
-  const seconds = Number(values.seconds ?? 10);
-  const api = values.peer === 'api';
+  const options = parseOrExit(process.argv.slice(2));
+  const { seconds } = options;
   const machine = await describeMachine();
   process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverage}\n`);
-  process.stdout.write(`GET /status latency while a hostile peer answers every sync with a huge body (ms)\n`);
-  process.stdout.write('body        size     peer  answers requests      p50      p99      max\n');
-  for (const mode of modes) process.stdout.write(`${await measure(mode, mib, seconds, api)}\n`);
+  if (options.attack !== 'json') {
+    process.stdout.write(`GET /status latency while a hostile peer answers every sync with a huge body (ms)\n`);
+    process.stdout.write('body        size     peer  answers requests      p50      p99      max\n');
+    for (const mode of options.bodies) process.stdout.write(`${await measure(mode, options.mib, seconds, options.api)}\n`);
+  }
+  if (options.attack !== 'sync') {
+    if (options.attack === 'all') process.stdout.write('\n');
+    process.stdout.write(`number-heavy JSON against an idle node, ${seconds} s per row, mining at difficulty ${options.difficulty} with 1 worker\n`);
+    const result = await measureJsonAttacks(options.targets, seconds, options.difficulty, (line) => void process.stderr.write(`bench:hostile: ${line}\n`));
+    const warning = loadWarning(machine.cores, [machine.loadAverage, loadNow()]);
+    process.stdout.write(renderComparisons(result.comparisons, warning !== undefined));
+    for (const line of result.evidence) process.stdout.write(`  ${line}\n`);
+    process.stdout.write(`load average ${loadNow()} at end\n`);
+    if (warning !== undefined) process.stdout.write(`WARNING: ${warning}\n`);
+  }
 }
 
 if (isMainThread) {

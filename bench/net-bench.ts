@@ -56,11 +56,12 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { readCommandLine } from '../src/command-line.js';
-import { ErrorCode, JbcError } from '../src/errors.js';
 import { distPath } from '../src/paths.js';
+import { integerOption, nonNegativeOption, positiveOption } from './args.js';
 import { DelayProxy } from './delay-proxy.js';
 import { freePort } from './free-port.js';
 import { describeMachine, describeMachineLine, loadNow, loadWarning, type MachineInfo } from './machine.js';
+import { percentile } from './stats.js';
 
 export interface NetBenchOptions {
   /** Node processes, 2 .. 16. Default 4. */
@@ -124,39 +125,19 @@ export function parseNetBenchArgs(argv: readonly string[]): NetBenchOptions {
     },
   });
   const d = defaultNetBenchOptions;
-  const targetBlockTime = values['target-block-time'] === undefined ? d.targetBlockTime : nonNegative('--target-block-time', values['target-block-time'], 3600);
+  const targetBlockTime =
+    values['target-block-time'] === undefined ? d.targetBlockTime : nonNegativeOption('--target-block-time', values['target-block-time'], 3600);
   return {
     targetBlockTime,
-    warmupSeconds: values.warmup === undefined ? (targetBlockTime > 0 ? d.warmupWithTarget : 0) : nonNegative('--warmup', values.warmup, 3600),
-    nodes: values.nodes === undefined ? d.nodes : integer('--nodes', values.nodes, 2, 16),
-    seconds: values.seconds === undefined ? d.seconds : positive('--seconds', values.seconds, 3600),
-    difficulty: values.difficulty === undefined ? d.difficulty : integer('--difficulty', values.difficulty, 1, 64),
-    workers: values.workers === undefined ? d.workers : integer('--workers', values.workers, 1, 64),
-    latencyMs: values.latency === undefined ? d.latencyMs : integer('--latency', values.latency, 0, 10_000),
+    warmupSeconds: values.warmup === undefined ? (targetBlockTime > 0 ? d.warmupWithTarget : 0) : nonNegativeOption('--warmup', values.warmup, 3600),
+    nodes: values.nodes === undefined ? d.nodes : integerOption('--nodes', values.nodes, 2, 16),
+    seconds: values.seconds === undefined ? d.seconds : positiveOption('--seconds', values.seconds, 3600),
+    difficulty: values.difficulty === undefined ? d.difficulty : integerOption('--difficulty', values.difficulty, 1, 64),
+    workers: values.workers === undefined ? d.workers : integerOption('--workers', values.workers, 1, 64),
+    latencyMs: values.latency === undefined ? d.latencyMs : integerOption('--latency', values.latency, 0, 10_000),
     json: values.json,
     help: values.help,
   };
-}
-
-function integer(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^[0-9]+$/.test(text) || value < min || value > max)
-    throw bad(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`);
-  return value;
-}
-
-function nonNegative(flag: string, text: string, max: number): number {
-  return text.trim() === '0' ? 0 : positive(flag, text, max);
-}
-
-function positive(flag: string, text: string, max: number): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) throw bad(flag, `must be a positive number up to ${max}`);
-  return value;
-}
-
-function bad(flag: string, reason: string): JbcError {
-  return new JbcError(ErrorCode.BAD_OPTION, `${flag} ${reason}`, { option: flag });
 }
 
 // ---------------------------------------------------------------------------
@@ -193,13 +174,6 @@ export function readLogLine(line: string): LogFacts | undefined {
   if (typeof entry.abandoned === 'number' && entry.abandoned > 0) facts.abandoned = entry.abandoned;
   if (msg === 'search moved to new tip' && typeof entry.switchMs === 'number' && Number.isFinite(entry.switchMs)) facts.switchMs = entry.switchMs;
   return Object.keys(facts).length > 0 ? facts : undefined;
-}
-
-/** Nearest-rank percentile (q in 0..1) of `values`; null for none. */
-export function percentile(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** One agreement sample: the lowest tip height, and each node's block hashes by height near it. */

@@ -131,30 +131,77 @@ function scanJson(text: string): { numbers: string[]; plain: boolean } {
  * multi-byte character, so the bytes need no decoding first.
  */
 export function checkJsonLimits(bytes: Uint8Array, source: string, limits: JsonLimits): void {
-  let numbers = 0;
-  let values = 0;
-  let depth = 0;
-  const tooMany = (what: string, max: number): JbcError =>
-    new JbcError(ErrorCode.JSON_TOO_COMPLEX, `${source} holds more ${what} than the ${max} it may`, { source, limit: what, max });
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (isSpace(c) || c === 0x2c || c === 0x3a) continue;
-    if (c === 0x7d || c === 0x5d) {
-      depth--;
-      continue;
+  new JsonLimitsScan(source, limits).push(bytes);
+}
+
+/** Where a JsonLimitsScan stopped between two pieces of text: between values, or inside a string, an escape, a number, a literal. */
+const ScanState = { BETWEEN: 0, STRING: 1, STRING_ESCAPE: 2, NUMBER: 3, LITERAL: 4 } as const;
+
+/**
+ * checkJsonLimits on a text that arrives in pieces: `push` each piece as it
+ * comes, and it throws at the first limit passed, so an answer that holds
+ * too much is refused after the bytes that prove it rather than once it is
+ * all in (a peer's 1 MiB of `[1,1,…]` costs a few KiB of download, not a
+ * MiB of them). The pieces may split a string, an escape or a number
+ * anywhere; the counts come out as for the whole text.
+ */
+export class JsonLimitsScan {
+  #numbers = 0;
+  #values = 0;
+  #depth = 0;
+  #state: number = ScanState.BETWEEN;
+
+  constructor(
+    readonly source: string,
+    readonly limits: JsonLimits,
+  ) {}
+
+  push(bytes: Uint8Array): void {
+    const { limits } = this;
+    let state = this.#state;
+    try {
+      for (let i = 0; i < bytes.length; i++) {
+        const c = bytes[i]!;
+        if (state === ScanState.STRING) {
+          if (c === 0x5c) state = ScanState.STRING_ESCAPE;
+          else if (c === 0x22) state = ScanState.BETWEEN;
+          continue;
+        }
+        if (state === ScanState.STRING_ESCAPE) {
+          state = ScanState.STRING;
+          continue;
+        }
+        if (state === ScanState.NUMBER) {
+          if (isNumberChar(c)) continue;
+          state = ScanState.BETWEEN;
+        } else if (state === ScanState.LITERAL) {
+          if (isLetter(c)) continue;
+          state = ScanState.BETWEEN;
+        }
+        if (isSpace(c) || c === 0x2c || c === 0x3a) continue;
+        if (c === 0x7d || c === 0x5d) {
+          this.#depth--;
+          continue;
+        }
+        if (++this.#values > limits.maxValues) throw this.#tooMany('values', limits.maxValues);
+        if (c === 0x22) state = ScanState.STRING;
+        else if (c === 0x7b || c === 0x5b) {
+          if (++this.#depth > limits.maxDepth) throw this.#tooMany('levels of nesting', limits.maxDepth);
+        } else if (c === 0x2d || isDigit(c)) {
+          if (++this.#numbers > limits.maxNumbers) throw this.#tooMany('numbers', limits.maxNumbers);
+          state = ScanState.NUMBER;
+        } else {
+          // true, false, null (or garbage, which the parse refuses): one value, however many letters.
+          state = ScanState.LITERAL;
+        }
+      }
+    } finally {
+      this.#state = state;
     }
-    if (++values > limits.maxValues) throw tooMany('values', limits.maxValues);
-    if (c === 0x22) {
-      for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limits.maxDepth) throw tooMany('levels of nesting', limits.maxDepth);
-    } else if (c === 0x2d || isDigit(c)) {
-      if (++numbers > limits.maxNumbers) throw tooMany('numbers', limits.maxNumbers);
-      while (i + 1 < bytes.length && isNumberChar(bytes[i + 1]!)) i++;
-    } else {
-      // true, false, null (or garbage, which the parse refuses): one value, however many letters.
-      while (i + 1 < bytes.length && isLetter(bytes[i + 1]!)) i++;
-    }
+  }
+
+  #tooMany(what: string, max: number): JbcError {
+    return new JbcError(ErrorCode.JSON_TOO_COMPLEX, `${this.source} holds more ${what} than the ${max} it may`, { source: this.source, limit: what, max });
   }
 }
 

@@ -14,7 +14,7 @@ import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock } from '../block.js';
 import { isEntryId } from '../entries.js';
-import { JsonNumber, formatUint, isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
+import { JsonLimitsScan, JsonNumber, formatUint, isCanonicalUint, isJsonObject, parseJsonBytes, type JsonLimits } from '../codec.js';
 import { roundDifficulty } from '../chain/index.js';
 import { targetDifficulty, targetHex, targetWork, workHex } from '../target.js';
 import { ErrorCode, JbcError, errorFields, isOwnFault } from '../errors.js';
@@ -424,7 +424,7 @@ async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudge
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
-  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget), 'request body', limits);
+  return parseJsonBytes(await readRaw(ctx.req, maxBytes, options.bodyTimeoutMs, budget, new JsonLimitsScan('request body', limits)), 'request body', limits);
 }
 
 /**
@@ -435,8 +435,11 @@ async function readJsonBody(ctx: Context, options: AppOptions, budget: BodyBudge
  * the connection and its buffers for as long as it likes). All bodies being
  * read share `budget`: a chunk that does not fit rejects with BUSY, so many
  * connections each sending most of a body cannot add up to gigabytes.
+ * Each chunk goes through `scan` as it arrives, so a body past its JSON
+ * limits is refused at the chunk that shows it, like one past `maxBytes`,
+ * rather than held and copied whole first.
  */
-function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, budget: BodyBudget): Promise<Buffer> {
+function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, budget: BodyBudget, scan: JsonLimitsScan): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -457,7 +460,17 @@ function readRaw(req: IncomingMessage, maxBytes: number, deadlineMs: number, bud
         cleanup();
         req.resume();
         reject(tooLarge(maxBytes));
-      } else if (budget.used + chunk.length > budget.max) {
+        return;
+      }
+      try {
+        scan.push(chunk);
+      } catch (err) {
+        cleanup();
+        req.resume();
+        reject(err);
+        return;
+      }
+      if (budget.used + chunk.length > budget.max) {
         cleanup();
         reject(new JbcError(ErrorCode.BUSY, 'too many request bodies are being received; try again later', { maxBytesInFlight: budget.max }));
       } else {

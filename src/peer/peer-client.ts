@@ -17,7 +17,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import got, { CancelError, HTTPError, RequestError, TimeoutError, type Response } from 'got';
 import { BLOCK_JSON_LIMITS, blockToJson, isHash, parseBlock, type Block } from '../block.js';
-import { JsonArraySplitter, firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint, type JsonLimits } from '../codec.js';
+import { JsonArraySplitter, JsonLimitsScan, firstArrayElement, isJsonObject, parseJsonArray, parseJsonBytes, parseUint, type JsonLimits } from '../codec.js';
 import { AbortedError, ErrorCode, JbcError, describeError, isJbcError } from '../errors.js';
 import { within } from '../wait.js';
 import { ChainSpool, type WholeChain } from './chain-spool.js';
@@ -288,7 +288,7 @@ export class PeerClient {
     try {
       return parseJsonBytes(body, url, opts.limits);
     } catch (err) {
-      throw new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not usable JSON: ${describeError(err)}`, { peer, url }, { cause: err });
+      throw unusableAnswer(peer, url, err);
     }
   }
 
@@ -299,7 +299,9 @@ export class PeerClient {
    * download at once. With `headOnly`, its true ends the download too, and
    * the answer is undefined (unless it was complete already). With
    * `firstByteMs`, the answer may take that long to start (its headers),
-   * and then the usual limit to arrive whole.
+   * and then the usual limit to arrive whole. With `limits`, the answer is
+   * held to them as it arrives (see JsonLimitsScan) and let go at the first
+   * one passed.
    */
   async #fetch(
     peer: string,
@@ -309,6 +311,7 @@ export class PeerClient {
       body?: unknown;
       notFoundIsUndefined?: boolean;
       signal?: AbortSignal | undefined;
+      limits?: JsonLimits;
       checkHead?: (head: Buffer) => boolean;
       headOnly?: boolean;
       firstByteMs?: number;
@@ -357,6 +360,29 @@ export class PeerClient {
         }),
       );
     }
+    let limitError: unknown;
+    const limits = opts.limits;
+    if (limits !== undefined) {
+      // Downloading an answer whole costs the event loop about as much per MiB as the parse would have: one
+      // that is already past its limits (a peer's 1 MiB of [1,1,…]) is let go after the bytes that show it.
+      const scan = new JsonLimitsScan(url, limits);
+      request.on('request', (req: ClientRequest) =>
+        req.once('response', (res: IncomingMessage) => {
+          const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+          if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299 || encoding !== 'identity') return;
+          const onData = (chunk: Buffer): void => {
+            try {
+              scan.push(chunk);
+            } catch (err) {
+              limitError = err;
+              res.off('data', onData);
+              request.cancel();
+            }
+          };
+          res.on('data', onData);
+        }),
+      );
+    }
     request.on('downloadProgress', (progress) => {
       if (progress.transferred > opts.maxBytes || (progress.total !== undefined && progress.total > opts.maxBytes)) {
         tooLarge = true;
@@ -374,6 +400,7 @@ export class PeerClient {
       encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     } catch (err) {
       if (headError !== undefined) throw headError;
+      if (limitError !== undefined) throw unusableAnswer(peer, url, limitError);
       if (signal.aborted) throw aborted(url, this.#abort.signal, signal);
       if (headAccepted && opts.headOnly === true) return undefined;
       throw toPeerError(err, peer, url, tooLarge ? opts.maxBytes : undefined);
@@ -529,6 +556,11 @@ function badResponse(peer: string, path: string, reason: string): JbcError {
 
 function refused(peer: string, url: string, reason: string): JbcError {
   return new JbcError(ErrorCode.PEER_ADDRESS_REFUSED, `${url}: not contacted, ${reason}`, { peer, url });
+}
+
+/** An answer that arrived but is not JSON this node can use (malformed, or past the limits of what it stands for). */
+function unusableAnswer(peer: string, url: string, err: unknown): JbcError {
+  return new JbcError(ErrorCode.PEER_BAD_RESPONSE, `${url} sent an answer that is not usable JSON: ${describeError(err)}`, { peer, url }, { cause: err });
 }
 
 function tooLargeError(peer: string, url: string, maxBytes: number): JbcError {

@@ -4,6 +4,7 @@
  * defence it names is removed.
  */
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -457,23 +458,53 @@ describe('JSON that costs far more to parse than it weighs', () => {
     expect((await postJson(`${node.url}mined`, blockToJson(f.main.at(-1)!))).json).toEqual({ received: true, accepted: true });
   });
 
-  it('a peer answering POST /mined with 1 MiB of numbers, or with fewer than its reply cap, is a bad response; the other peer gets every block', async () => {
+  it('a client body past its limits is refused at the chunk that shows it, before the rest has come', async () => {
+    const node = await nodeWith(f.main.slice(0, 1));
+    // 64 KiB of a 1 MiB body, and the rest never comes: only a check of the bytes as they arrive can answer before the body deadline.
+    const answer = await new Promise<{ status: number; json: any }>((resolve, reject) => {
+      const req = request(
+        `${node.url}data`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(1024 * 1024) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+            req.destroy();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.write(numberFlood(64 * 1024).slice(0, -2));
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toMatchObject({ code: ErrorCode.JSON_TOO_COMPLEX, message: 'request body holds more numbers than the 16 it may' });
+    expect((await postJson(`${node.url}data`, { data: 'still taken' })).status).toBe(202);
+  });
+
+  it('a peer answering POST /mined with 1 MiB of numbers, fewer numbers than its reply cap, or a string past that cap is a bad response; the other peer gets every block', async () => {
     const big = track(await minedAnswering(numberFlood(1024 * 1024 - 64)));
     const dense = track(await minedAnswering(numberFlood(12 * 1024)));
+    const long = track(await minedAnswering(JSON.stringify({ received: true, reason: 'x'.repeat(1024 * 1024) })));
     const healthy = track(await heldMinedPeer());
     healthy.release();
     const { logger, lines } = recordingLogger();
-    const node = await nodeWith(f.main.slice(0, 2), { peers: [big.url, dense.url, healthy.url], syncIntervalMs: 0 }, { logger });
+    const node = await nodeWith(f.main.slice(0, 2), { peers: [big.url, dense.url, long.url, healthy.url], syncIntervalMs: 0 }, { logger });
     for (const block of f.main.slice(2, 5)) await postJson(`${node.url}mined`, blockToJson(block));
     const failure = (peer: FakePeer) =>
       waitFor(`the post to ${peer.url} to fail`, () => lines.find((l) => l.msg === 'could not send block to peer' && l.fields.peer === peer.url));
+    // Refused for its numbers as they arrive, long before its size passes the reply cap.
     expect((await failure(big)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
-      reason: expect.stringContaining('sent more than 16384 bytes'),
+      reason: expect.stringContaining('holds more numbers than the 64 it may'),
     });
     expect((await failure(dense)).fields).toMatchObject({
       code: ErrorCode.PEER_BAD_RESPONSE,
       reason: expect.stringContaining('holds more numbers than the 64 it may'),
+    });
+    expect((await failure(long)).fields).toMatchObject({
+      code: ErrorCode.PEER_BAD_RESPONSE,
+      reason: expect.stringContaining('sent more than 16384 bytes'),
     });
     await waitFor('the healthy peer to get block 4', () => healthy.minedIndexes().includes('4'));
     expect((await http(`${node.url}status`)).json.height).toBe(4);
@@ -487,6 +518,28 @@ describe('JSON that costs far more to parse than it weighs', () => {
         code: ErrorCode.PEER_BAD_RESPONSE,
         message: expect.stringContaining('holds more numbers than the 2048 it may'),
       });
+    } finally {
+      client.close();
+    }
+  });
+  it('a /status answer past its limits is let go as it arrives, not once it is whole', async () => {
+    // 64 KiB of numbers, and the rest never comes: only a check of the bytes as they arrive can refuse it before the timeout.
+    let closed!: () => void;
+    const hungUp = new Promise<void>((resolve) => (closed = resolve));
+    const peer = track(
+      await fakeHttpPeer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(numberFlood(64 * 1024).slice(0, -2));
+        res.on('close', closed);
+      }),
+    );
+    const client = testClient();
+    try {
+      await expect(client.status(peer.url)).rejects.toMatchObject({
+        code: ErrorCode.PEER_BAD_RESPONSE,
+        message: expect.stringContaining('holds more numbers than the 2048 it may'),
+      });
+      await hungUp;
     } finally {
       client.close();
     }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parse as losslessParse } from 'lossless-json';
-import { JsonArraySplitter, JsonNumber, firstArrayElement, parseJson, parseJsonArray, parseJsonBytes, type JsonLimits } from '../../src/codec.js';
+import {
+  JsonArraySplitter,
+  JsonLimitsScan,
+  JsonNumber,
+  checkJsonLimits,
+  firstArrayElement,
+  parseJson,
+  parseJsonArray,
+  parseJsonBytes,
+  type JsonLimits,
+} from '../../src/codec.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const identity = (value: unknown) => value;
@@ -173,6 +183,43 @@ describe('limits on what a JSON text holds', () => {
   it('refuses deeper nesting than the limit', () => {
     expect(parseJsonBytes(Buffer.from('[[]]'), 'body', limits)).toEqual([[]]);
     expect(() => parseJsonBytes(Buffer.from('[[{}]]'), 'body', limits)).toThrow(refusal('levels of nesting'));
+  });
+
+  it('counts a text pushed in pieces as the whole text, however the pieces split strings, escapes, numbers and literals', () => {
+    const text = Buffer.from('{"a":[12,-3.5e+2],"b\\"":"x\\"1,2","c":[true,null]}');
+    const whole = { maxNumbers: 2, maxValues: 11, maxDepth: 2 };
+    expect(() => checkJsonLimits(text, 'body', whole)).not.toThrow();
+    for (const tight of [
+      { ...whole, maxNumbers: 1 },
+      { ...whole, maxValues: 10 },
+      { ...whole, maxDepth: 1 },
+    ]) {
+      expect(() => checkJsonLimits(text, 'body', tight)).toThrow(expect.objectContaining({ code: ErrorCode.JSON_TOO_COMPLEX }));
+    }
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (const [limits, ok] of [
+        [whole, true],
+        [{ ...whole, maxNumbers: 1 }, false],
+        [{ ...whole, maxValues: 10 }, false],
+        [{ ...whole, maxDepth: 1 }, false],
+      ] as const) {
+        const scan = new JsonLimitsScan('body', limits);
+        const pushBoth = (): void => {
+          scan.push(text.subarray(0, cut));
+          scan.push(text.subarray(cut));
+        };
+        if (ok) expect(pushBoth, `cut at ${cut}`).not.toThrow();
+        else expect(pushBoth, `cut at ${cut}`).toThrow(expect.objectContaining({ code: ErrorCode.JSON_TOO_COMPLEX }));
+      }
+    }
+  });
+
+  it('refuses a text pushed a byte at a time at the byte that passes the limit', () => {
+    const scan = new JsonLimitsScan('answer', limits);
+    const text = Buffer.from('[1,22,333,4444]');
+    const at = text.indexOf('4444');
+    for (let i = 0; i < at; i++) scan.push(text.subarray(i, i + 1));
+    expect(() => scan.push(text.subarray(at, at + 1))).toThrow(expect.objectContaining({ message: 'answer holds more numbers than the 3 it may' }));
   });
 
   it('stops scanning at the first limit passed, whatever follows', () => {

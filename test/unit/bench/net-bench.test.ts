@@ -5,12 +5,12 @@ import {
   commonHeight,
   metricValue,
   parseNetBenchArgs,
-  percentile,
   propagation,
   readLogLine,
   SseReader,
   type AgreementSample,
 } from '../../../bench/net-bench.js';
+import { percentile } from '../../../bench/stats.js';
 
 const line = (fields: Record<string, unknown>): string => JSON.stringify({ level: 'info', time: '2026-12-03T10:00:00.000Z', ...fields });
 
