@@ -10,6 +10,7 @@ import { verifySegment } from '../chain.js';
 import { JsonNumber, formatUint, isCanonicalUint, isJsonObject, parseUint } from '../codec.js';
 import { isEntryId, toEntry, unpackBlockData } from '../entries.js';
 import { ErrorCode, JbcError } from '../errors.js';
+import { formatRate } from '../hashrate.js';
 import type { NodeConnection } from './connection.js';
 
 export interface Output {
@@ -73,7 +74,7 @@ export async function status(node: NodeConnection, input: CommandInput): Promise
   const num = (value: unknown): number => (value instanceof JsonNumber ? Number(value.text) : 0);
   const miningText =
     mining.enabled === true || num(mining.requested) > 0
-      ? `${mining.enabled === true ? 'on' : 'on request'}, ${num(mining.workers)} worker${num(mining.workers) === 1 ? '' : 's'}, ${rate(num(mining.hashrate))}${typeof mining.engine === 'string' ? ` (${mining.engine})` : ''}${num(mining.requested) > 0 ? `, ${num(mining.requested)} block(s) requested` : ''}`
+      ? `${mining.enabled === true ? 'on' : 'on request'}, ${num(mining.workers)} worker${num(mining.workers) === 1 ? '' : 's'}, ${formatRate(num(mining.hashrate))}${typeof mining.engine === 'string' ? ` (${mining.engine})` : ''}${num(mining.requested) > 0 ? `, ${num(mining.requested)} block(s) requested` : ''}`
       : 'off';
   const rows: Array<[string, string]> = [
     ['node', `${node.base.href}${typeof raw.version === 'string' ? ` (jbc-ts ${printable(raw.version)})` : ''}`],
@@ -251,7 +252,7 @@ function difficultyText(raw: Record<string, unknown>): string {
 /** The chain's pace over its last blocks, when the node reports it. */
 function blockFigures(raw: Record<string, unknown>): string {
   const mean = raw.meanBlockTime instanceof JsonNumber ? `one every ${raw.meanBlockTime.text} s` : 'pace not known yet';
-  const network = raw.networkHashrate instanceof JsonNumber ? `, network ${rate(Number(raw.networkHashrate.text))}` : '';
+  const network = raw.networkHashrate instanceof JsonNumber ? `, network ${formatRate(Number(raw.networkHashrate.text))}` : '';
   return `${mean}${network}`;
 }
 
@@ -314,18 +315,6 @@ export function printable(text: string): string {
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** `1.23 MH/s`, as the node logs it (the node's formatter lives with the miner, which the client does not load). */
-function rate(hashesPerSecond: number): string {
-  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s'];
-  let value = hashesPerSecond;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`;
 }
 
 function table(rows: ReadonlyArray<readonly [string, string]>): string {

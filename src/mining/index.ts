@@ -17,5 +17,5 @@ export {
   type EngineChoice,
   type EngineName,
 } from './engine-loader.js';
-export { MiningLoop, formatRate } from './mining-loop.js';
-export { MiningControl, MAX_MINING_WORKERS, MAX_REQUESTED_BLOCKS, type MiningChange } from './mining-control.js';
+export { MiningLoop } from './mining-loop.js';
+export { MiningControl, idleMiningStatus, MAX_MINING_WORKERS, MAX_REQUESTED_BLOCKS, type MiningChange } from './mining-control.js';

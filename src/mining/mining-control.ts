@@ -75,19 +75,7 @@ export class MiningControl {
   }
 
   status(): MiningStatus {
-    if (this.#loop !== undefined) return this.#loop.status();
-    return {
-      enabled: this.#enabled,
-      requested: 0,
-      workers: 0,
-      hashrate: 0,
-      perWorker: [],
-      engine: null,
-      kernel: null,
-      simd: null,
-      simdSupported: null,
-      hashes: 0,
-    };
+    return this.#loop?.status() ?? idleMiningStatus(this.#enabled);
   }
 
   /** Turns mining on or off and resizes its worker pool; resolves with the status once the change is in effect. */
@@ -171,4 +159,20 @@ export class MiningControl {
       throw err;
     }
   }
+}
+
+/** What a node reports of its mining while no miner runs: `enabled` says whether it mines unasked. */
+export function idleMiningStatus(enabled: boolean): MiningStatus {
+  return {
+    enabled,
+    requested: 0,
+    workers: 0,
+    hashrate: 0,
+    perWorker: [],
+    engine: null,
+    kernel: null,
+    simd: null,
+    simdSupported: null,
+    hashes: 0,
+  };
 }

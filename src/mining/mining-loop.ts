@@ -13,6 +13,7 @@ import type { Block, BlockTemplate } from '../block.js';
 import { packBlockData, type Entry } from '../entries.js';
 import { AbortedError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { formatRate } from '../hashrate.js';
 import { miningTimestamp, type TargetTrail } from '../retarget.js';
 import { wait } from '../wait.js';
 import type { ChainState } from '../chain/index.js';
@@ -289,16 +290,4 @@ export class MiningLoop {
       `hashrate ${formatRate(stats.hashrate)} total (${perWorker})`,
     );
   }
-}
-
-/** `1.23 MH/s` style, like CPU miners print. */
-export function formatRate(hashesPerSecond: number): string {
-  const units = ['H/s', 'kH/s', 'MH/s', 'GH/s'];
-  let value = hashesPerSecond;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`;
 }

@@ -3,7 +3,7 @@
  * options and handle. Other folders import from here only.
  */
 export { startNode, createNode, type JbcNode } from './node.js';
-export { formatRate } from '../mining/index.js';
+export { formatRate } from '../hashrate.js';
 export { parseCommandLine, USAGE, type CommandLine, type CommandLineEnv, type LogSettings } from './args.js';
 export {
   defaultNodeOptions,

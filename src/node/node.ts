@@ -41,7 +41,7 @@ import type { ChainStats, NodeApi, NodeStatus } from '../api/index.js';
 import type { ReceiveResult, Sender } from '../network/index.js';
 import type { NodeHandle, NodeModules } from './interface.js';
 import type { AddPeerAnswer } from '../network/index.js';
-import { MiningControl } from '../mining/index.js';
+import { MiningControl, idleMiningStatus } from '../mining/index.js';
 import { addressPolicy, dataDirFor, resolveNodeConfig, type NodeConfig, type NodeOptions } from './options.js';
 import type { PeerAddressPolicy } from '../peer/index.js';
 import { PeerClient } from '../peer/index.js';
@@ -495,19 +495,7 @@ export class JbcNode implements NodeApi {
   }
 
   #miningStatus(): MiningStatus {
-    if (this.#mining !== undefined) return this.#mining.status();
-    return {
-      enabled: this.config.mine,
-      requested: 0,
-      workers: 0,
-      hashrate: 0,
-      perWorker: [],
-      engine: null,
-      kernel: null,
-      simd: null,
-      simdSupported: null,
-      hashes: 0,
-    };
+    return this.#mining?.status() ?? idleMiningStatus(this.config.mine);
   }
 
   #isSelf(url: string, port: number): boolean {
