@@ -527,15 +527,8 @@ export interface NetReport {
   readonly machine: MachineInfo;
   readonly loadAverageAtEnd: number;
   readonly loadWarning: string | null;
-  readonly options: {
-    readonly nodes: number;
-    readonly seconds: number;
-    readonly difficulty: number;
-    readonly workers: number;
-    readonly latencyMs: number;
-    readonly targetBlockTime: number;
-    readonly warmupSeconds: number;
-  };
+  /** The options the run had, less the output switches. */
+  readonly options: Omit<NetBenchOptions, 'json' | 'help'>;
   readonly windowSeconds: number;
   readonly settleSeconds: number;
   readonly blocks: {
@@ -715,15 +708,7 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
     machine,
     loadAverageAtEnd: loadAtEnd,
     loadWarning: loadWarning(machine.cores, [machine.loadAverage, loadAtEnd]) ?? null,
-    options: {
-      nodes: options.nodes,
-      seconds: options.seconds,
-      difficulty: options.difficulty,
-      workers: options.workers,
-      latencyMs: options.latencyMs,
-      targetBlockTime: options.targetBlockTime,
-      warmupSeconds: options.warmupSeconds,
-    },
+    options: runOptions(options),
     windowSeconds: round((window.end - window.start) / 1000, 2),
     settleSeconds: settleMs / 1000,
     blocks: {
@@ -760,6 +745,11 @@ async function run(options: NetBenchOptions, res: Resources, signal: AbortSignal
     })),
     definitions: DEFINITIONS,
   };
+}
+
+/** The options a report records: all but the output switches. */
+function runOptions({ json: _json, help: _help, ...rest }: NetBenchOptions): NetReport['options'] {
+  return rest;
 }
 
 const roundOrNull = (v: number | null): number | null => (v === null ? null : round(v));

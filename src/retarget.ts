@@ -188,7 +188,7 @@ export class TargetTrail {
  * than `medianTime` (the median of the blocks before it), and at most
  * MAX_FUTURE_SECONDS past `nowSeconds` (when given).
  */
-export function checkTimestamp(block: Block, medianTime: bigint | undefined, nowSeconds: bigint | undefined): void {
+function checkTimestamp(block: Block, medianTime: bigint | undefined, nowSeconds: bigint | undefined): void {
   const { timestamp } = block;
   const fail = (reason: string, message: string) =>
     new JbcError(ErrorCode.INVALID_BLOCK, `block ${block.index} ${message}`, { index: formatUint(block.index), reason, timestamp: formatUint(timestamp) });

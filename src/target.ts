@@ -51,7 +51,7 @@ export function targetDifficulty(target: bigint): number {
 }
 
 /** log2 of a positive bigint, to double precision. */
-export function log2(value: bigint): number {
+function log2(value: bigint): number {
   if (value <= 0n) throw new RangeError('log2 of a non-positive number');
   const bits = value.toString(2).length;
   if (bits <= 53) return Math.log2(Number(value));
