@@ -31,10 +31,10 @@ const META_BYTES = TXNID_AT + 8;
 const NO_PAGE = 2n ** 64n - 1n;
 
 /**
- * Why `path` is not an LMDB data file, or undefined when it looks like one: a whole
- * number of pages, at least the two meta pages, both with LMDB's magic and
+ * Why `path` is not an LMDB data file, or undefined when it looks like one: at least
+ * the two meta pages, both with LMDB's magic and
  * data version, and the trees of the meta that LMDB would pick (the newer)
- * rooted inside the file. Throws STORE_IO when the file cannot be read.
+ * rooted inside the pages it says it uses, all of them in the file. Throws STORE_IO when the file cannot be read.
  * It does not prove the file sound; it rules out
  * what would fault before lmdb could report anything.
  */
@@ -49,19 +49,20 @@ export function lmdbFileProblem(path: string): string | undefined {
     if (first.readUInt32LE(META) !== MAGIC || pageSize < 512 || pageSize > 0x10000 || (pageSize & (pageSize - 1)) !== 0) {
       return 'its first page is not an LMDB meta page';
     }
-    if (size % pageSize !== 0 || size < 2 * pageSize) {
-      return `its ${size} bytes are not a whole number of ${pageSize}-byte pages, two at least (truncated?)`;
-    }
+    if (size < 2 * pageSize) return `its ${size} bytes are fewer than two ${pageSize}-byte pages (truncated?)`;
     const second = readAt(fd, pageSize, META_BYTES);
     if (second === undefined || second.readUInt32LE(META) !== MAGIC) return 'its second page is not an LMDB meta page';
     for (const meta of [first, second]) {
       if ((meta.readUInt32LE(META + 4) & 0xffff) !== DATA_VERSION) return `its data version is ${meta.readUInt32LE(META + 4) & 0xffff}, not ${DATA_VERSION}`;
     }
     const newer = second.readBigUInt64LE(TXNID_AT) > first.readBigUInt64LE(TXNID_AT) ? second : first;
-    const pages = BigInt(size / pageSize);
+    // Past the pages the newest commit uses the file may end anywhere: a kill while room was reserved (Headroom) cuts it inside a page.
+    const pages = BigInt(Math.floor(size / pageSize));
+    const used = newer.readBigUInt64LE(LAST_PAGE_AT) + 1n;
+    if (used > pages) return `its newest commit uses ${used} pages of ${pageSize} bytes but it holds ${size} bytes (truncated?)`;
     for (const tree of [0, 1]) {
       const root = newer.readBigUInt64LE(PAGE_SIZE_AT + tree * DB_RECORD + ROOT_IN_RECORD);
-      if (root !== NO_PAGE && (root < 2n || root >= pages)) return `its newest commit points to page ${root} of ${pages} (truncated?)`;
+      if (root !== NO_PAGE && (root < 2n || root >= used)) return `its newest commit points to page ${root} of ${used} (truncated?)`;
     }
     return undefined;
   } catch (err) {

@@ -125,13 +125,26 @@ export function easyChain(length: number): Block[] {
 
 const LMDB_PAGE = 4096;
 
-/**
- * A database file cut to half the pages it uses: past its last page holding
- * anything but zeros, the file holds room kept for the next writes, and
- * cutting only that is no damage.
- */
-export function halfThePagesInUse(bytes: Buffer): Buffer {
-  let pages = bytes.length / LMDB_PAGE;
+/** Pages of a database file up to its last page holding anything but zeros; past it the file holds room kept for the next writes. */
+function pagesInUse(bytes: Buffer): number {
+  let pages = Math.floor(bytes.length / LMDB_PAGE);
   while (pages > 0 && bytes.subarray((pages - 1) * LMDB_PAGE, pages * LMDB_PAGE).every((byte) => byte === 0)) pages--;
-  return bytes.subarray(0, Math.floor(pages / 2) * LMDB_PAGE);
+  return pages;
+}
+
+/** A database file cut to half the pages it uses (cutting only the room past them is no damage). */
+export function halfThePagesInUse(bytes: Buffer): Buffer {
+  return bytes.subarray(0, Math.floor(pagesInUse(bytes) / 2) * LMDB_PAGE);
+}
+
+/** A database file cut 100 bytes into a page it uses. */
+export function insideAPageInUse(bytes: Buffer): Buffer {
+  return bytes.subarray(0, Math.floor(pagesInUse(bytes) / 2) * LMDB_PAGE + 100);
+}
+
+/** A database file cut 100 bytes into the room past the pages it uses, as a kill while that room is written leaves it. */
+export function insideTheRoomPastItsPages(bytes: Buffer): Buffer {
+  const end = (pagesInUse(bytes) + 1) * LMDB_PAGE + 100;
+  if (end >= bytes.length) throw new Error(`a database file of ${bytes.length} bytes keeps no room past its pages`);
+  return bytes.subarray(0, end);
 }

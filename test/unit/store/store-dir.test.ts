@@ -13,7 +13,7 @@ import type { Block } from '../../../src/block.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { blockFileName, exportJbcDir, openChainDb, serializeBlock, type ChainDb, type ChainDbOptions } from '../../../src/store/index.js';
 import { FIXTURES, loadFixtures } from '../../e2e/helpers/fixtures.js';
-import { halfThePagesInUse, seed } from '../../helpers/fixtures.js';
+import { halfThePagesInUse, insideAPageInUse, insideTheRoomPastItsPages, seed } from '../../helpers/fixtures.js';
 
 let dir: string;
 let out: string;
@@ -178,7 +178,7 @@ describe('a missing or damaged chain database', () => {
   const damages: Array<[string, (bytes: Buffer) => Buffer]> = [
     ['truncated to 0 bytes', () => Buffer.alloc(0)],
     ['truncated to half the pages it uses', halfThePagesInUse],
-    ['cut inside a page', (bytes) => bytes.subarray(0, bytes.length / 2 + 100)],
+    ['cut inside a page it uses', insideAPageInUse],
     ['overwritten with random bytes', (bytes) => randomBytes(bytes.length)],
   ];
   for (const [what, damage] of damages) {
@@ -194,6 +194,17 @@ describe('a missing or damaged chain database', () => {
       expect(await snapshot(dir)).toEqual(before);
     });
   }
+
+  it('chain.mdb cut inside the room kept past its pages (a kill while that room was written) opens with the whole chain, and takes writes', async () => {
+    await filledDir();
+    const path = join(dir, 'chain.mdb');
+    await writeFile(path, insideTheRoomPastItsPages(await readFile(path)));
+    const db = await openDb();
+    expect(db.length).toBe(62);
+    await db.commit(62n, chain(63).slice(62));
+    await closeDb(db);
+    expect((await openDb()).length).toBe(63);
+  });
 
   it('an empty chain.mdb beside an empty log is a new database, as after a crash while it was first created', async () => {
     await writeFile(join(dir, 'chain.mdb'), '');
