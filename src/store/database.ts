@@ -5,6 +5,7 @@
  * built on it.
  */
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { describeError, ErrorCode, JbcError } from '../errors.js';
 import { LOG_FILE } from './block-log.js';
@@ -118,6 +119,11 @@ export function damaged(dir: string, path: string, why: string, cause?: unknown)
     { dir, path },
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** A failed write as STORE_IO, naming the file of `dir` it was to. */
+export function writeError(dir: string, err: unknown, file: string): JbcError {
+  return new JbcError(ErrorCode.STORE_IO, `cannot write to ${join(dir, file)}: ${describeError(err)}`, { dir }, { cause: err });
 }
 
 export const compactCopy = (path: string) => `${path}.compact`;
