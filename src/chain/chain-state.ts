@@ -87,11 +87,23 @@ export interface ChainStateOptions {
   readonly pool?: PoolLimits;
 }
 
+/** Whether blocks from a fork point would give the chain more work, and the targets they met (none under jbc's rule). */
+interface Weighing {
+  readonly outworks: boolean;
+  readonly targets: bigint[] | undefined;
+}
+
 export class ChainState {
   readonly #store: ChainStore;
   readonly #difficulty: number;
   /** The trail of the chain at its tip, while the tip is the one it was built for. */
   #tipTrail: { tip: string; trail: TargetTrail } | undefined;
+  /**
+   * The last weighing, kept for the adopt() that follows `outworks` on the
+   * same blocks (sync asks both of each batch): while the chain's tip, the
+   * fork point and the blocks are the same, so is the answer.
+   */
+  #weighed: { tip: string; forkPoint: number; blocks: readonly Block[]; count: number; result: Weighing } | undefined;
   readonly #logger: Logger;
   readonly #queue = new SerialQueue();
   readonly #events = new EventEmitter();
@@ -162,9 +174,22 @@ export class ChainState {
   }
 
   /** What `outworks` says, and the blocks' targets (under jbc's rule, none: the store knows them). */
-  #weigh(forkPoint: number, blocks: readonly Block[]): { outworks: boolean; targets: bigint[] | undefined } {
+  #weigh(forkPoint: number, blocks: readonly Block[]): Weighing {
     const store = this.#store;
     if (!retargets(store.rule)) return { outworks: forkPoint + blocks.length > store.length, targets: undefined };
+    const tip = store.tip?.hash ?? '';
+    const last = this.#weighed;
+    // A batch grows in place while it waits for more blocks: its length is part of what was weighed.
+    if (last !== undefined && last.tip === tip && last.forkPoint === forkPoint && last.blocks === blocks && last.count === blocks.length) {
+      return last.result;
+    }
+    const result = this.#weighAnew(forkPoint, blocks);
+    this.#weighed = { tip, forkPoint, blocks, count: blocks.length, result };
+    return result;
+  }
+
+  #weighAnew(forkPoint: number, blocks: readonly Block[]): Weighing {
+    const store = this.#store;
     const trail = store.trailAt(BigInt(forkPoint));
     const now = nowSeconds();
     const targets: bigint[] = [];
@@ -259,6 +284,8 @@ export class ChainState {
         return { adopted: false, reason: 'diverged' };
       }
       const weighed = this.#weigh(forkPoint, blocks);
+      // Held no longer than the adoption: a batch can be megabytes.
+      this.#weighed = undefined;
       if (!weighed.outworks) return { adopted: false, reason: 'not-longer' };
       let same = 0;
       while (same < blocks.length && current.at(BigInt(forkPoint + same))?.hash === blocks[same]!.hash) same++;

@@ -134,6 +134,27 @@ describe('a chain with a target block time', () => {
     expect(await state.adopt({ peer: 'p', forkPoint: 10, blocks: twin })).toEqual({ adopted: false, reason: 'not-longer' });
   });
 
+  it('a batch weighed while shorter is weighed again once it grows, as sync hands it over', async () => {
+    const { prefix, heavy, light } = fork();
+    const state = await retargetState([...prefix, ...light]);
+    // Sync asks of a batch as it grows in place, then adopts that same array.
+    const batch = heavy.slice(0, 1);
+    expect(state.outworks(10, batch)).toBe(false);
+    batch.push(heavy[1]!);
+    expect(state.outworks(10, batch)).toBe(true);
+    expect(await state.adopt({ peer: 'p', forkPoint: 10, blocks: batch })).toMatchObject({ adopted: true, written: 2, abandoned: 3 });
+  });
+
+  it('a batch weighed before the tip moved is weighed again against the new tip', async () => {
+    const { prefix, heavy, light } = fork();
+    const state = await retargetState([...prefix, heavy[0]!]);
+    expect(state.outworks(10, light)).toBe(true);
+    // Meanwhile a peer's block makes the heavy branch the tip.
+    expect(await state.receive(heavy[1]!)).toEqual({ kind: 'accepted' });
+    expect(await state.adopt({ peer: 'p', forkPoint: 10, blocks: light })).toEqual({ adopted: false, reason: 'not-longer' });
+    expect(hashesOf(state.view)).toEqual(hashesOf([...prefix, ...heavy]));
+  });
+
   it('a block that misses the target its ancestors imply is refused with the reason, and nothing is written', async () => {
     const { prefix, heavy } = fork();
     const state = await retargetState(prefix);
