@@ -20,10 +20,29 @@ export async function initHashing(): Promise<void> {
 
 /** Lowercase hex SHA-256 of the UTF-8 encoding of `text`. Needs `initHashing()` first. */
 export function sha256Hex(text: string): string {
-  if (hasher === undefined) throw new JbcError(ErrorCode.INTERNAL, 'sha256Hex called before initHashing() resolved');
-  hasher.init();
-  hasher.update(text);
-  return hasher.digest('hex');
+  const ready = loadedHasher();
+  ready.init();
+  ready.update(text);
+  return ready.digest('hex');
+}
+
+/**
+ * The 32-byte SHA-256 digest of `bytes`, in a fresh array. For text already
+ * at hand as UTF-8 (a header gathered from a stored line), which would
+ * otherwise be decoded to a string only for the hasher to encode it back;
+ * and the digest's bytes compare with a hash's hex without a string either.
+ * Needs `initHashing()` first.
+ */
+export function sha256Digest(bytes: Uint8Array): Uint8Array {
+  const ready = loadedHasher();
+  ready.init();
+  ready.update(bytes);
+  return ready.digest('binary');
+}
+
+function loadedHasher(): IHasher {
+  if (hasher === undefined) throw new JbcError(ErrorCode.INTERNAL, 'SHA-256 used before initHashing() resolved');
+  return hasher;
 }
 
 /** True when `hash` starts with `difficulty` '0' hex characters. */

@@ -22,6 +22,7 @@ import {
   type EngineName,
 } from '../../../src/mining/engine-loader.js';
 import { nativeSupport } from '../../../src/mining/native.js';
+import { random } from '../../helpers/random.js';
 
 const seed = JSON.parse(readFileSync(new URL('../../fixtures/seed-blocks.json', import.meta.url), 'utf8')) as {
   chain: unknown[];
@@ -34,18 +35,6 @@ const difficulty8 = JSON.parse(readFileSync(new URL('../../fixtures/difficulty-8
 };
 
 const utf8 = new TextEncoder();
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function asciiPrefix(rnd: () => number, length: number): Uint8Array {
   const bytes = new Uint8Array(length);
