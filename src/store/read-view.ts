@@ -16,7 +16,7 @@ import { chunkKey, chunkOf, chunkStart, decodeRuns, findSlot, slotOf, splitLines
 import { corrupt } from './database.js';
 import { isStorableHeight } from './encoding.js';
 import { Lru } from './lru.js';
-import { readStoredBlock } from './stored-block.js';
+import { readStoredBlock, storedLineHash, type StoredPlace } from './stored-block.js';
 
 /**
  * Block data (characters) the cache of recently read blocks holds at most,
@@ -24,6 +24,17 @@ import { readStoredBlock } from './stored-block.js';
  * gigabyte.
  */
 const CACHE_DATA_CHARS = 8 * 1024 * 1024;
+
+/** What a check of a stored line gives: at least the block's hash, for the next line's link. */
+interface Checked {
+  readonly hash: string;
+}
+
+/** A check of a stored line (stored-block.ts): throws STORE_CORRUPT naming its height when the block is not sound. */
+type Check<T extends Checked> = (line: Buffer, place: StoredPlace, dir: string) => T;
+
+/** The check for readers that need a line's text and hash but no Block. */
+const lineHash: Check<Checked> = (line, place, dir) => ({ hash: storedLineHash(line, place, dir) });
 
 export interface ReadViewParts {
   readonly dir: string;
@@ -118,9 +129,9 @@ export class ReadView {
     let parentHash = index === 0n ? '' : this.#cache.get(index - 1n)?.hash;
     if (parentHash === undefined) {
       const parent = at > 0 ? { lines, at: at - 1 } : this.#runOf(index - 1n);
-      parentHash = this.#check(parent.lines[parent.at]!, index - 1n, undefined).hash;
+      parentHash = this.#check(parent.lines[parent.at]!, index - 1n, undefined, lineHash).hash;
     }
-    const block = this.#check(lines[at]!, index, parentHash);
+    const block = this.#check(lines[at]!, index, parentHash, readStoredBlock);
     this.#cache.set(index, block);
     return block;
   }
@@ -131,29 +142,29 @@ export class ReadView {
     const count = BigInt(Number.isFinite(limit) ? Math.floor(limit) : this.#length);
     const end = BigInt(this.#length) < from + count ? BigInt(this.#length) : from + count;
     if (from >= end) return blocks;
-    for (const { block } of this.#checkedLines(this.#transaction, from, end)) blocks.push(block);
+    for (const { checked } of this.#checkedLines(this.#transaction, from, end, readStoredBlock)) blocks.push(checked);
     return blocks;
   }
 
   *iterate(from = 0n): Generator<Block> {
-    for (const { block } of this.#scan(from)) yield block;
+    for (const { checked } of this.#scan(from, readStoredBlock)) yield checked;
   }
 
   /**
    * Like `iterate`, but each block as its output-form JSON text, straight
-   * from the stored bytes (checked like every read): serving the chain
-   * (`/blockchain.json`, an export) needs no re-encoding.
+   * from the stored bytes (checked like every read, but never decoded):
+   * serving the chain (`/blockchain.json`, an export) needs no Block.
    */
   *iterateJson(from = 0n): Generator<string> {
-    for (const { line } of this.#scan(from)) yield line.toString('utf8', 0, line.length - 1);
+    for (const { line } of this.#scan(from, lineHash)) yield line.toString('utf8', 0, line.length - 1);
   }
 
-  *#scan(from: bigint): Generator<{ block: Block; line: Buffer }> {
+  *#scan<T extends Checked>(from: bigint, check: Check<T>): Generator<{ checked: T; line: Buffer }> {
     if (!isStorableHeight(from)) return;
     const snapshot = this.#root.useReadTransaction();
     this.#snapshots++;
     try {
-      yield* this.#checkedLines(snapshot, from, undefined);
+      yield* this.#checkedLines(snapshot, from, undefined, check);
     } finally {
       this.#snapshots--;
       snapshot.done();
@@ -185,23 +196,28 @@ export class ReadView {
   }
 
   /**
-   * `lines`, each line checked (stored-block.ts) and linked to the one
-   * before it; the line below `from` is read too, for the first link.
+   * `lines`, each line checked by `check` (stored-block.ts) and linked to
+   * the one before it; the line below `from` is read too, for the first link.
    */
-  *#checkedLines(transaction: Transaction | undefined, from: bigint, end: bigint | undefined): Generator<{ block: Block; line: Buffer }> {
+  *#checkedLines<T extends Checked>(
+    transaction: Transaction | undefined,
+    from: bigint,
+    end: bigint | undefined,
+    check: Check<T>,
+  ): Generator<{ checked: T; line: Buffer }> {
     let parentHash: string | undefined = from === 0n ? '' : this.#cache.get(from - 1n)?.hash;
     const start = parentHash === undefined ? from - 1n : from;
     for (const { height, line } of this.lines(transaction, start, end)) {
-      const block = this.#check(line, height, parentHash);
-      parentHash = block.hash;
-      if (height >= from) yield { block, line };
+      const checked = this.#check(line, height, parentHash, check);
+      parentHash = checked.hash;
+      if (height >= from) yield { checked, line };
     }
   }
 
-  /** The block in a stored line, checked; a damaged one is reported to the damage listeners before it is thrown. */
-  #check(line: Buffer, height: bigint, parentHash: string | undefined): Block {
+  /** A stored line, checked; a damaged one is reported to the damage listeners before it is thrown. */
+  #check<T extends Checked>(line: Buffer, height: bigint, parentHash: string | undefined, check: Check<T>): T {
     try {
-      return readStoredBlock(line, { height, difficulty: this.#difficulty, parentHash }, this.#dir);
+      return check(line, { height, difficulty: this.#difficulty, parentHash }, this.#dir);
     } catch (err) {
       this.noteDamage(height, err as JbcError);
       throw err;
