@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { blockToJson, type Block } from '../../src/block.js';
 import type { NodeHandle } from '../../src/node/index.js';
-import { PEER_HEADER } from '../../src/peer/peer-client.js';
+import { PEER_HEADER } from '../../src/peer/index.js';
 import { hashesOf, mineChain } from '../helpers/fixtures.js';
 import { apiPeer, fakeHttpPeer } from './helpers/fake-peers.js';
 import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
