@@ -27,6 +27,12 @@ export const MAX_STEP_FACTOR = 2n;
 export const MEDIAN_SPAN = 11;
 /** A timestamp may be at most this far ahead of the checking node's clock. */
 export const MAX_FUTURE_SECONDS = 15n;
+/**
+ * A miner stamps its own blocks at most this far ahead of its clock: a
+ * third of what peers accept, so a peer whose clock is a few seconds behind
+ * still takes them.
+ */
+export const MAX_OWN_AHEAD_SECONDS = 5n;
 /** Unix seconds below this (the year 5138): larger values are milliseconds, or jbc's 20-digit date-times. */
 const UNIX_SECONDS_LIMIT = 100_000_000_000n;
 
@@ -209,6 +215,20 @@ function checkTimestamp(block: Block, medianTime: bigint | undefined, nowSeconds
 export function miningTimestamp(trail: TargetTrail, nowSeconds: bigint): bigint {
   const median = retargets(trail.rule) ? trail.medianTime : undefined;
   return median !== undefined && nowSeconds <= median ? median + 1n : nowSeconds;
+}
+
+/**
+ * The clock (Unix seconds) a miner must have reached before it stamps a
+ * block on `trail`: the median rule puts the block at least a second past
+ * the median of the 11 before it, and while blocks come faster than a
+ * second apart (the first blocks of a chain, before the target has caught
+ * up with the hash rate) that runs ahead of the clock. Past
+ * MAX_OWN_AHEAD_SECONDS the miner waits instead, or its peers would refuse
+ * the block. 0n when any clock will do.
+ */
+export function earliestMiningSecond(trail: TargetTrail): bigint {
+  const median = retargets(trail.rule) ? trail.medianTime : undefined;
+  return median === undefined ? 0n : median + 1n - MAX_OWN_AHEAD_SECONDS;
 }
 
 /** Unix seconds now. */

@@ -14,7 +14,7 @@ import { packBlockData, type Entry } from '../entries.js';
 import { AbortedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatRate } from '../hashrate.js';
-import { miningTimestamp, type TargetTrail } from '../retarget.js';
+import { earliestMiningSecond, miningTimestamp, type TargetTrail } from '../retarget.js';
 import { wait } from '../wait.js';
 import type { ChainState } from '../chain/index.js';
 import type { BlockActivity, NodeMetrics } from '../metrics/index.js';
@@ -196,6 +196,15 @@ export class MiningLoop {
       try {
         // The chain rule's next target, and the timestamps it allows, from the tip as it is now.
         const trail = this.#chain.nextTrail();
+        const early = Number(earliestMiningSecond(trail)) * 1000 - this.#now();
+        if (early > 0) {
+          this.#logger.debug(
+            { waitMs: early, medianTime: formatUint(trail.medianTime!) },
+            "the chain's timestamps run ahead of this node's clock; mining waits for it",
+          );
+          await wait(early, wakeup);
+          continue;
+        }
         const template = this.#template(this.#chain.view.tip, trail);
         const target = trail.target;
         const changedAt = this.#tipChangedAt;

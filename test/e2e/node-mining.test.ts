@@ -17,9 +17,10 @@ import { packBlockData } from '../../src/entries.js';
 import { PEER_HEADER } from '../../src/node/index.js';
 import { fakeHttpPeer } from './helpers/fake-peers.js';
 import { loadFixtures, writeDataDir, type ChainFixtures } from './helpers/fixtures.js';
-import { closeAll, http, nodeWith, postJson, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
+import { closeAll, http, nodeWith, postJson, recordingLogger, startTestNode, track, trackedTempDir, waitFor } from './helpers/nodes.js';
 import { ScriptedMiner } from './helpers/scripted-miner.js';
 import { zerosTarget } from '../../src/target.js';
+import { MAX_OWN_AHEAD_SECONDS } from '../../src/retarget.js';
 import { nativeSupport } from '../../src/mining/native.js';
 
 let f: ChainFixtures;
@@ -315,6 +316,29 @@ describe('a target block time', () => {
     const metrics = (await http(`${follower.url}metrics`)).text;
     expect(metrics).toMatch(/^jbc_target_difficulty [0-9.]+$/m);
     expect(metrics).toMatch(/^jbc_target_block_time_seconds 1$/m);
+  });
+
+  it("stamps its own blocks at most 5 s ahead of its clock, and waits for the clock while the chain's timestamps run further ahead", async () => {
+    const rule = { difficulty: 1, targetBlockTimeMs: 60_000 };
+    let clock = Date.now();
+    const { logger, lines } = recordingLogger();
+    const node = await startTestNode(rule, { logger, now: () => clock });
+    // Eleven blocks a second apart reaching 11 s ahead of the clock (peers accept 15 s): as the first blocks of a fast chain come.
+    const start = BigInt(Math.floor(clock / 1000)) + 1n;
+    for (let i = 0n; i < 11n; i++) {
+      const { json } = await http(`${node.url}status`);
+      const block = mineAtTarget({ index: i, prevHash: node.chain().tip?.hash ?? '', data: `block ${i}`, timestamp: start + i }, BigInt(`0x${json.target}`));
+      expect((await postJson(`${node.url}mined`, blockToJson(block))).json.accepted).toBe(true);
+    }
+    // The next block must be past their median, start + 5: 7 s ahead of this clock.
+    const mined = postJson(`${node.url}mine`, { blocks: 1 });
+    await waitFor('the miner to wait for its clock', () => lines.some((line) => line.msg.includes('mining waits for it')));
+    expect(node.chain().length).toBe(11);
+    clock += 3000;
+    const { json } = await mined;
+    const block = parseBlock(json.blocks[0]);
+    expect(block.timestamp).toBe(start + 6n);
+    expect(block.timestamp).toBeLessThanOrEqual(BigInt(Math.floor(clock / 1000)) + MAX_OWN_AHEAD_SECONDS);
   });
 
   it('refuses a posted block that has the zeros but misses the target its ancestors imply, with the reason', async () => {

@@ -7,8 +7,10 @@ import { initHashing, sha256Hex } from '../../src/hash.js';
 import {
   MAX_FUTURE_SECONDS,
   MAX_INTERVAL_FACTOR,
+  MAX_OWN_AHEAD_SECONDS,
   RETARGET_WINDOW,
   TargetTrail,
+  earliestMiningSecond,
   fixedRule,
   miningTimestamp,
   type ChainRule,
@@ -221,5 +223,12 @@ describe('timestamps', () => {
   it('a miner whose clock is behind the median stamps its block just past it', () => {
     expect(miningTimestamp(trail(), median - 100n)).toBe(median + 1n);
     expect(miningTimestamp(trail(), median + 5n)).toBe(median + 5n);
+  });
+
+  it(`a miner stamps its own blocks at most ${MAX_OWN_AHEAD_SECONDS} s ahead of its clock: it mines once its clock reaches the median + 1 less that`, () => {
+    expect(earliestMiningSecond(trail())).toBe(median + 1n - MAX_OWN_AHEAD_SECONDS);
+    expect(miningTimestamp(trail(), earliestMiningSecond(trail())) - earliestMiningSecond(trail())).toBe(MAX_OWN_AHEAD_SECONDS);
+    // Under jbc's rule timestamps are free, and so is the miner.
+    expect(earliestMiningSecond(TargetTrail.from(fixedRule(1), recent, 11n))).toBe(0n);
   });
 });
