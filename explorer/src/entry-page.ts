@@ -6,6 +6,7 @@
  * reorg that takes its block away turns it pending again).
  */
 import { request, type EntryView } from './api.js';
+import { coalesce } from './coalesce.js';
 import { blockHref, byId, h, isHash } from './dom.js';
 import { age, clockTime, formatBytes, shortHash } from './format.js';
 
@@ -16,7 +17,9 @@ export class EntryPage {
   readonly #fields = byId('entry-fields');
   #id: string | undefined;
   #shows = 0;
-  #scheduled = false;
+  readonly #reload = coalesce(() => {
+    if (this.#id !== undefined) void this.#load(this.#shows);
+  }, REFRESH_GAP_MS);
 
   get showing(): boolean {
     return this.#id !== undefined;
@@ -42,12 +45,7 @@ export class EntryPage {
 
   /** A block arrived: the entry's state or confirmations may have changed. */
   refreshSoon(): void {
-    if (this.#id === undefined || this.#scheduled) return;
-    this.#scheduled = true;
-    setTimeout(() => {
-      this.#scheduled = false;
-      if (this.#id !== undefined) void this.#load(this.#shows);
-    }, REFRESH_GAP_MS);
+    if (this.#id !== undefined) this.#reload();
   }
 
   async #load(show: number): Promise<void> {

@@ -9,6 +9,7 @@
  * "the last minute" moves on when no block comes.
  */
 import { request, type ChainStats } from './api.js';
+import { coalesce } from './coalesce.js';
 import { blockHref, byId, h } from './dom.js';
 import { clockTime, formatRate, formatSeconds } from './format.js';
 
@@ -20,7 +21,6 @@ export class NetworkFigures {
   readonly #reorgBody = byId<HTMLTableElement>('reorg-table').tBodies[0]!;
   readonly #reorgNote = byId('reorg-note');
   #stats: ChainStats | undefined;
-  #scheduled = false;
 
   async refresh(): Promise<void> {
     const answer = await request<ChainStats>('/stats');
@@ -32,14 +32,8 @@ export class NetworkFigures {
     this.#render(answer.value);
   }
 
-  refreshSoon(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setTimeout(() => {
-      this.#scheduled = false;
-      void this.refresh();
-    }, REFRESH_GAP_MS);
-  }
+  /** A refresh, at most one per `REFRESH_GAP_MS`. */
+  readonly refreshSoon = coalesce(() => void this.refresh(), REFRESH_GAP_MS);
 
   #render(stats: ChainStats): void {
     const figure = (name: string, value: string, href: string | null, title: string): HTMLElement =>

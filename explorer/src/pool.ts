@@ -6,6 +6,7 @@
  * answers 404 and the section says so; nothing here pretends otherwise.
  */
 import { request } from './api.js';
+import { coalesce } from './coalesce.js';
 import { byId, entryHref, h } from './dom.js';
 import { preview, shortHash } from './format.js';
 
@@ -24,7 +25,6 @@ export class PoolSection {
   readonly #text = byId<HTMLTextAreaElement>('submit-text');
   readonly #result = byId('submit-result');
   #available: boolean | undefined;
-  #scheduled = false;
 
   constructor() {
     this.#form.addEventListener('submit', (event) => {
@@ -41,14 +41,7 @@ export class PoolSection {
    * A refresh, at most one per `REFRESH_GAP_MS` however fast blocks come (a
    * low difficulty makes many a second).
    */
-  refreshSoon(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setTimeout(() => {
-      this.#scheduled = false;
-      void this.refresh();
-    }, REFRESH_GAP_MS);
-  }
+  readonly refreshSoon = coalesce(() => void this.refresh(), REFRESH_GAP_MS);
 
   async refresh(): Promise<void> {
     const answer = await request<unknown>(`/data?state=pending&limit=${LISTED}`);
